@@ -1,0 +1,3 @@
+from leadctl.cli.main import run
+
+run()

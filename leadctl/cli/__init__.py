@@ -1,0 +1,1 @@
+"""The Typer command-line interface: a thin client of the core library."""

@@ -1,0 +1,178 @@
+"""The root command: global options, command registration, error translation.
+
+Every LeadctlError ends here as one line, `Error: <sentence>`, on stderr with
+its exit code (0 ok, 1 failed, 2 usage, 3 not found). Anything unexpected is
+reported the same way, without a traceback (LEADCTL_DEBUG=1 shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from leadctl import __version__
+from leadctl.cli.common import State
+from leadctl.errors import EXIT_FAILED, EXIT_USAGE, LeadctlError
+
+
+def _sqlite_message(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "The database is busy (another leadctl is writing); try again in a moment."
+    if "readonly" in text or "read-only" in text:
+        return "The database is read-only; check the file's and its folder's permissions."
+    if "disk is full" in text or "database or disk is full" in text:
+        return "The disk is full; nothing was changed. Free some space and try again."
+    if "unable to open" in text:
+        return "Cannot open the database file; check that its folder exists and is writable."
+    return f"Database error: {text}."
+
+
+class LeadctlGroup(TyperGroup):
+    """Root group: translates every error into one line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LeadctlError as exc:
+            _fail(str(exc), exc.exit_code)
+        except sqlite3.Error as exc:
+            _fail(_sqlite_message(exc), EXIT_FAILED)
+        except OSError as exc:
+            import errno
+
+            if exc.errno == errno.EPIPE:
+                raise
+            if exc.errno == errno.ENOSPC:
+                _fail("The disk is full; nothing was changed. Free some space and try again.", 1)
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}.", EXIT_FAILED)
+        finally:
+            obj = ctx.obj
+            if isinstance(obj, State):
+                obj.close()
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from typer._click import exceptions as click_exc
+
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var,
+                standalone_mode=False, **extra,
+            )  # fmt: skip
+        except click_exc.UsageError as exc:
+            # One line instead of click's usage block; --help shows the rest.
+            cmd = exc.ctx.command_path if exc.ctx is not None else "leadctl"
+            msg = exc.format_message().rstrip(".")
+            _print_error(f"{msg}. See '{cmd} --help'.")
+            return _exit(EXIT_USAGE, standalone_mode)
+        except click_exc.Abort:
+            _print_error("Aborted.")
+            return _exit(EXIT_FAILED, standalone_mode)
+        except click_exc.ClickException as exc:
+            _print_error(exc.format_message())
+            return _exit(exc.exit_code, standalone_mode)
+        except (KeyboardInterrupt, EOFError):
+            _print_error("Interrupted; nothing half-written was kept.")
+            return _exit(130, standalone_mode)
+        except SystemExit:
+            raise
+        except Exception as exc:
+            if os.environ.get("LEADCTL_DEBUG"):
+                raise
+            _print_error(
+                f"Unexpected internal error ({type(exc).__name__}); nothing was changed by "
+                "the failed step. Rerun with LEADCTL_DEBUG=1 and report it."
+            )
+            return _exit(EXIT_FAILED, standalone_mode)
+        code = rv if isinstance(rv, int) else 0
+        return _exit(code, standalone_mode)
+
+
+def _print_error(text: str) -> None:
+    from leadctl.render import error
+
+    error(text)
+
+
+def _fail(text: str, code: int) -> None:
+    _print_error(text)
+    raise typer.Exit(code)
+
+
+def _exit(code: int, standalone: bool) -> Any:
+    if standalone:
+        sys.exit(code)
+    return code
+
+
+app = typer.Typer(
+    cls=LeadctlGroup,
+    name="leadctl",
+    help="Lead management for small businesses, in one SQLite file.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"leadctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database file (default: $LEADCTL_DB, else the user data folder)."
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Time zone for 'today' and shown times, e.g. Asia/Jakarta."),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--as", help="Who is acting (default: $LEADCTL_USER, else your login)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """leadctl: capture, qualify, score, assign and follow up leads; read the reports."""
+    ctx.obj = State(db_arg=db, tz_name=tz, actor_arg=actor)
+
+
+def _register() -> None:
+    # Command modules import only typer and light core modules at the top;
+    # heavy work (phonenumbers, dateutil, rich) loads inside the commands.
+    from leadctl.cli import activity, db, leads, pipeline
+
+    for module in (leads, pipeline, activity, db):
+        module.register(app)
+
+
+_register()
+
+
+def run() -> None:
+    app()

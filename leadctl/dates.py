@@ -1,0 +1,263 @@
+"""Time: storage format, time zones, and the date words people type.
+
+Stored: ISO-8601 UTC text 'YYYY-MM-DDTHH:MM:SSZ' (sorts as text).
+Typed:  ISO dates/times, anything python-dateutil parses, and Taskwarrior-style
+        words: now, today, tomorrow, yesterday, mon..sun, eod, eow, eom, eoy,
+        +3d, -2w, +1m, +1y, +4h, +30min, each with an optional time
+        ("tomorrow 10:00", "mon 9am", "+3d 14:30").
+
+The core never reads the clock: `now` is passed in, so tests fix time.
+dateutil is imported only for forms the fast paths do not cover.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from leadctl.errors import ValidationError
+
+UTC = timezone.utc
+STORE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1,
+    "wed": 2, "wednesday": 2, "thu": 3, "thur": 3, "thurs": 3, "thursday": 3,
+    "fri": 4, "friday": 4, "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+}  # fmt: skip
+_OFFSET_RE = re.compile(
+    r"^([+-]?)(\d{1,4})\s*(min|mins|minutes?|h|hours?|d|days?|w|weeks?|m|months?|y|years?)$"
+)
+_TIME_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?$")
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EXAMPLES = "Examples: 2026-12-01, 2026-12-01 14:00, today, tomorrow 10:00, mon, +3d, eom"
+
+
+def to_store(dt: datetime) -> str:
+    """Aware datetime -> stored UTC text."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime passed to to_store")
+    return dt.astimezone(UTC).strftime(STORE_FORMAT)
+
+
+def from_store(text: str) -> datetime:
+    """Stored UTC text -> aware UTC datetime."""
+    return datetime.strptime(text, STORE_FORMAT).replace(tzinfo=UTC)
+
+
+def get_tz(name: str | None) -> tzinfo:
+    """The time zone called `name`, else the machine's local zone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(
+                f"Unknown time zone {name!r}", "Use an IANA name such as Asia/Jakarta or UTC."
+            ) from exc
+    env = os.environ.get("TZ")
+    if env:
+        try:
+            return ZoneInfo(env.lstrip(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return ZoneInfo(link.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
+def format_local(stored: str | None, tz: tzinfo, with_time: bool = True) -> str:
+    """Stored UTC text -> local 'YYYY-MM-DD HH:MM' for people."""
+    if not stored:
+        return ""
+    local = from_store(stored).astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def _parse_time(text: str) -> time | None:
+    m = _TIME_RE.match(text.strip().lower())
+    if not m:
+        return None
+    hour, minute, second = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
+    ampm = m.group(4)
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    elif m.group(2) is None:
+        # A bare number ("10") is not a time; "10am" or "10:00" are.
+        return None
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return time(hour, minute, second)
+
+
+def _add_months(d: date, months: int) -> date:
+    month0 = d.month - 1 + months
+    year = d.year + month0 // 12
+    month = month0 % 12 + 1
+    if not 1 <= year <= 9999:
+        raise OverflowError
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def _end_of_day(d: date) -> time:
+    return time(23, 59, 59)
+
+
+def _relative(word: str, local_now: datetime) -> tuple[datetime | date, bool] | None:
+    """A date word -> (datetime, exact) or (date, False); None if not a word."""
+    today = local_now.date()
+    if word == "now":
+        return local_now, True
+    if word == "today":
+        return today, False
+    if word == "tomorrow":
+        return today + timedelta(days=1), False
+    if word == "yesterday":
+        return today - timedelta(days=1), False
+    if word in WEEKDAYS:
+        # The next such day, never today: "mon" said on a Monday means next week.
+        ahead = (WEEKDAYS[word] - today.weekday() - 1) % 7 + 1
+        return today + timedelta(days=ahead), False
+    if word in ("eod", "eow", "eom", "eoy"):
+        if word == "eod":
+            d = today
+        elif word == "eow":
+            d = today + timedelta(days=6 - today.weekday())
+        elif word == "eom":
+            d = date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
+        else:
+            d = date(today.year, 12, 31)
+        return datetime.combine(d, _end_of_day(d), local_now.tzinfo), True
+    m = _OFFSET_RE.match(word)
+    if m:
+        sign = -1 if m.group(1) == "-" else 1
+        n = int(m.group(2)) * sign
+        unit = m.group(3)
+        if unit.startswith("min"):
+            return local_now + timedelta(minutes=n), True
+        if unit.startswith("h"):
+            return local_now + timedelta(hours=n), True
+        if unit.startswith("d"):
+            return local_now + timedelta(days=n), True
+        if unit.startswith("w"):
+            return local_now + timedelta(weeks=n), True
+        if unit.startswith("m"):
+            d = _add_months(local_now.date(), n)
+            return datetime.combine(d, local_now.timetz()), True
+        d = _add_months(local_now.date(), 12 * n)
+        return datetime.combine(d, local_now.timetz()), True
+    return None
+
+
+def parse_when(
+    text: str,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    dayfirst: bool = False,
+    default_time: time | None = None,
+) -> datetime:
+    """Parse what a person typed into an aware UTC datetime.
+
+    A date with no time gets `default_time` (midnight if None) in `tz`.
+    Raises ValidationError, and only that, for anything it cannot read.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("A date is empty", _EXAMPLES)
+    raw = " ".join(text.strip().split())
+    lowered = raw.lower()
+    local_now = now.astimezone(tz)
+    try:
+        result = _parse_words(lowered, local_now, tz, default_time)
+        if result is None:
+            result = _parse_iso(raw, tz, default_time)
+        if result is None:
+            result = _parse_dateutil(raw, local_now, tz, dayfirst, default_time)
+        return result.astimezone(UTC)
+    except ValidationError:
+        raise
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
+
+
+def _parse_words(
+    lowered: str, local_now: datetime, tz: tzinfo, default_time: time | None
+) -> datetime | None:
+    first, _, rest = lowered.partition(" ")
+    rel = _relative(first, local_now)
+    if rel is None:
+        # "+3 d" or "3 days": let the offset regex see the whole string.
+        rel = _relative(lowered.replace(" ", ""), local_now)
+        rest = ""
+        if rel is None:
+            return None
+    when, exact = rel
+    at: time | None = None
+    if rest:
+        rest = rest.removeprefix("at ").strip()
+        at = _parse_time(rest)
+        if at is None:
+            raise ValidationError(f"Cannot read the time {rest!r}", "Use 14:00, 9am or 9:30pm.")
+    if isinstance(when, datetime):
+        if at is not None:
+            return datetime.combine(when.date(), at, tz)  # type: ignore[arg-type]
+        return when if exact else datetime.combine(when.date(), time(0), tz)
+    return datetime.combine(when, at or default_time or time(0), tz)
+
+
+def _parse_iso(raw: str, tz: tzinfo, default_time: time | None) -> datetime | None:
+    # The fast path: ISO text is what scripts and imports send, and
+    # dateutil costs ~60 ms to import plus ~40 µs a value.
+    if _ISO_DATE_RE.match(raw):
+        return datetime.combine(date.fromisoformat(raw), default_time or time(0), tz)
+    if len(raw) >= 16 and raw[4] == "-" and raw[7] == "-" and raw[10] in "T ":
+        try:
+            dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+        return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+    return None
+
+
+def _parse_dateutil(
+    raw: str, local_now: datetime, tz: tzinfo, dayfirst: bool, default_time: time | None
+) -> datetime:
+    from dateutil import parser as du_parser
+
+    default = datetime.combine(local_now.date(), default_time or time(0))
+    if not any(ch.isdigit() for ch in raw):
+        # dateutil would read "soon" or "x" as today (fuzzy defaults): refuse words
+        # it does not really understand rather than guess.
+        months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                  "nov", "dec")  # fmt: skip
+        if not any(mo in raw.lower() for mo in months):
+            raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES)
+    try:
+        dt = du_parser.parse(raw, dayfirst=dayfirst, default=default)
+    except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
+        raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def parse_day(text: str, now: datetime, tz: tzinfo, *, dayfirst: bool = False) -> date:
+    """A calendar date (no time), e.g. a timeline or expected close date."""
+    s = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}", s):
+        # 'YYYY-MM' means the month: its last day is the useful deadline.
+        try:
+            year, month = int(s[:4]), int(s[5:])
+            return date(year, month, calendar.monthrange(year, month)[1])
+        except ValueError as exc:
+            raise ValidationError(f"Cannot read {s!r} as a month", "Example: 2026-12") from exc
+    return parse_when(s, now, tz, dayfirst=dayfirst).astimezone(tz).date()

@@ -1,0 +1,203 @@
+"""Open a leadctl database: identify it, set pragmas, migrate on open.
+
+The fast path (an up-to-date database) costs one sqlite3 connect and three
+pragma reads; sqlite_utils and the migrations are imported only when a
+migration is pending, because `import sqlite_utils` alone costs ~150 ms and
+every command a person types opens the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from leadctl.errors import DatabaseError
+
+# 'LEAD' in ASCII: marks a file as a leadctl database (PRAGMA application_id),
+# so another application's SQLite file is recognised and left alone.
+APPLICATION_ID = 0x4C454144
+# Number of migrations in leadctl.migrations; PRAGMA user_version holds how
+# many a database has applied. A test keeps the two in step.
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 30_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse(path: Path, why: str, hint: str) -> DatabaseError:
+    return DatabaseError(f"{path} {why}", hint)
+
+
+def _check_file(path: Path) -> bool:
+    """Return True if `path` is a new (missing or empty) file; refuse non-SQLite files."""
+    if path.is_dir():
+        raise _refuse(path, "is a folder, not a database file", "Pass a file path with --db.")
+    if not path.exists():
+        if not path.parent.exists():
+            raise DatabaseError(
+                f"The folder {path.parent} does not exist",
+                "Create it first or pass another --db path.",
+            )
+        return True
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseError(f"Cannot read {path}: {exc.strerror}") from exc
+    if not header:
+        return True
+    if header != SQLITE_HEADER:
+        raise _refuse(
+            path,
+            "is not a leadctl database (it is not an SQLite file); it was not changed",
+            "Check the --db path or LEADCTL_DB.",
+        )
+    return False
+
+
+def _create_private(path: Path) -> None:
+    # Customer lists are personal data: the file is readable by its owner only.
+    # SQLite gives the -wal and -shm files the same mode as the database.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseError(
+            f"Cannot create the database {path}: {exc.strerror}",
+            "Check that the folder exists and is writable.",
+        ) from exc
+    os.close(fd)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit (see `transaction`), so a
+    # batch is exactly one BEGIN IMMEDIATE ... COMMIT and nothing commits early.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the leadctl database at `path`.
+
+    Refuses, without writing a byte, a file that is not SQLite, an SQLite file
+    of another application, and a database made by a newer leadctl.
+    """
+    path = Path(path)
+    is_new = _check_file(path)
+    if is_new:
+        _create_private(path)
+    try:
+        conn = connect(path)
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            has_tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()[0]
+            if has_tables:
+                conn.close()
+                raise _refuse(
+                    path,
+                    "is an SQLite database of another application, not leadctl; it was not changed",
+                    "Check the --db path or LEADCTL_DB.",
+                )
+        elif version > SCHEMA_VERSION:
+            conn.close()
+            raise _refuse(
+                path,
+                f"was made by a newer leadctl (schema {version}, this leadctl knows "
+                f"{SCHEMA_VERSION})",
+                "Upgrade leadctl (pip install -U leadctl) to use it.",
+            )
+    except sqlite3.DatabaseError as exc:
+        raise _refuse(
+            path, f"cannot be opened as a database ({exc})", "Check the --db path."
+        ) from exc
+    _set_pragmas(conn)
+    if migrate and (app_id != APPLICATION_ID or version < SCHEMA_VERSION):
+        _migrate(conn, path)
+    return conn
+
+
+def _set_pragmas(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        # WAL lets cron read while a person writes, and a writer never blocks
+        # readers; NORMAL sync is durable at every checkpoint in WAL mode.
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.OperationalError:
+        # A read-only file or folder: reading still works; a write will fail
+        # later with a clear message from the CLI's error translation.
+        pass
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    from sqlite_utils import Database
+
+    from leadctl.migrations import migrations
+
+    try:
+        # One writer migrates; a second process opening at the same time waits
+        # on the lock and then finds nothing pending.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                migrations.apply(Database(conn))
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(
+            f"Cannot update the database {path}: {exc}",
+            "Check that the file and its folder are writable.",
+        ) from exc
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic write: BEGIN IMMEDIATE takes the write lock up front, so a
+    concurrent writer waits (busy timeout) instead of failing half-way."""
+    if conn.in_transaction:
+        # Nested use joins the outer transaction; the outermost one commits.
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def get_setting(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return default
+    value = json.loads(row[0])
+    return default if value is None else value
+
+
+def set_setting(conn: sqlite3.Connection, key: str, value: Any) -> None:
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, json.dumps(value)),
+    )

@@ -1,0 +1,58 @@
+"""One error family. The CLI turns each into `Error: <sentence>` and its exit code.
+
+Exit codes (documented in the README, a contract for scripts):
+    0 ok, 1 failed, 2 usage error / invalid input, 3 not found.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+
+class LeadctlError(Exception):
+    """Base of every error a user may see. `str(err)` is one full sentence."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message.rstrip('.')}. {self.hint}"
+        return self.message
+
+
+class ValidationError(LeadctlError):
+    """A value the user typed (or a row field) is not acceptable."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(LeadctlError):
+    """Options that do not go together, or a missing required choice."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFoundError(LeadctlError):
+    """An id, stage, member, template ... that does not exist."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class ConflictError(LeadctlError):
+    """The change would break a rule: a duplicate lead, a forbidden stage move."""
+
+    exit_code = EXIT_FAILED
+
+
+class DatabaseError(LeadctlError):
+    """The database file cannot be used: not ours, too new, read-only, full."""
+
+    exit_code = EXIT_FAILED

@@ -1,0 +1,311 @@
+"""Named, append-only schema migrations, applied on open.
+
+Rules: never edit or reorder a migration that has shipped; add a new one at the
+end and bump `leadctl.db.SCHEMA_VERSION` (a test checks the two agree). Every
+migration is listed in CHANGELOG.md.
+
+Importing this module imports sqlite_utils (~150 ms), so `leadctl.db` imports it
+only when a database actually has pending migrations.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("leadctl")
+
+
+def _run(db: Database, statements: list[str]) -> None:
+    # executescript() would COMMIT behind the migration's transaction, so each
+    # statement goes through execute() inside the transaction Migrations opened.
+    for sql in statements:
+        db.execute(sql)
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    _run(
+        db,
+        [
+            # Key/value settings for this database: currency, default phone
+            # region, time zone, scoring and urgency coefficients (JSON values).
+            """CREATE TABLE settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+            # The pipeline. `kind` gives a stage its meaning for rules and reports
+            # (open / won / lost / disqualified / inactive), so stages can be renamed.
+            """CREATE TABLE stages (
+                name TEXT PRIMARY KEY,
+                position INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('open','won','lost','disqualified','inactive')),
+                probability INTEGER NOT NULL CHECK (probability BETWEEN 0 AND 100),
+                rot_days INTEGER,
+                requires_reason INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE team_members (
+                handle TEXT PRIMARY KEY,
+                name TEXT,
+                email TEXT,
+                phone TEXT,
+                capacity INTEGER,
+                capacity_window_days INTEGER,
+                filters TEXT NOT NULL DEFAULT '{}',
+                active INTEGER NOT NULL DEFAULT 1,
+                rr_order INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE imports (
+                id INTEGER PRIMARY KEY,
+                file_name TEXT,
+                file_hash TEXT,
+                status TEXT NOT NULL DEFAULT 'running',
+                options TEXT NOT NULL DEFAULT '{}',
+                last_line INTEGER NOT NULL DEFAULT 0,
+                rows_read INTEGER NOT NULL DEFAULT 0,
+                inserted INTEGER NOT NULL DEFAULT 0,
+                updated INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                rejected INTEGER NOT NULL DEFAULT 0,
+                started_at TEXT NOT NULL,
+                finished_at TEXT
+            )""",
+            "CREATE INDEX idx_imports_hash ON imports(file_hash)",
+            # Money is INTEGER minor units of `currency`; timestamps are
+            # ISO-8601 UTC text ('YYYY-MM-DDTHH:MM:SSZ') so they sort as text.
+            """CREATE TABLE leads (
+                id INTEGER PRIMARY KEY,
+                name TEXT,
+                email TEXT,
+                phone TEXT,
+                external_id TEXT,
+                company TEXT,
+                source TEXT,
+                campaign TEXT,
+                product TEXT,
+                segment TEXT,
+                city TEXT,
+                value INTEGER,
+                currency TEXT NOT NULL,
+                stage TEXT NOT NULL REFERENCES stages(name) ON UPDATE CASCADE,
+                owner TEXT,
+                captured_by TEXT,
+                tags TEXT NOT NULL DEFAULT '[]',
+                fields TEXT NOT NULL DEFAULT '{}',
+                do_not_contact INTEGER NOT NULL DEFAULT 0,
+                qualified INTEGER NOT NULL DEFAULT 0,
+                score INTEGER,
+                score_updated_at TEXT,
+                probability_auto REAL,
+                probability_manual REAL,
+                expected_close TEXT,
+                lost_reason TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                stage_entered_at TEXT NOT NULL,
+                closed_at TEXT,
+                last_touch_at TEXT,
+                import_id INTEGER REFERENCES imports(id)
+            )""",
+            # Duplicate keys: looked up on every add and every imported row.
+            "CREATE INDEX idx_leads_email ON leads(email) WHERE email IS NOT NULL",
+            "CREATE INDEX idx_leads_phone ON leads(phone) WHERE phone IS NOT NULL",
+            "CREATE INDEX idx_leads_external_id ON leads(external_id) WHERE external_id IS NOT NULL",
+            "CREATE INDEX idx_leads_stage_owner ON leads(stage, owner)",
+            "CREATE INDEX idx_leads_owner ON leads(owner)",
+            "CREATE INDEX idx_leads_created ON leads(created_at)",
+            "CREATE INDEX idx_leads_closed ON leads(closed_at) WHERE closed_at IS NOT NULL",
+            # Append-only history: every call, message, stage change, edit,
+            # assignment, import. Corrections are new rows, never updates.
+            """CREATE TABLE activities (
+                id INTEGER PRIMARY KEY,
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                at TEXT NOT NULL,
+                actor TEXT,
+                note TEXT,
+                outcome TEXT,
+                direction TEXT CHECK (direction IN ('in','out') OR direction IS NULL),
+                attachment TEXT,
+                amount INTEGER,
+                product TEXT,
+                data TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX idx_activities_lead_at ON activities(lead_id, at)",
+            "CREATE INDEX idx_activities_kind_at ON activities(kind, at)",
+            "CREATE INDEX idx_activities_actor_at ON activities(actor, at)",
+            # Stage history with durations stored when a stage is left, so
+            # time-in-stage is a plain aggregate instead of a window over
+            # millions of activity rows.
+            """CREATE TABLE stage_history (
+                id INTEGER PRIMARY KEY,
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                stage TEXT NOT NULL,
+                entered_at TEXT NOT NULL,
+                left_at TEXT,
+                seconds INTEGER,
+                activity_id INTEGER REFERENCES activities(id)
+            )""",
+            "CREATE INDEX idx_stage_history_lead ON stage_history(lead_id, entered_at)",
+            "CREATE INDEX idx_stage_history_stage ON stage_history(stage, entered_at)",
+            """CREATE TABLE followups (
+                id INTEGER PRIMARY KEY,
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                due_at TEXT NOT NULL,
+                kind TEXT NOT NULL DEFAULT 'call',
+                note TEXT,
+                owner TEXT,
+                status TEXT NOT NULL DEFAULT 'open'
+                    CHECK (status IN ('open','done','cancelled')),
+                enrollment_id INTEGER REFERENCES sequence_enrollments(id),
+                step INTEGER,
+                template TEXT,
+                snoozed INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                closed_at TEXT
+            )""",
+            "CREATE INDEX idx_followups_open_due ON followups(status, due_at)",
+            "CREATE INDEX idx_followups_lead ON followups(lead_id, status)",
+            # Qualification criteria (default BANT) and the latest answer per lead;
+            # every answer is also an activity.
+            """CREATE TABLE criteria (
+                key TEXT PRIMARY KEY,
+                label TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN ('yesno','choice','number','date','text')),
+                choices TEXT,
+                required INTEGER NOT NULL DEFAULT 1,
+                position INTEGER NOT NULL
+            )""",
+            """CREATE TABLE qualification_answers (
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                criterion TEXT NOT NULL REFERENCES criteria(key) ON UPDATE CASCADE,
+                value TEXT,
+                answered_at TEXT NOT NULL,
+                PRIMARY KEY (lead_id, criterion)
+            )""",
+            """CREATE TABLE score_rules (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                field TEXT NOT NULL,
+                operator TEXT NOT NULL,
+                value TEXT,
+                points REAL NOT NULL,
+                grp TEXT NOT NULL,
+                active INTEGER NOT NULL DEFAULT 1
+            )""",
+            """CREATE TABLE score_groups (
+                name TEXT PRIMARY KEY,
+                cap REAL
+            )""",
+            """CREATE TABLE score_history (
+                id INTEGER PRIMARY KEY,
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                at TEXT NOT NULL,
+                old_score INTEGER,
+                new_score INTEGER
+            )""",
+            "CREATE INDEX idx_score_history_lead ON score_history(lead_id, at)",
+            # Learned models (naive Bayes frequencies) as JSON, one row per model.
+            """CREATE TABLE models (
+                name TEXT PRIMARY KEY,
+                trained_at TEXT NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            """CREATE TABLE templates (
+                name TEXT PRIMARY KEY,
+                channel TEXT NOT NULL DEFAULT 'any',
+                subject TEXT,
+                body TEXT NOT NULL,
+                builtin INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE sequences (
+                name TEXT PRIMARY KEY,
+                stop_on_reply INTEGER NOT NULL DEFAULT 1,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE sequence_steps (
+                sequence TEXT NOT NULL REFERENCES sequences(name)
+                    ON DELETE CASCADE ON UPDATE CASCADE,
+                position INTEGER NOT NULL,
+                delay_days INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                template TEXT,
+                note TEXT,
+                PRIMARY KEY (sequence, position)
+            )""",
+            """CREATE TABLE sequence_enrollments (
+                id INTEGER PRIMARY KEY,
+                lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                sequence TEXT NOT NULL REFERENCES sequences(name) ON UPDATE CASCADE,
+                current_step INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('active','completed','stopped')),
+                stop_reason TEXT,
+                enrolled_at TEXT NOT NULL,
+                ended_at TEXT
+            )""",
+            "CREATE INDEX idx_enrollments_lead ON sequence_enrollments(lead_id, status)",
+            """CREATE TABLE targets (
+                id INTEGER PRIMARY KEY,
+                period TEXT NOT NULL CHECK (period IN ('day','week','month','quarter','year')),
+                metric TEXT NOT NULL,
+                owner TEXT NOT NULL DEFAULT '',
+                value INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (period, metric, owner)
+            )""",
+            """CREATE TABLE source_costs (
+                source TEXT NOT NULL,
+                month TEXT NOT NULL,
+                amount INTEGER NOT NULL,
+                PRIMARY KEY (source, month)
+            )""",
+        ],
+    )
+
+
+@migrations(name="0002_default_pipeline")
+def m0002_default_pipeline(db: Database) -> None:
+    # The default pipeline of DESIGN.md §2; the owner changes it with `leadctl stages`.
+    stages = [
+        ("new", 1, "open", 10, 3, 0),
+        ("contacted", 2, "open", 20, 7, 0),
+        ("nurturing", 3, "open", 20, 30, 0),
+        ("qualified", 4, "open", 50, 14, 0),
+        ("negotiation", 5, "open", 75, 10, 0),
+        ("won", 6, "won", 100, None, 0),
+        ("lost", 7, "lost", 0, None, 1),
+        ("disqualified", 8, "disqualified", 0, None, 0),
+        ("inactive", 9, "inactive", 0, None, 0),
+    ]
+    for row in stages:
+        db.execute(
+            "INSERT INTO stages (name, position, kind, probability, rot_days, requires_reason)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            list(row),
+        )
+    settings = {
+        "currency": '"IDR"',
+        "region": '"ID"',
+        "timezone": "null",
+    }
+    for key, value in settings.items():
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [key, value])
+    # BANT, the default qualification criteria (DESIGN.md §2).
+    criteria = [
+        ("budget", "Budget: can they pay?", "yesno", None, 1, 1),
+        ("authority", "Authority: is this the decision maker?", "yesno", None, 1, 2),
+        ("need", "Need: what problem do they need solved?", "text", None, 1, 3),
+        ("timeline", "Timeline: when do they want to buy?", "date", None, 1, 4),
+    ]
+    for row in criteria:
+        db.execute(
+            "INSERT INTO criteria (key, label, type, choices, required, position)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            list(row),
+        )

@@ -1,0 +1,263 @@
+"""Normalisers for what people type and what CSV exports contain.
+
+Each is idempotent (normalising a normalised value returns it unchanged) and
+raises only ValidationError; Hypothesis tests hold them to that.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from leadctl.errors import ValidationError
+
+# ISO 4217 minor-unit exponents, with one deliberate exception: IDR is kept at
+# 0 because sen are not used in practice, so an IDR value is whole rupiah.
+CURRENCY_EXPONENTS = {
+    "IDR": 0, "JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0,
+    "USD": 2, "EUR": 2, "GBP": 2, "SGD": 2, "MYR": 2, "AUD": 2, "CAD": 2,
+    "CHF": 2, "CNY": 2, "HKD": 2, "INR": 2, "NZD": 2, "PHP": 2, "THB": 2,
+    "BHD": 3, "KWD": 3, "OMR": 3,
+}  # fmt: skip
+_CURRENCY_MARKS = re.compile(r"(?i)(rp\.?|idr|usd|us\$|eur|gbp|sgd|myr|aud|cad|jpy|inr|\$|€|£|¥)")
+# Multipliers people write after an amount. A bare 'm' is refused: it means
+# million in English but miliar (10^9) in Indonesian.
+_MULTIPLIERS = {
+    "k": 10**3, "rb": 10**3, "ribu": 10**3, "thousand": 10**3,
+    "jt": 10**6, "juta": 10**6, "mio": 10**6, "mn": 10**6, "million": 10**6,
+    "mil": 10**6,
+    "miliar": 10**9, "milyar": 10**9, "bn": 10**9, "billion": 10**9, "b": 10**9,
+}  # fmt: skip
+_MONEY_RE = re.compile(r"^([0-9][0-9.,' ]*)\s*([a-z]*)$")
+_EMAIL_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+_DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_FIELD_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_TRUE = {"yes", "y", "true", "t", "1", "ya", "iya", "on", "x", "✓"}
+_FALSE = {"no", "n", "false", "f", "0", "tidak", "tdk", "ga", "gak", "off", ""}
+
+
+def currency_exponent(currency: str) -> int:
+    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+
+
+def normalize_currency(text: str) -> str:
+    code = text.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValidationError(
+            f"{text!r} is not a currency code", "Use a three-letter ISO code such as IDR or USD."
+        )
+    return code
+
+
+def normalize_email(text: str) -> str:
+    """Lower-case and validate an e-mail address."""
+    email = text.strip().lower()
+    if email.startswith("mailto:"):
+        email = email[len("mailto:") :]
+    bad = ValidationError(
+        f"{text.strip()!r} is not a valid e-mail address", "Example: budi@example.co.id"
+    )
+    if len(email) > 254 or email.count("@") != 1:
+        raise bad
+    local, domain = email.split("@")
+    if not local or len(local) > 64 or not _EMAIL_LOCAL_RE.match(local):
+        raise bad
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise bad
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL_RE.match(label) for label in labels):
+        raise bad
+    tld = labels[-1]
+    if not (tld.isalpha() and len(tld) >= 2) and not tld.startswith("xn--"):
+        raise bad
+    return email
+
+
+def normalize_phone(text: str, region: str = "ID") -> str:
+    """Normalise a phone number to E.164 ('+6281234567890').
+
+    Local numbers (0812-...) are read in `region`. Numbers that are not valid
+    in their country's numbering plan are refused.
+    """
+    import phonenumbers
+
+    raw = text.strip()
+    bad = ValidationError(
+        f"{raw!r} is not a valid phone number",
+        f"Example: 0812-3456-7890 (read as region {region}) or +62 812 3456 7890.",
+    )
+    if not raw or len(raw) > 40:
+        raise bad
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    try:
+        number = phonenumbers.parse(raw, region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise bad from exc
+    if not phonenumbers.is_valid_number(number):
+        raise bad
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def parse_money(text: str | int, currency: str = "IDR") -> int:
+    """An amount as people type it -> integer minor units of `currency`.
+
+    Accepted: 15000000, 15,000,000, 15.000.000, Rp 15.000.000, Rp15.000.000,00,
+    $1,054.50, 1.5jt, 1,5 juta, 250rb, 15k, 2 miliar. A separator used more
+    than once, or once followed by exactly three digits, groups thousands;
+    otherwise it is the decimal mark. So 'Rp 7.500.000' is 7,500,000 and
+    '1.5jt' is 1,500,000. Negative amounts are refused.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        amount = Decimal(text)
+        return _to_minor(amount, currency, str(text))
+    raw = str(text)
+    example = "Examples: 15000000, 15.000.000, Rp 15.000.000, 1.5jt, 250rb"
+    bad = ValidationError(f"{raw.strip()!r} is not an amount of money", example)
+    s = _CURRENCY_MARKS.sub(" ", raw.strip().lower()).replace("\u00a0", " ").strip()
+    if s.startswith("-") or s.startswith("("):
+        raise ValidationError(f"{raw.strip()!r} is negative", "A deal value is 0 or more.")
+    m = _MONEY_RE.match(s)
+    if not m:
+        raise bad
+    number, suffix = m.group(1).replace(" ", "").replace("'", ""), m.group(2)
+    multiplier = 1
+    if suffix:
+        if suffix == "m":
+            raise ValidationError(
+                f"{raw.strip()!r} is ambiguous ('m' is million or miliar)",
+                "Write 1.5jt or 1.5 million, or 2 miliar.",
+            )
+        if suffix not in _MULTIPLIERS:
+            raise bad
+        multiplier = _MULTIPLIERS[suffix]
+    digits = _decimal_from_grouped(number, has_multiplier=multiplier != 1)
+    if digits is None:
+        raise bad
+    return _to_minor(digits * multiplier, currency, raw.strip())
+
+
+def _decimal_from_grouped(number: str, *, has_multiplier: bool) -> Decimal | None:
+    if not number or not number[0].isdigit() or not number[-1].isdigit():
+        return None
+    dots, commas = number.count("."), number.count(",")
+    if dots and commas:
+        # Both marks: whichever comes last is the decimal mark.
+        dec, group = (".", ",") if number.rfind(".") > number.rfind(",") else (",", ".")
+        if number.count(dec) > 1:
+            return None
+        intpart, frac = number.split(dec)
+        if not _grouped_ok(intpart, group):
+            return None
+        text = intpart.replace(group, "") + "." + frac
+    elif dots or commas:
+        mark = "." if dots else ","
+        parts = number.split(mark)
+        if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and not has_multiplier):
+            if not _grouped_ok(number, mark):
+                return None
+            text = number.replace(mark, "")
+        else:
+            text = parts[0] + "." + parts[1]
+    else:
+        text = number
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _grouped_ok(number: str, group: str) -> bool:
+    parts = number.split(group)
+    if len(parts) == 1:
+        return parts[0].isdigit()
+    return (
+        1 <= len(parts[0]) <= 3
+        and parts[0].isdigit()
+        and all(len(p) == 3 and p.isdigit() for p in parts[1:])
+    )
+
+
+def _to_minor(amount: Decimal, currency: str, shown: str) -> int:
+    exponent = currency_exponent(currency)
+    minor = amount.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise ValidationError(
+            f"{shown!r} has more decimals than {currency.upper()} allows",
+            f"{currency.upper()} amounts have {exponent} decimal places.",
+        )
+    if minor < 0:
+        raise ValidationError(f"{shown!r} is negative", "A deal value is 0 or more.")
+    if minor >= 2**63:
+        raise ValidationError(
+            f"{shown!r} is too large", "Amounts must be below 9.2e18 minor units."
+        )
+    return int(minor)
+
+
+def format_money(minor: int | None, currency: str) -> str:
+    """Integer minor units -> 'Rp 15.000.000' / 'USD 1,054.50' for people."""
+    if minor is None:
+        return ""
+    exponent = currency_exponent(currency)
+    code = currency.upper()
+    if exponent == 0:
+        whole = f"{minor:,}"
+        if code == "IDR":
+            return "Rp " + whole.replace(",", ".")
+        return f"{code} {whole}"
+    major = Decimal(minor).scaleb(-exponent)
+    return f"{code} {major:,.{exponent}f}"
+
+
+def minor_to_major(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency_exponent(currency))
+
+
+def parse_tags(text: str | list[str] | None) -> list[str]:
+    """'hot; B2B, hot' -> ['hot', 'b2b']: lower-cased, de-duplicated, in order."""
+    if text is None:
+        return []
+    items = text if isinstance(text, list) else re.split(r"[;,]", text)
+    tags: list[str] = []
+    for item in items:
+        tag = " ".join(str(item).split()).lower()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def parse_field(text: str) -> tuple[str, str]:
+    """'birthday=1990-04-02' -> ('birthday', '1990-04-02')."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not _FIELD_KEY_RE.match(key):
+        raise ValidationError(
+            f"{text!r} is not a field assignment",
+            "Use NAME=VALUE, e.g. --field birthday=1990-04-02 (letters, digits, _ . - in NAME).",
+        )
+    return key, value
+
+
+def parse_bool(text: str) -> bool:
+    """yes/no columns: yes, y, true, 1, ya / no, n, false, 0, tidak, empty."""
+    s = text.strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValidationError(f"{text!r} is not yes or no", "Use yes/no, y/n, true/false or 1/0.")
+
+
+def parse_probability(text: str | float) -> float:
+    """'35', '35%', '0.35' -> 35.0 (percent)."""
+    s = str(text).strip().rstrip("%").strip()
+    try:
+        value = float(s)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{text!r} is not a probability", "Use 0-100, e.g. 35 or 35%."
+        ) from exc
+    if value != value or not 0 <= value <= 100:
+        raise ValidationError(f"{text!r} is not between 0 and 100", "Use 0-100, e.g. 35 or 35%.")
+    return value

@@ -1,0 +1,264 @@
+"""The one place that prints records: table, JSON, JSON lines or CSV.
+
+Lead data is untrusted text. On screen it never becomes Rich markup or
+terminal control codes: cells are `rich.text.Text` (never parsed as markup)
+and control/bidi characters are shown escaped. In CSV, cells a spreadsheet
+would run as a formula are neutralised. JSON stays exact (control characters
+are \\u-escaped, which round-trips).
+
+Rich is imported only when a table goes to a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+# C0/C1 controls, DEL, and the Unicode marks that reorder or hide text
+# (bidi overrides and isolates, zero-width joiners, BOM): all shown escaped.
+_UNSAFE_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_UNSAFE_JSON_RE = re.compile(
+    "[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+_PHONE_RE = re.compile(r"^\+\d{6,15}$")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: Any, *, multiline: bool = False) -> str:
+    """Text that is safe to put on a terminal: no control or bidi characters."""
+    text = "" if value is None else str(value)
+    if multiline:
+        text = text.replace("\r\n", "\n")
+        return "\n".join(_UNSAFE_RE.sub(_escape_char, line) for line in text.split("\n"))
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+    return _UNSAFE_RE.sub(_escape_char, text)
+
+
+def json_dumps(obj: Any, *, indent: int | None = 2) -> str:
+    """JSON with non-ASCII kept readable but every invisible/control code escaped."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    return _UNSAFE_JSON_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def csv_safe(value: Any) -> str:
+    """A CSV cell a spreadsheet will show as text, never run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not (
+        _PLAIN_NUMBER_RE.match(text) or _PHONE_RE.match(text)
+    ):
+        return "'" + text
+    return text
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    fmt: Callable[[Any], str] | None = None
+    justify: str = "left"
+    max_width: int | None = None
+
+    def cell(self, record: dict[str, Any]) -> str:
+        value = record.get(self.key)
+        if self.fmt is not None:
+            return self.fmt(value) if value is not None else ""
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def use_plain() -> bool:
+    """Plain text (no box drawing, no colour) for pipes, cron mail and NO_COLOR."""
+    return not stdout_is_terminal() or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb"
+
+
+def emit_records(
+    records: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
+    columns: Sequence[Column],
+    fmt: str,
+    *,
+    title: str | None = None,
+    empty: str | None = None,
+    out: IO[str] | None = None,
+    csv_keys: Sequence[str] | None = None,
+) -> None:
+    """Print records in `fmt`. JSON/JSONL/CSV carry every key; a table, `columns`."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json_dumps(list(records)) + "\n")
+    elif fmt == "jsonl":
+        for rec in records:
+            out.write(json_dumps(rec, indent=None) + "\n")
+    elif fmt == "csv":
+        write_csv(records, csv_keys or [c.key for c in columns], out)
+    else:
+        rows = list(records)
+        if not rows and empty:
+            message(empty)
+            return
+        table(rows, columns, title=title, out=out)
+
+
+def write_csv(records: Iterable[dict[str, Any]], keys: Sequence[str], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(keys)
+    for rec in records:
+        writer.writerow([csv_safe(rec.get(k)) for k in keys])
+
+
+def emit_object(obj: dict[str, Any], fmt: str, *, out: IO[str] | None = None) -> None:
+    """One record: JSON object (json/jsonl) or key/value lines (table/csv)."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json_dumps(obj) + "\n")
+    elif fmt == "jsonl":
+        out.write(json_dumps(obj, indent=None) + "\n")
+    elif fmt == "csv":
+        write_csv([obj], list(obj), out)
+    else:
+        pairs = [(k, obj[k]) for k in obj]
+        key_value(pairs, out=out)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def key_value(pairs: Sequence[tuple[str, Any]], *, out: IO[str] | None = None) -> None:
+    """Aligned 'key  value' lines (like `task ID info`)."""
+    out = out or sys.stdout
+    width = max((len(k) for k, _ in pairs), default=0)
+    if use_plain():
+        for k, v in pairs:
+            out.write(f"{k.ljust(width)}  {safe_text(_cell(v))}\n")
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    for k, v in pairs:
+        t.add_row(Text(k), Text(safe_text(_cell(v))))
+    _console(out).print(t)
+
+
+def _console(out: IO[str]):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(file=out, highlight=False, markup=False, emoji=False, soft_wrap=False)
+
+
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
+    out: IO[str] | None = None,
+) -> None:
+    out = out or sys.stdout
+    cells = [[safe_text(c.cell(r)) for c in columns] for r in rows]
+    if use_plain():
+        _plain_table(cells, columns, title, out)
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, header_style="bold")
+    for c in columns:
+        t.add_column(c.header, justify=c.justify, overflow="fold", max_width=c.max_width)  # type: ignore[arg-type]
+    for row in cells:
+        t.add_row(*(Text(v) for v in row))
+    _console(out).print(t)
+
+
+def _plain_table(
+    cells: list[list[str]], columns: Sequence[Column], title: str | None, out: IO[str]
+) -> None:
+    limit = 60
+    cells = [[v if len(v) <= limit else v[: limit - 1] + "…" for v in row] for row in cells]
+    widths = [len(c.header) for c in columns]
+    for row in cells:
+        for i, v in enumerate(row):
+            widths[i] = max(widths[i], _display_width(v))
+    if title:
+        out.write(safe_text(title) + "\n")
+
+    def line(values: Sequence[str]) -> str:
+        parts = []
+        for i, (v, c) in enumerate(zip(values, columns, strict=True)):
+            pad = widths[i] - _display_width(v)
+            last = i == len(columns) - 1
+            if c.justify == "right":
+                parts.append(" " * pad + v)
+            else:
+                parts.append(v if last else v + " " * pad)
+        return "  ".join(parts).rstrip()
+
+    out.write(line([c.header for c in columns]) + "\n")
+    for row in cells:
+        out.write(line(row) + "\n")
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def bar(value: float, maximum: float, width: int = 20) -> str:
+    """A small text bar chart cell: '█████▌'."""
+    if maximum <= 0 or value <= 0:
+        return ""
+    eighths = round(value / maximum * width * 8)
+    full, rest = divmod(eighths, 8)
+    return "█" * full + ("" if rest == 0 else " ▏▎▍▌▋▊▉"[rest])
+
+
+def message(text: str) -> None:
+    """A message for people: stderr, so stdout stays data."""
+    sys.stderr.write(safe_text(text, multiline=True) + "\n")
+
+
+def error(text: str) -> None:
+    sys.stderr.write("Error: " + safe_text(text) + "\n")
