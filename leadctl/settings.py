@@ -1,0 +1,93 @@
+"""Per-database settings: currency, phone region, time zone, and whatever
+other modules register in KNOWN (with a parser that validates the value)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from leadctl.db import get_setting, set_setting, transaction
+from leadctl.errors import NotFoundError, ValidationError
+
+
+def _currency(text: str) -> str:
+    from leadctl.normalize import normalize_currency
+
+    return normalize_currency(text)
+
+
+def _region(text: str) -> str:
+    import phonenumbers
+
+    code = text.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(
+            f"{text!r} is not a phone region", "Use a country code such as ID, SG, US."
+        )
+    return code
+
+
+def _timezone(text: str) -> str | None:
+    from leadctl.dates import get_tz
+
+    if text.strip().lower() in ("", "local", "none"):
+        return None
+    get_tz(text.strip())
+    return text.strip()
+
+
+@dataclass
+class Setting:
+    key: str
+    help: str
+    parse: Callable[[str], Any]
+    default: Any
+
+
+KNOWN: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("currency", "Currency of deal values (ISO code)", _currency, "IDR"),
+        Setting("region", "Default phone region for local numbers", _region, "ID"),
+        Setting(
+            "timezone",
+            "Time zone for 'today' (IANA name; 'local' = the machine's)",
+            _timezone,
+            None,
+        ),
+    )
+}
+
+
+def _known(key: str) -> Setting:
+    if key not in KNOWN:
+        raise NotFoundError(f"Unknown setting {key!r}", f"Settings: {', '.join(sorted(KNOWN))}.")
+    return KNOWN[key]
+
+
+def list_settings(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"key": s.key, "value": get_setting(conn, s.key, s.default), "help": s.help}
+        for s in KNOWN.values()
+    ]
+
+
+def update_setting(conn: sqlite3.Connection, key: str, text: str) -> Any:
+    setting = _known(key)
+    value = setting.parse(text)
+    with transaction(conn):
+        if key == "currency":
+            # Stored values are minor units of the old currency; changing it under
+            # existing amounts would silently rescale them.
+            n = conn.execute(
+                "SELECT count(*) FROM leads WHERE value IS NOT NULL AND currency != ?", (value,)
+            ).fetchone()[0]
+            if n:
+                raise ValidationError(
+                    f"{n} lead(s) have values in another currency",
+                    "Set the currency before adding or importing leads.",
+                )
+        set_setting(conn, key, value)
+    return value
