@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,10 @@ def _refuse(path: Path, why: str, hint: str) -> DatabaseError:
     return DatabaseError(f"{path} {why}", hint)
 
 
-def _check_file(path: Path) -> bool:
+_DB_HINT = "Check the --db path or LEADCTL_DB."
+
+
+def _check_file(path: Path, hint: str = _DB_HINT) -> bool:
     """Return True if `path` is a new (missing or empty) file; refuse non-SQLite files."""
     if path.is_dir():
         raise _refuse(path, "is a folder, not a database file", "Pass a file path with --db.")
@@ -54,7 +58,7 @@ def _check_file(path: Path) -> bool:
         raise _refuse(
             path,
             "is not a leadctl database (it is not an SQLite file); it was not changed",
-            "Check the --db path or LEADCTL_DB.",
+            hint,
         )
     return False
 
@@ -83,6 +87,69 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a file is, as far as leadctl cares (see `identify`)."""
+
+    path: Path
+    is_new: bool
+    application_id: int
+    user_version: int
+
+    @property
+    def is_leadctl(self) -> bool:
+        return self.application_id == APPLICATION_ID
+
+
+def _classify(conn: sqlite3.Connection, path: Path, hint: str = _DB_HINT) -> tuple[int, int]:
+    """(application_id, user_version) of an open file; refuse another
+    application's database and one made by a newer leadctl."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        has_tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if has_tables:
+            raise _refuse(
+                path,
+                "is an SQLite database of another application, not leadctl; it was not changed",
+                hint,
+            )
+    elif version > SCHEMA_VERSION:
+        raise _refuse(
+            path,
+            f"was made by a newer leadctl (schema {version}, this leadctl knows {SCHEMA_VERSION})",
+            "Upgrade leadctl (pip install -U leadctl) to use it.",
+        )
+    return int(app_id), int(version)
+
+
+def identify(path: Path | str) -> Identity:
+    """Identify `path` without writing a byte (opened read-only).
+
+    Raises DatabaseError, as `open_db` would, for a folder, a missing folder, a
+    non-SQLite file, another application's SQLite file and a newer schema.
+    A missing or empty file is reported as new (`is_new`, application id 0).
+    """
+    path = Path(path)
+    hint = "Check the file path."
+    if _check_file(path, hint):
+        return Identity(path, True, 0, 0)
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            app_id, version = _classify(conn, path, hint)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _refuse(path, f"cannot be opened as a database ({exc})", hint) from exc
+    return Identity(path, False, app_id, version)
+
+
 def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) the leadctl database at `path`.
 
@@ -95,27 +162,11 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
         _create_private(path)
     try:
         conn = connect(path)
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if app_id != APPLICATION_ID:
-            has_tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            ).fetchone()[0]
-            if has_tables:
-                conn.close()
-                raise _refuse(
-                    path,
-                    "is an SQLite database of another application, not leadctl; it was not changed",
-                    "Check the --db path or LEADCTL_DB.",
-                )
-        elif version > SCHEMA_VERSION:
+        try:
+            app_id, version = _classify(conn, path)
+        except BaseException:
             conn.close()
-            raise _refuse(
-                path,
-                f"was made by a newer leadctl (schema {version}, this leadctl knows "
-                f"{SCHEMA_VERSION})",
-                "Upgrade leadctl (pip install -U leadctl) to use it.",
-            )
+            raise
     except sqlite3.DatabaseError as exc:
         raise _refuse(
             path, f"cannot be opened as a database ({exc})", "Check the --db path."

@@ -29,6 +29,11 @@ def _sqlite_message(exc: sqlite3.Error) -> str:
         return "The database is read-only; check the file's and its folder's permissions."
     if "disk is full" in text or "database or disk is full" in text:
         return "The disk is full; nothing was changed. Free some space and try again."
+    if "malformed" in text or "not a database" in text:
+        return (
+            "The database file is damaged; nothing was changed. Run `leadctl db check`, "
+            "then restore a backup with `leadctl db restore FILE`."
+        )
     if "unable to open" in text:
         return "Cannot open the database file; check that its folder exists and is writable."
     return f"Database error: {text}."

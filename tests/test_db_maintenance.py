@@ -1,0 +1,256 @@
+"""leadctl db backup / restore / check, and db.identify."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from leadctl import maintenance
+from leadctl.db import APPLICATION_ID, SCHEMA_VERSION, identify, open_db
+from leadctl.errors import DatabaseError
+
+
+def one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def two_leads(cli) -> None:
+    cli("add", "Budi", "--phone", "0812-3456-7890")
+    cli("add", "Ani", "--email", "ani@example.com")
+
+
+def test_backup_is_private_single_file_and_complete(cli, tmp_path, two_leads) -> None:
+    old = os.umask(0)  # even a permissive umask must not open the backup up
+    try:
+        out = cli.json("db", "backup", str(tmp_path / "b.db"))
+    finally:
+        os.umask(old)
+    target = tmp_path / "b.db"
+    assert out["leads"] == 2 and out["schema_version"] == SCHEMA_VERSION
+    assert out["bytes"] == target.stat().st_size
+    assert mode(target) == 0o600
+    # One self-contained file: rollback journal, no -wal left beside it.
+    assert not (tmp_path / "b.db-wal").exists()
+    c = sqlite3.connect(target)
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert c.execute("SELECT name FROM leads ORDER BY id").fetchall() == [("Budi",), ("Ani",)]
+    c.close()
+    ident = identify(target)
+    assert ident.is_leadctl and ident.user_version == SCHEMA_VERSION
+    # No temporary file left behind.
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_backup_refuses_to_overwrite_without_force(cli, tmp_path, two_leads) -> None:
+    target = tmp_path / "b.db"
+    target.write_bytes(b"precious")
+    r = cli("db", "backup", str(target), ok=False)
+    assert r.exit_code == 1
+    assert "already exists" in one_error_line(r.stderr)
+    assert target.read_bytes() == b"precious"
+    cli("db", "backup", str(target), "--force")
+    assert identify(target).is_leadctl
+    assert mode(target) == 0o600
+
+
+def test_backup_refuses_the_live_database_and_bad_targets(
+    cli, tmp_path, db_path, two_leads
+) -> None:
+    before = db_path.read_bytes()
+    r = cli("db", "backup", str(db_path), "--force", ok=False)
+    assert r.exit_code == 1 and "database itself" in one_error_line(r.stderr)
+    assert db_path.read_bytes() == before
+    r = cli("db", "backup", str(tmp_path / "nope" / "b.db"), ok=False)
+    assert r.exit_code == 1 and "does not exist" in one_error_line(r.stderr)
+    r = cli("db", "backup", str(tmp_path), ok=False)
+    assert r.exit_code == 1 and "folder" in one_error_line(r.stderr)
+
+
+def test_restore_round_trip_keeps_a_safety_copy(cli, tmp_path, db_path, two_leads) -> None:
+    backup = tmp_path / "b.db"
+    cli("db", "backup", str(backup))
+    cli("add", "Citra", "--email", "citra@example.com")
+    cli("delete", "1", "--yes")
+    out = cli.json("db", "restore", str(backup), "--yes")
+    assert out["leads"] == 2 and out["migrated_from"] == SCHEMA_VERSION
+    names = [lead["name"] for lead in cli.json("list")]
+    assert names == ["Budi", "Ani"]
+    safety = Path(out["safety_copy"])
+    assert safety.parent == db_path.parent and mode(safety) == 0o600
+    c = sqlite3.connect(safety)
+    assert [r[0] for r in c.execute("SELECT name FROM leads ORDER BY id")] == ["Ani", "Citra"]
+    c.close()
+    # The restored database is a normal live database again.
+    assert cli.json("db", "check")["ok"] is True
+    assert mode(db_path) == 0o600
+    # A second restore in the same second gets its own safety copy.
+    out2 = cli.json("db", "restore", str(backup), "--yes")
+    assert out2["safety_copy"] != out["safety_copy"]
+
+
+def test_restore_is_seen_by_an_open_connection(cli, tmp_path, db_path, two_leads) -> None:
+    backup = tmp_path / "b.db"
+    cli("db", "backup", str(backup))
+    other = open_db(db_path)
+    assert other.execute("SELECT count(*) FROM leads").fetchone()[0] == 2
+    cli("add", "Citra", "--email", "citra@example.com")
+    assert other.execute("SELECT count(*) FROM leads").fetchone()[0] == 3
+    cli("db", "restore", str(backup), "--yes")
+    assert other.execute("SELECT count(*) FROM leads").fetchone()[0] == 2
+    other.close()
+
+
+def test_restore_into_a_missing_database(cli, tmp_path, two_leads) -> None:
+    backup = tmp_path / "b.db"
+    cli("db", "backup", str(backup))
+    fresh = tmp_path / "fresh.db"
+    out = cli.json("--db", str(fresh), "db", "restore", str(backup), "--yes")
+    assert out["safety_copy"] is None and out["leads"] == 2
+    assert mode(fresh) == 0o600
+
+
+def test_restore_migrates_an_older_backup(cli, tmp_path, two_leads) -> None:
+    backup = tmp_path / "b.db"
+    cli("db", "backup", str(backup))
+    c = sqlite3.connect(backup)
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    c.close()
+    out = cli.json("db", "restore", str(backup), "--yes")
+    assert out["migrated_from"] == SCHEMA_VERSION - 1
+    assert out["schema_version"] == SCHEMA_VERSION
+
+
+def _unrelated_sqlite(path: Path) -> bytes:
+    c = sqlite3.connect(path)
+    c.execute("CREATE TABLE notes (x TEXT)")
+    c.execute("INSERT INTO notes VALUES ('keep me')")
+    c.commit()
+    c.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["text", "unrelated", "newer", "empty", "missing", "folder"])
+def test_restore_refuses_what_is_not_a_leadctl_backup(cli, tmp_path, db_path, two_leads, kind):
+    src = tmp_path / "src.db"
+    expected_code = 1
+    if kind == "text":
+        src.write_text("name,email\nBudi,budi@example.com\n")
+    elif kind == "unrelated":
+        _unrelated_sqlite(src)
+    elif kind == "newer":
+        cli("db", "backup", str(src))
+        c = sqlite3.connect(src)
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+        c.close()
+    elif kind == "empty":
+        src.write_bytes(b"")
+    elif kind == "missing":
+        expected_code = 3
+    elif kind == "folder":
+        src.mkdir()
+    src_before = src.read_bytes() if src.is_file() else None
+    live_before = [lead["name"] for lead in cli.json("list")]
+    r = cli("db", "restore", str(src), "--yes", ok=False)
+    assert r.exit_code == expected_code, r.stderr
+    one_error_line(r.stderr)
+    if src_before is not None:
+        assert src.read_bytes() == src_before
+    assert [lead["name"] for lead in cli.json("list")] == live_before
+    assert not list(db_path.parent.glob("*.before-restore-*"))
+
+
+def test_restore_needs_yes_when_not_interactive(cli, tmp_path, two_leads) -> None:
+    backup = tmp_path / "b.db"
+    cli("db", "backup", str(backup))
+    cli("add", "Citra", "--email", "citra@example.com")
+    r = cli("db", "restore", str(backup), ok=False, input="")
+    assert r.exit_code == 2 and "--yes" in one_error_line(r.stderr)
+    assert len(cli.json("list")) == 3
+
+
+def test_check_ok(cli, two_leads) -> None:
+    out = cli.json("db", "check")
+    assert out["ok"] is True
+    assert out["integrity"] == ["ok"] and out["foreign_key_violations"] == []
+    assert out["application_id"] == APPLICATION_ID
+    assert out["schema_version"] == out["expected_schema_version"] == SCHEMA_VERSION
+    assert len(out["migrations_applied"]) == SCHEMA_VERSION
+    assert out["journal_mode"] == "wal"
+    r = cli("db", "check")
+    assert r.exit_code == 0 and "Database OK." in r.stderr
+
+
+def test_check_reports_broken_foreign_keys(cli, db_path, two_leads) -> None:
+    c = sqlite3.connect(db_path)
+    c.execute("PRAGMA foreign_keys = OFF")
+    c.execute(
+        "INSERT INTO activities (lead_id, kind, at, created_at) VALUES (999, 'note', 'x', 'x')"
+    )
+    c.commit()
+    c.close()
+    r = cli("db", "check", "--format", "json", ok=False)
+    assert r.exit_code == 1
+    assert "foreign keys" in one_error_line(r.stderr)
+    out = r.json()
+    assert out["ok"] is False
+    assert out["foreign_key_violations"][0]["table"] == "activities"
+
+
+def test_check_reports_a_corrupt_file(cli, db_path, two_leads) -> None:
+    c = sqlite3.connect(db_path)
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.execute("PRAGMA journal_mode = DELETE")
+    c.close()
+    data = bytearray(db_path.read_bytes())
+    page = 4096
+    # Scribble over every page but the header page: b-tree pages become garbage.
+    for start in range(page, len(data), page):
+        data[start + 8 : start + 200] = b"\xa5" * 192
+    db_path.write_bytes(bytes(data))
+    r = cli("db", "check", ok=False)
+    assert r.exit_code == 1
+    line = one_error_line(r.stderr)
+    assert "integrity" in line or "cannot be opened" in line
+
+
+def test_check_missing_database(cli, tmp_path) -> None:
+    r = cli("--db", str(tmp_path / "none.db"), "db", "check", ok=False)
+    assert r.exit_code == 3 and "no database" in one_error_line(r.stderr)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_check_old_schema_is_a_note_not_a_problem(cli, db_path, two_leads) -> None:
+    c = sqlite3.connect(db_path)
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    c.close()
+    result = maintenance.check(db_path)
+    assert result.notes and not result.ok  # recorded migrations disagree with the version
+    c = sqlite3.connect(db_path)
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    c.close()
+    assert maintenance.check(db_path).ok
+
+
+def test_identify_never_writes(tmp_path) -> None:
+    unrelated = tmp_path / "other.db"
+    before = _unrelated_sqlite(unrelated)
+    with pytest.raises(DatabaseError, match="another application"):
+        identify(unrelated)
+    assert unrelated.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+    new = identify(tmp_path / "new.db")
+    assert new.is_new and not new.is_leadctl
+    assert not (tmp_path / "new.db").exists()
