@@ -10,6 +10,7 @@ from typing import Any
 from leadctl.dates import to_store
 from leadctl.errors import ValidationError
 from leadctl.models import ACTIVITY_KINDS, Activity
+from leadctl.normalize import check_text
 
 # Kinds that count as touching the lead (a contact attempt or a real move);
 # edits and assignments do not stop a lead from going stale.
@@ -45,6 +46,10 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Append one activity row (inside the caller's transaction); return its id."""
+    for label, text in (("note", note), ("outcome", outcome), ("attachment", attachment),
+                        ("product", product)):  # fmt: skip
+        if text is not None:
+            check_text(label, text)
     at_s = to_store(at)
     cur = conn.execute(
         "INSERT INTO activities (lead_id, kind, at, actor, note, outcome, direction,"

@@ -125,6 +125,23 @@ def _classify(conn: sqlite3.Connection, path: Path, hint: str = _DB_HINT) -> tup
     return int(app_id), int(version)
 
 
+def readonly_uri(path: Path) -> str:
+    """A URI that opens `path` without creating or changing any file.
+
+    A WAL-mode file opened plainly read-only still gets a -wal and -shm
+    created beside it (and left there). With no -wal present the file alone
+    is the whole database, so it is opened `immutable`; with a -wal present
+    (another process has it open) it is opened read-only, and SQLite merges
+    the log without writing.
+    """
+    from urllib.parse import quote
+
+    path = path.resolve()
+    wal = path.with_name(path.name + "-wal")
+    flag = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return f"file:{quote(str(path))}?{flag}"
+
+
 def identify(path: Path | str) -> Identity:
     """Identify `path` without writing a byte (opened read-only).
 
@@ -136,11 +153,10 @@ def identify(path: Path | str) -> Identity:
     hint = "Check the file path."
     if _check_file(path, hint):
         return Identity(path, True, 0, 0)
-    from urllib.parse import quote
-
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            readonly_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
         try:
             app_id, version = _classify(conn, path, hint)
         finally:

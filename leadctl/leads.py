@@ -14,6 +14,7 @@ from leadctl.db import get_setting, transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from leadctl.models import LEAD_COLUMNS, LEAD_FROM, Lead
 from leadctl.normalize import (
+    check_text,
     normalize_currency,
     normalize_email,
     normalize_phone,
@@ -37,7 +38,7 @@ SORT_KEYS = {
     "touched": "l.last_touch_at", "last_touch_at": "l.last_touch_at",
     "expected_close": "l.expected_close",
 }  # fmt: skip
-MAX_TEXT = 10_000
+MAX_TEXT = 10_000  # = normalize.MAX_TEXT
 
 
 @dataclass
@@ -55,11 +56,7 @@ class Defaults:
 def _clean_text(name: str, value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
-    if "\x00" in text:
-        raise ValidationError(f"The {name} contains a NUL byte", "Remove it and try again.")
-    if len(text) > MAX_TEXT:
-        raise ValidationError(f"The {name} is longer than {MAX_TEXT} characters")
+    text = check_text(name, str(value)).strip()
     return text or None
 
 
@@ -93,12 +90,12 @@ def normalize_input(
         else:
             out["value"] = parse_money(raw, out.get("currency") or defaults.currency)
     if "tags" in data:
-        out["tags"] = parse_tags(data["tags"])
+        out["tags"] = [check_text("tag", t, 200) for t in parse_tags(data["tags"])]
     if "fields" in data:
         fields = dict(data["fields"] or {})
         for k, v in fields.items():
-            if "\x00" in str(k) or "\x00" in str(v):
-                raise ValidationError(f"Custom field {k!r} contains a NUL byte")
+            check_text("custom field name", str(k), 64)
+            check_text(f"custom field {k!r}", str(v))
         out["fields"] = fields
     if "do_not_contact" in data:
         out["do_not_contact"] = bool(data["do_not_contact"])
@@ -370,11 +367,15 @@ def edit_lead(
                 )
         tags = list(lead.tags)
         for t in parse_tags(add_tags or []):
+            check_text("tag", t, 200)
             if t not in tags:
                 tags.append(t)
         removing = set(parse_tags(remove_tags or []))
         tags = [t for t in tags if t not in removing]
         fields = dict(lead.fields)
+        for k, v in (set_fields or {}).items():
+            check_text("custom field name", str(k), 64)
+            check_text(f"custom field {k!r}", str(v))
         fields.update(set_fields or {})
         for key in unset_fields or []:
             fields.pop(key, None)

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from leadctl.db import APPLICATION_ID, SCHEMA_VERSION, connect, identify
+from leadctl.db import APPLICATION_ID, SCHEMA_VERSION, connect, identify, readonly_uri
 from leadctl.errors import ConflictError, DatabaseError, NotFoundError
 
 
@@ -215,7 +215,7 @@ def restore(db_path: Path, source: Path, *, now: datetime) -> RestoreResult:
                 os.replace(tmp, safety)
             finally:
                 tmp.unlink(missing_ok=True)
-        src = sqlite3.connect(f"file:{_uri_path(source)}?mode=ro", uri=True, isolation_level=None)
+        src = sqlite3.connect(readonly_uri(source), uri=True, isolation_level=None)
         try:
             # Into the live file, as one write transaction: concurrent
             # leadctl processes wait (busy timeout) and then see the new data.
@@ -240,12 +240,6 @@ def restore(db_path: Path, source: Path, *, now: datetime) -> RestoreResult:
         str(db_path), str(source), str(safety) if safety else None, leads, version,
         ident.user_version,
     )  # fmt: skip
-
-
-def _uri_path(path: Path) -> str:
-    from urllib.parse import quote
-
-    return quote(str(path.resolve()))
 
 
 def _pragma(conn: sqlite3.Connection, name: str, default: Any) -> Any:

@@ -36,6 +36,30 @@ _TRUE = {"yes", "y", "true", "t", "1", "ya", "iya", "on", "x", "✓"}
 _FALSE = {"no", "n", "false", "f", "0", "tidak", "tdk", "ga", "gak", "off", ""}
 
 
+# Longest free text a field may hold: far beyond any real name or note, short
+# enough that a pasted file or a runaway script is refused, not stored.
+MAX_TEXT = 10_000
+
+
+def check_text(label: str, value: str, max_len: int = MAX_TEXT) -> str:
+    """Refuse text SQLite or a person cannot use: NUL bytes, bytes that were
+    not valid UTF-8 (lone surrogates from argv or a file), and huge values.
+    The message names the field, never the value."""
+    if "\x00" in value:
+        raise ValidationError(f"The {label} contains a NUL byte", "Remove it and try again.")
+    if len(value) > max_len:
+        raise ValidationError(
+            f"The {label} is longer than {max_len} characters", "Shorten it and try again."
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"The {label} is not valid UTF-8 text", "Re-type it or convert the file to UTF-8."
+        ) from exc
+    return value
+
+
 def currency_exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(currency.upper(), 2)
 

@@ -49,6 +49,14 @@ class LeadctlGroup(TyperGroup):
             _fail(str(exc), exc.exit_code)
         except sqlite3.Error as exc:
             _fail(_sqlite_message(exc), EXIT_FAILED)
+        except UnicodeError:
+            # Arguments that are not valid UTF-8 reach Python as lone surrogates,
+            # which SQLite cannot store.
+            _fail(
+                "The input contains bytes that are not valid UTF-8 text; nothing was changed. "
+                "Re-type it or convert the file to UTF-8.",
+                EXIT_USAGE,
+            )
         except OSError as exc:
             import errno
 
@@ -84,7 +92,7 @@ class LeadctlGroup(TyperGroup):
             msg = exc.format_message().rstrip(".")
             _print_error(f"{msg}. See '{cmd} --help'.")
             return _exit(EXIT_USAGE, standalone_mode)
-        except click_exc.Abort:
+        except typer.Abort:
             _print_error("Aborted.")
             return _exit(EXIT_FAILED, standalone_mode)
         except click_exc.ClickException as exc:
@@ -165,6 +173,9 @@ def root(
 ) -> None:
     """leadctl: capture, qualify, score, assign and follow up leads; read the reports."""
     ctx.obj = State(db_arg=db, tz_name=tz, actor_arg=actor)
+    if tz:
+        # A typo in --tz must fail even for commands that show no time.
+        _ = ctx.obj.tz
 
 
 def _register() -> None:

@@ -1,0 +1,286 @@
+"""Every error is a sentence: walk every command with wrong arguments.
+
+Each case must print exactly one line on stderr, starting with `Error: `,
+exit with the documented code (1 failed, 2 usage/invalid, 3 not found), and
+never show a traceback or the catch-all "Unexpected internal error".
+Database-level cases (missing folder, newer schema, non-SQLite file,
+unrelated SQLite file, a folder) run against every command that opens the
+database, and the file must be left byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leadctl.db import SCHEMA_VERSION
+from leadctl.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
+
+
+def assert_one_error(r, code: int, args, *, internal_ok: bool = False) -> str:
+    where = f"leadctl {' '.join(map(str, args))}"
+    assert r.exit_code == code, f"{where}: exit {r.exit_code}, want {code}\n{r.stderr}"
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, f"{where}: stderr has {len(lines)} lines:\n{r.stderr}"
+    assert lines[0].startswith("Error: "), f"{where}: {r.stderr}"
+    assert "Traceback" not in r.stderr, where
+    assert internal_ok or "Unexpected internal error" not in r.stderr, where
+    return lines[0]
+
+
+# (argv, expected exit code). Lead 1 is 'Budi' (phone 0812-3456-7890, stage new).
+CASES: list[tuple[list[str], int]] = [
+    # usage: unknown commands and options, bad types
+    (["frobnicate"], EXIT_USAGE),
+    (["list", "--frobnicate"], EXIT_USAGE),
+    (["list", "--format", "xml"], EXIT_USAGE),
+    (["list", "--limit", "ten"], EXIT_USAGE),
+    (["show", "abc"], EXIT_USAGE),
+    (["show"], EXIT_USAGE),
+    (["--tz", "Mars/Olympus", "list"], EXIT_USAGE),
+    # add
+    (["add"], EXIT_USAGE),
+    (["add", "   "], EXIT_USAGE),
+    (["add", "X", "--email", "not-an-email"], EXIT_USAGE),
+    (["add", "X", "--phone", "123"], EXIT_USAGE),
+    (["add", "X", "--value", "lots"], EXIT_USAGE),
+    (["add", "X", "--value", "1.5m"], EXIT_USAGE),
+    (["add", "X", "--value", "-5"], EXIT_USAGE),
+    (["add", "X", "--currency", "RUPIAH"], EXIT_USAGE),
+    (["add", "X", "--expected-close", "whenever"], EXIT_USAGE),
+    (["add", "X", "--expected-close", "2026-13"], EXIT_USAGE),
+    (["add", "X", "--field", "novalue"], EXIT_USAGE),
+    (["add", "X", "--field", "bad key=1"], EXIT_USAGE),
+    (["add", "X", "--region", "ZZ", "--phone", "0812-3456-7890"], EXIT_USAGE),
+    (["add", "X", "--name-typo", "y"], EXIT_USAGE),
+    (["add", "Budi again", "--phone", "+62 812-3456-7890"], EXIT_FAILED),
+    (["add", "X", "--owner", "ghost"], None),  # ok without a team: checked below
+    (["add", "X" * 10_001], EXIT_USAGE),
+    (["add", "nul\x00byte"], EXIT_USAGE),
+    # list
+    (["list", "--sort", "shoe-size"], EXIT_USAGE),
+    (["list", "--stage", "nowhere"], EXIT_NOT_FOUND),
+    (["list", "--limit", "-1"], EXIT_USAGE),
+    # show / edit / delete
+    (["show", "999"], EXIT_NOT_FOUND),
+    (["edit", "999", "--name", "x"], EXIT_NOT_FOUND),
+    (["edit", "1", "--email", "bad@"], EXIT_USAGE),
+    (["edit", "1", "--value", "abc"], EXIT_USAGE),
+    (["edit", "1", "--expected-close", "never"], EXIT_USAGE),
+    (["edit", "1", "--field", "=x"], EXIT_USAGE),
+    (["edit", "2", "--phone", "0812-3456-7890"], EXIT_FAILED),
+    (["delete", "999", "--yes"], EXIT_NOT_FOUND),
+    (["delete", "1"], EXIT_USAGE),  # no tty, no --yes
+    # advance
+    (["advance", "999"], EXIT_NOT_FOUND),
+    (["advance"], EXIT_USAGE),
+    (["advance", "1", "--to", "nowhere"], EXIT_NOT_FOUND),
+    (["advance", "1", "--to", "new"], EXIT_FAILED),
+    (["advance", "1", "--to", "lost"], EXIT_USAGE),
+    (["advance", "1", "--to", "inactive"], EXIT_FAILED),
+    (["advance", "1", "--at", "someday"], EXIT_USAGE),
+    (["advance", "1", "--at", "2000-01-01"], EXIT_USAGE),
+    (["advance", "3"], EXIT_FAILED),  # lead 3 is lost (closed)
+    (["advance", "3", "--to", "new"], EXIT_FAILED),
+    # log
+    (["log", "999", "--kind", "call"], EXIT_NOT_FOUND),
+    (["log", "1"], EXIT_USAGE),
+    (["log", "1", "--kind", "fax"], EXIT_USAGE),
+    (["log", "1", "--kind", "call", "--at", "soonish"], EXIT_USAGE),
+    (["log", "1", "--kind", "call", "--at", "tomorrow 25:99"], EXIT_USAGE),
+    (["log", "1", "--kind", "call", "--amount", "5"], EXIT_USAGE),
+    (["log", "1", "--kind", "sale"], EXIT_USAGE),
+    (["log", "1", "--kind", "sale", "--amount", "many"], EXIT_USAGE),
+    # stages
+    (["stages", "set", "nowhere", "--probability", "5"], EXIT_NOT_FOUND),
+    (["stages", "set", "new", "--probability", "500"], EXIT_USAGE),
+    (["stages", "set", "new", "--rot-days", "0"], EXIT_USAGE),
+    (["stages", "add", "new", "--probability", "5"], EXIT_FAILED),
+    (["stages", "add", "bad name!", "--probability", "5"], EXIT_USAGE),
+    (["stages", "add", "proposal", "--probability", "5", "--kind", "weird"], EXIT_USAGE),
+    (["stages", "add", "proposal", "--probability", "5", "--after", "nowhere"], EXIT_NOT_FOUND),
+    (["stages", "add", "proposal"], EXIT_USAGE),
+    (["stages", "move", "new"], EXIT_USAGE),
+    (["stages", "move", "new", "--after", "won", "--before", "lost"], EXIT_USAGE),
+    (["stages", "move", "new", "--after", "new"], EXIT_USAGE),
+    (["stages", "move", "nowhere", "--after", "new"], EXIT_NOT_FOUND),
+    (["stages", "remove", "new"], EXIT_FAILED),
+    (["stages", "remove", "nowhere"], EXIT_NOT_FOUND),
+    (["stages", "rename", "nowhere", "x"], EXIT_NOT_FOUND),
+    (["stages", "rename", "new", "won"], EXIT_FAILED),
+    # settings
+    (["settings", "set", "colour", "blue"], EXIT_NOT_FOUND),
+    (["settings", "set", "currency", "RUPIAH"], EXIT_USAGE),
+    (["settings", "set", "currency", "USD"], EXIT_USAGE),  # leads have IDR values
+    (["settings", "set", "region", "ZZ"], EXIT_USAGE),
+    (["settings", "set", "timezone", "Mars/Olympus"], EXIT_USAGE),
+    # db
+    (["db", "backup", "{tmp}/exists.db"], EXIT_FAILED),
+    (["db", "backup", "{tmp}/no/such/folder/b.db"], EXIT_FAILED),
+    (["db", "restore", "{tmp}/missing.db", "--yes"], EXIT_NOT_FOUND),
+    (["db", "restore", "{tmp}/exists.db", "--yes"], EXIT_FAILED),
+    (["db", "frobnicate"], EXIT_USAGE),
+]
+
+
+@pytest.fixture
+def seeded(cli, tmp_path):
+    cli("add", "Budi", "--phone", "0812-3456-7890", "--value", "15jt")
+    cli("add", "Ani", "--email", "ani@example.com")
+    cli("add", "Citra", "--email", "citra@example.com")
+    cli("advance", "3", "--to", "lost", "--reason", "price")
+    (tmp_path / "exists.db").write_text("not a database\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"), [c for c in CASES if c[1] is not None], ids=lambda v: repr(v)[:60]
+)
+def test_wrong_arguments_give_one_sentence(cli, seeded, argv, code) -> None:
+    args = [a.replace("{tmp}", str(seeded)) for a in argv]
+    r = cli(*args, ok=False, input="")
+    assert_one_error(r, code, args)
+
+
+def test_failed_commands_change_nothing(cli, seeded) -> None:
+    before = cli.json("show", "1")
+    for argv, code in CASES:
+        if code is None:
+            continue
+        cli(*[a.replace("{tmp}", str(seeded)) for a in argv], ok=False, input="")
+    after = cli.json("show", "1")
+    assert after == before
+    assert [lead["id"] for lead in cli.json("list")] == [1, 2, 3]
+
+
+def test_bad_fixed_clock_is_explained(cli, monkeypatch) -> None:
+    monkeypatch.setenv("LEADCTL_NOW", "yesterday-ish")
+    r = cli("list", ok=False)
+    assert_one_error(r, EXIT_USAGE, ["list"])
+
+
+# ---- the database itself is wrong -------------------------------------------
+
+# Commands that open the database, with arguments that would otherwise be valid.
+DB_COMMANDS: list[list[str]] = [
+    ["list"],
+    ["add", "Budi"],
+    ["show", "1"],
+    ["edit", "1", "--name", "x"],
+    ["delete", "1", "--yes"],
+    ["advance", "1"],
+    ["log", "1", "--kind", "call"],
+    ["stages"],
+    ["stages", "set", "new", "--probability", "5"],
+    ["settings"],
+    ["settings", "set", "region", "SG"],
+    ["db", "backup", "{tmp}/backup.db"],
+    ["db", "check"],
+]
+
+
+def _make(kind: str, tmp: Path) -> Path:
+    path = tmp / "target.db"
+    if kind == "missing-folder":
+        return tmp / "no" / "such" / "x.db"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "text":
+        path.write_text("id,name\n1,Budi\n")
+    elif kind == "unrelated":
+        c = sqlite3.connect(path)
+        c.execute("CREATE TABLE recipes (name TEXT)")
+        c.execute("INSERT INTO recipes VALUES ('rendang')")
+        c.commit()
+        c.close()
+    elif kind == "newer":
+        from leadctl.db import open_db
+
+        open_db(path).close()
+        c = sqlite3.connect(path)
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 7}")
+        c.close()
+    elif kind == "garbage-sqlite":
+        path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
+    return path
+
+
+DB_KINDS = ["missing-folder", "folder", "text", "unrelated", "newer", "garbage-sqlite"]
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+@pytest.mark.parametrize("argv", DB_COMMANDS, ids=lambda a: " ".join(a))
+def test_wrong_database_is_refused_untouched(cli, tmp_path, kind, argv) -> None:
+    path = _make(kind, tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    content = path.read_bytes() if path.is_file() else None
+    args = ["--db", str(path), *[a.replace("{tmp}", str(tmp_path)) for a in argv]]
+    r = cli(*args, ok=False, input="")
+    code = EXIT_FAILED
+    if argv == ["db", "check"] and kind == "missing-folder":
+        code = EXIT_NOT_FOUND  # "there is no database at ..."
+    line = assert_one_error(r, code, args)
+    assert str(path) in line or str(path.parent) in line
+    if content is not None:
+        assert path.read_bytes() == content, "the file was modified"
+    # No -wal / -shm / journal / backup appeared beside it.
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_traceback_never_reaches_a_real_process(tmp_path) -> None:
+    """The installed entry point, not the test runner: invalid UTF-8 in argv,
+    a folder as --db, and an unknown id, each one line and the right code."""
+    env = {**os.environ, "LEADCTL_DB": str(tmp_path / "p.db")}
+    cases = [
+        ([b"add", b"Bad \xff\xfe name"], EXIT_USAGE),
+        ([b"--db", str(tmp_path).encode(), b"list"], EXIT_FAILED),
+        ([b"show", b"42"], EXIT_NOT_FOUND),
+        ([b"log", b"1", b"--kind", b"note", b"--note", b"\xc3\x28"], EXIT_NOT_FOUND),
+    ]
+    for argv, code in cases:
+        p = subprocess.run(
+            [sys.executable.encode(), b"-m", b"leadctl", *argv],
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        err = p.stderr.decode("utf-8", "replace")
+        assert p.returncode == code, (argv, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (argv, err)
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "text"),
+    [
+        ("abort", EXIT_FAILED, "Aborted."),
+        ("internal", EXIT_FAILED, "Unexpected internal error (RuntimeError)"),
+        ("interrupt", 130, "Interrupted"),
+        ("unicode", EXIT_USAGE, "not valid UTF-8"),
+    ],
+)
+def test_last_resort_handlers_print_one_line(cli, monkeypatch, exc, code, text) -> None:
+    import typer
+
+    from leadctl import leads
+
+    def boom(*a, **k):
+        if exc == "abort":
+            raise typer.Abort()
+        if exc == "interrupt":
+            raise KeyboardInterrupt
+        if exc == "unicode":
+            "\udcff".encode()
+        raise RuntimeError("lead data must not leak: Budi 0812")
+
+    monkeypatch.setattr(leads, "list_leads", boom)
+    r = cli("list", ok=False)
+    line = assert_one_error(r, code, ["list"], internal_ok=True)
+    assert text in line
+    assert "Budi" not in r.stderr
