@@ -49,6 +49,9 @@ class LeadctlGroup(TyperGroup):
             _fail(str(exc), exc.exit_code)
         except sqlite3.Error as exc:
             _fail(_sqlite_message(exc), EXIT_FAILED)
+        except KeyboardInterrupt:
+            # Typer would turn it into a silent exit 130; say what happened.
+            _fail("Interrupted; nothing half-written was kept.", 130)
         except UnicodeError:
             # Arguments that are not valid UTF-8 reach Python as lone surrogates,
             # which SQLite cannot store.
