@@ -11,7 +11,6 @@ Rich is imported only when a table goes to a terminal.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -26,7 +25,7 @@ FORMATS = ("table", "json", "jsonl", "csv")
 # C0/C1 controls, DEL, and the Unicode marks that reorder or hide text
 # (bidi overrides and isolates, zero-width joiners, BOM): all shown escaped.
 _UNSAFE_RE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _UNSAFE_JSON_RE = re.compile(
     "[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
@@ -132,11 +131,19 @@ def emit_records(
         table(rows, columns, title=title, out=out)
 
 
+def _csv_field(text: str) -> str:
+    # csv.writer quotes a field only for characters of its line terminator, so
+    # a bare CR would be written unquoted and split the row in Excel and most
+    # readers. Quote whenever a delimiter, quote, CR or LF is inside.
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def write_csv(records: Iterable[dict[str, Any]], keys: Sequence[str], out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(keys)
+    out.write(",".join(_csv_field(str(k)) for k in keys) + "\n")
     for rec in records:
-        writer.writerow([csv_safe(rec.get(k)) for k in keys])
+        out.write(",".join(_csv_field(csv_safe(rec.get(k))) for k in keys) + "\n")
 
 
 def emit_object(obj: dict[str, Any], fmt: str, *, out: IO[str] | None = None) -> None:
