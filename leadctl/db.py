@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +166,27 @@ def identify(path: Path | str) -> Identity:
     return Identity(path, False, app_id, version)
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        readonly_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _connect_classified(
+    path: Path, opener: Callable[[Path], sqlite3.Connection]
+) -> tuple[sqlite3.Connection, int, int]:
+    conn = opener(path)
+    try:
+        app_id, version = _classify(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, app_id, version
+
+
 def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) the leadctl database at `path`.
 
@@ -177,16 +198,27 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     if is_new:
         _create_private(path)
     try:
-        conn = connect(path)
         try:
-            app_id, version = _classify(conn, path)
-        except BaseException:
-            conn.close()
-            raise
+            conn, app_id, version = _connect_classified(path, connect)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if is_new or not ("readonly" in text or "unable to open" in text):
+                raise
+            # A WAL database in a read-only folder: SQLite cannot create the
+            # -wal/-shm files it needs. With no -wal present the file alone is
+            # the whole database and nobody can be writing it, so open it
+            # read-only: reading and backups work, writes fail clearly.
+            conn, app_id, version = _connect_classified(path, _connect_readonly)
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text:
+            raise DatabaseError(
+                f"Cannot open {path} ({text})",
+                "Check that the file and its folder are writable.",
+            ) from exc
+        raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc
     except sqlite3.DatabaseError as exc:
-        raise _refuse(
-            path, f"cannot be opened as a database ({exc})", "Check the --db path."
-        ) from exc
+        raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc
     _set_pragmas(conn)
     if migrate and (app_id != APPLICATION_ID or version < SCHEMA_VERSION):
         _migrate(conn, path)

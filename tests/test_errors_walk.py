@@ -17,9 +17,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile import cache_typer_command
 
 from leadctl.db import SCHEMA_VERSION
 from leadctl.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
+
+
+@pytest.fixture(autouse=True)
+def _fast_cli(monkeypatch) -> None:
+    cache_typer_command(monkeypatch)
 
 
 def assert_one_error(r, code: int, args, *, internal_ok: bool = False) -> str:
@@ -232,6 +238,7 @@ def test_wrong_database_is_refused_untouched(cli, tmp_path, kind, argv) -> None:
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_traceback_never_reaches_a_real_process(tmp_path) -> None:
     """The installed entry point, not the test runner: invalid UTF-8 in argv,
     a folder as --db, and an unknown id, each one line and the right code."""

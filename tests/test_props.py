@@ -108,7 +108,7 @@ def test_parse_when(text, tz, dayfirst) -> None:
 @example("0000-01", timezone.utc)
 def test_parse_day(text, tz) -> None:
     result = only_ours(dates.parse_day, text, NOW, tz)
-    if result is not None:
+    if result is not None and result.year > 1:
         assert dates.parse_day(result.isoformat(), NOW, tz) == result
 
 
