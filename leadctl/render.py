@@ -267,5 +267,12 @@ def message(text: str) -> None:
     sys.stderr.write(safe_text(text, multiline=True) + "\n")
 
 
+_ERROR_MAX = 500
+
+
 def error(text: str) -> None:
-    sys.stderr.write("Error: " + safe_text(text) + "\n")
+    line = safe_text(text)
+    if len(line) > _ERROR_MAX:
+        # A 100,000-character value quoted back would bury the sentence.
+        line = line[: _ERROR_MAX - 121] + " … " + line[-118:]
+    sys.stderr.write("Error: " + line + "\n")
