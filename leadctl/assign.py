@@ -44,6 +44,7 @@ UNCHANGED = "unchanged"  # manual assignment to the current owner
 
 # Highest score first, unscored last, then oldest first.
 _ORDER = "l.score IS NULL, l.score DESC, l.created_at, l.id"
+# In the order of LeadRef's fields (rows are unpacked positionally, for speed).
 _COLUMNS = (
     "l.id, l.name, l.score, l.owner, l.captured_by, l.product, l.segment, l.city,"
     " l.source, l.stage, s.kind AS stage_kind, l.created_at"
@@ -99,7 +100,7 @@ def _writing(conn: sqlite3.Connection, dry_run: bool) -> AbstractContextManager[
 
 def _select(conn: sqlite3.Connection, where: str, params: list[Any]) -> list[LeadRef]:
     sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where} ORDER BY {_ORDER}"
-    return [LeadRef(**dict(r)) for r in conn.execute(sql, params)]
+    return [LeadRef(*r) for r in conn.execute(sql, params)]
 
 
 def _show(value: str | None) -> str:
@@ -201,9 +202,12 @@ def _why_nobody(lead: LeadRef, members: list[Member], current: dict[str, Load]) 
     return "no member accepts " + "; ".join(parts)
 
 
-def _why_these(lead: LeadRef, candidates: list[Member]) -> str:
+def _filtered_keys(candidates: list[Member]) -> tuple[str, ...]:
+    return tuple(k for k in FILTER_KEYS if any(m.filters.get(k) for m in candidates))
+
+
+def _why_these(lead: LeadRef, keys: tuple[str, ...]) -> str:
     """The lead values that the candidates' filters looked at, e.g. '(product=X)'."""
-    keys = [k for k in FILTER_KEYS if any(m.filters.get(k) for m in candidates)]
     if not keys:
         return ""
     return " (" + ", ".join(f"{k}={_show(getattr(lead, k))}" for k in keys) + ")"
@@ -224,12 +228,15 @@ def plan(
     queue = [m.handle for m in members]
     by_handle = {m.handle: m for m in members}
     decisions: list[Decision] = []
+    # Who accepts a lead depends only on its filter values, which repeat a lot.
+    accepting: dict[tuple[str | None, ...], set[str]] = {}
+    keys_of: dict[frozenset[str], tuple[str, ...]] = {}
     for lead in leads:
-        candidates = [
-            by_handle[h]
-            for h in queue
-            if by_handle[h].accepts(lead) and not current[h].full
-        ]  # fmt: skip
+        values = tuple(getattr(lead, k) for k in FILTER_KEYS)
+        takers = accepting.get(values)
+        if takers is None:
+            takers = accepting[values] = {m.handle for m in members if m.accepts(lead)}
+        candidates = [by_handle[h] for h in queue if h in takers and not current[h].full]
         if not candidates:
             decisions.append(
                 Decision(lead.id, lead.name, lead.score, lead.owner, None, UNASSIGNED,
@@ -237,8 +244,12 @@ def plan(
             )  # fmt: skip
             continue
         names = [m.handle for m in candidates]
+        group = frozenset(names)
+        keys = keys_of.get(group)
+        if keys is None:
+            keys = keys_of[group] = _filtered_keys(candidates)
         chosen = names[0]
-        rule = f"round-robin among [{', '.join(names)}]{_why_these(lead, candidates)}"
+        rule = f"round-robin among [{', '.join(names)}]{_why_these(lead, keys)}"
         if prefer_captured_by and lead.captured_by:
             if lead.captured_by in names:
                 chosen = lead.captured_by

@@ -57,17 +57,18 @@ class Member:
         data["active"] = bool(data["active"])
         return cls(**data)
 
+    def __post_init__(self) -> None:
+        # Folded once: auto-assignment checks every member against every lead.
+        self._wanted = {k: {_fold(v) for v in vs} for k, vs in self.filters.items() if vs}
+
     def accepts(self, lead: Any) -> bool:
         return self.rejects(lead) is None
 
     def rejects(self, lead: Any) -> str | None:
         """The first filter key whose values do not include the lead's, else None."""
-        for key in FILTER_KEYS:
-            wanted = self.filters.get(key)
-            if not wanted:
-                continue
+        for key, wanted in self._wanted.items():
             value = getattr(lead, key, None)
-            if value is None or _fold(value) not in {_fold(w) for w in wanted}:
+            if value is None or _fold(value) not in wanted:
                 return key
         return None
 

@@ -243,3 +243,19 @@ def test_parse_capacity_and_window_raise_only_validation(value: Any) -> None:
 )
 def test_parse_capacity_examples(text: str, expected: int | None) -> None:
     assert parse_capacity(text) == expected
+
+
+@pytest.mark.parametrize(("answer", "owner"), [("y\n", "budi"), ("n\n", "ani"), ("\n", "budi")])
+def test_deactivate_asks_on_a_terminal(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, answer: str, owner: str
+) -> None:
+    import leadctl.cli.team as team_cli
+
+    cli("team", "add", "ani")
+    cli("team", "add", "budi")
+    lead = add_lead(cli, "A")
+    cli("assign", str(lead), "--to", "ani")
+    monkeypatch.setattr(team_cli, "stdin_is_terminal", lambda: True)
+    r = cli("team", "deactivate", "ani", input=answer)
+    assert "holds 1 open lead(s)" in r.stdout + r.stderr
+    assert cli.json("show", str(lead))["owner"] == owner

@@ -256,6 +256,13 @@ def summarize(decisions: list[Any], *, dry_run: bool) -> str:
     return text + "."
 
 
+def stdin_is_terminal() -> bool:
+    """Ask questions only when a person can answer (never in cron or a pipe)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def cmd_deactivate(
     ctx: typer.Context,
     handle: Annotated[str, typer.Argument(help="Member handle.")],
@@ -277,8 +284,6 @@ def cmd_deactivate(
     On a terminal it asks; in scripts pass --redistribute or --keep (without
     either, their leads are kept and a message says how to move them later).
     """
-    import sys
-
     from leadctl import assign, team
     from leadctl.render import message
 
@@ -290,11 +295,12 @@ def cmd_deactivate(
             redistribute = False
         elif yes:
             redistribute = True
-        elif sys.stdin.isatty():
+        elif stdin_is_terminal():
             redistribute = typer.confirm(
                 f"{member.handle} holds {held} open lead(s). Redistribute them to the other "
                 "active members?",
                 default=True,
+                err=True,
             )
         else:
             redistribute = False
