@@ -251,6 +251,8 @@ def summarize(decisions: list[Any], *, dry_run: bool) -> str:
         text += f"; {counts['unassigned']} left unassigned (see the reason per lead)"
     if counts.get("skipped"):
         text += f"; {counts['skipped']} skipped"
+    if counts.get("unchanged"):
+        text += f"; {counts['unchanged']} already theirs"
     if dry_run:
         text += ". Dry run: nothing was written"
     return text + "."
