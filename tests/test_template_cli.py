@@ -206,3 +206,10 @@ def test_remove_builtin_and_reset(cli: Any) -> None:
 def test_every_command_has_help(cli: Any, cmd: str) -> None:
     r = cli("template", cmd, "--help")
     assert "Usage" in r.stdout
+
+
+def test_show_table_prints_the_text(cli: Any) -> None:
+    r = cli("template", "show", "thank-you")
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["Name", "thank-you"]
+    assert "Hi {first_name}," in lines and "{owner_name}" in lines

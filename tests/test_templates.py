@@ -320,3 +320,25 @@ def test_record_sent(conn: Any) -> None:
     act = activities.get_activity(conn, templates.record_sent(conn, r, now=NOW, actor="ani"))
     assert (act.kind, act.note, act.direction, act.actor) == ("message_sent", r.body, "out", "ani")
     assert act.data == {"template": "product-intro", "channel": "whatsapp"}
+
+
+def test_upgrade_from_schema_2_adds_defaults_and_keeps_own(db_path: Any) -> None:
+    from leadctl.db import open_db
+
+    c = open_db(db_path)
+    # Make it look like a database made before the templates migration, with
+    # an own template that happens to share a default's name.
+    c.execute("DELETE FROM templates")
+    c.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_templates_defaults'")
+    c.execute(
+        "INSERT INTO templates (name, body, created_at, updated_at)"
+        " VALUES ('thank-you', 'my own {name}', 'x', 'x')"
+    )
+    c.execute("PRAGMA user_version = 2")
+    c.close()
+    c = open_db(db_path)
+    rows = {t.name: t for t in templates.list_templates(c)}
+    c.close()
+    assert set(rows) == {name for name, _, _ in TEMPLATES_DEFAULTS}
+    assert rows["thank-you"].body == "my own {name}" and not rows["thank-you"].builtin
+    assert rows["product-intro"].builtin

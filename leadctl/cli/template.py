@@ -93,7 +93,8 @@ def _template_columns() -> list[Any]:
     ]
 
 
-def _emit_template(tpl: Any, fmt: Format) -> None:
+def _emit_template(ctx: typer.Context, tpl: Any, fmt: Format) -> None:
+    from leadctl.cli.common import fmt_time
     from leadctl.render import emit_object, key_value, safe_text
 
     if fmt is not Format.table:
@@ -104,7 +105,7 @@ def _emit_template(tpl: Any, fmt: Format) -> None:
         [
             ("Name", d["name"]), ("Channel", d["channel"]), ("Built-in", d["builtin"]),
             ("Subject", d["subject"] or ""), ("Placeholders", d["placeholders"]),
-            ("Updated", d["updated_at"]),
+            ("Updated", fmt_time(state(ctx))(d["updated_at"])),
         ]
     )  # fmt: skip
     typer.echo()
@@ -134,7 +135,7 @@ def template_show(
     """Show a template: channel, subject, placeholders and the text."""
     from leadctl import templates
 
-    _emit_template(templates.get_template(state(ctx).conn, name), fmt)
+    _emit_template(ctx, templates.get_template(state(ctx).conn, name), fmt)
 
 
 @template_app.command("add", epilog=PLACEHOLDER_HELP)
@@ -166,7 +167,7 @@ def template_add(
     if fmt is Format.table:
         message(f"Template {safe_text(tpl.name)} added.")
     else:
-        _emit_template(tpl, fmt)
+        _emit_template(ctx, tpl, fmt)
 
 
 @template_app.command("edit", epilog=PLACEHOLDER_HELP)
@@ -196,7 +197,7 @@ def template_edit(
         subject=subject, body=text,
     )  # fmt: skip
     if fmt is not Format.table:
-        _emit_template(tpl, fmt)
+        _emit_template(ctx, tpl, fmt)
     elif tpl == before:
         message(f"Template {tpl.name}: nothing changed.")
     else:
