@@ -38,6 +38,7 @@ SORT_KEYS = {
     "expected_close": "l.expected_close",
 }  # fmt: skip
 MAX_TEXT = 10_000
+KEY_LABELS = {"email": "e-mail", "phone": "phone", "external_id": "external id"}
 
 
 @dataclass
@@ -167,7 +168,7 @@ def add_lead(
             if dupes:
                 lead_id, key = dupes[0]
                 raise ConflictError(
-                    f"Lead {lead_id} already has this {key.replace('_', ' ')}",
+                    f"Lead {lead_id} already has this {KEY_LABELS[key]}",
                     f"See `leadctl show {lead_id}`, or add --allow-duplicate.",
                 )
         _check_owner(conn, values.get("owner"))
@@ -365,7 +366,7 @@ def edit_lead(
             if dupes:
                 other, key = dupes[0]
                 raise ConflictError(
-                    f"Lead {other} already has this {key.replace('_', ' ')}",
+                    f"Lead {other} already has this {KEY_LABELS[key]}",
                     "Merge them by hand, or add --allow-duplicate.",
                 )
         tags = list(lead.tags)
