@@ -166,10 +166,10 @@ def add_lead(
                 external_id=values.get("external_id"),
             )  # fmt: skip
             if dupes:
-                lead_id, key = dupes[0]
+                dup_id, key = dupes[0]
                 raise ConflictError(
-                    f"Lead {lead_id} already has this {KEY_LABELS[key]}",
-                    f"See `leadctl show {lead_id}`, or add --allow-duplicate.",
+                    f"Lead {dup_id} already has this {KEY_LABELS[key]}",
+                    f"See `leadctl show {dup_id}`, or add --allow-duplicate.",
                 )
         _check_owner(conn, values.get("owner"))
         stage = pipeline.first_open_stage(conn)

@@ -79,7 +79,7 @@ class LeadctlGroup(TyperGroup):
             msg = exc.format_message().rstrip(".")
             _print_error(f"{msg}. See '{cmd} --help'.")
             return _exit(EXIT_USAGE, standalone_mode)
-        except click_exc.Abort:
+        except typer.Abort:
             _print_error("Aborted.")
             return _exit(EXIT_FAILED, standalone_mode)
         except click_exc.ClickException as exc:
