@@ -31,3 +31,32 @@ def test_readme_mentions_every_command() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in get_command(app).commands:  # type: ignore[attr-defined]
         assert f"leadctl {name}" in readme, f"README does not show `leadctl {name}`"
+
+
+def test_command_map_matches_what_modules_register() -> None:
+    from leadctl.cli.main import COMMAND_MODULES, MODULE_ORDER, make_app
+
+    for module in MODULE_ORDER:
+        registered = set(get_command(make_app([module])).commands)  # type: ignore[attr-defined]
+        mapped = {cmd for cmd, mod in COMMAND_MODULES.items() if mod == module}
+        assert registered == mapped, module
+    every = set(get_command(make_app()).commands)  # type: ignore[attr-defined]
+    assert every == set(COMMAND_MODULES)
+
+
+def test_command_word_skips_root_options() -> None:
+    from leadctl.cli.main import command_word
+
+    assert command_word(["--db", "x.db", "--tz", "UTC", "list", "--limit", "2"]) == "list"
+    assert command_word(["--as", "ani", "log", "1"]) == "log"
+    assert command_word(["--help"]) is None
+    assert command_word([]) is None
+    assert command_word(["--version"]) is None
+
+
+def test_cli_modules_keep_annotations_evaluated() -> None:
+    # `from __future__ import annotations` makes Typer eval() every annotation
+    # string at start-up (~100 ms): CLI modules must not use it.
+    cli_dir = Path(__file__).resolve().parents[1] / "leadctl" / "cli"
+    for path in cli_dir.glob("*.py"):
+        assert "from __future__ import annotations" not in path.read_text(), path.name
