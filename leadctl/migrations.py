@@ -10,6 +10,8 @@ only when a database actually has pending migrations.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -272,7 +274,7 @@ def m0001_initial(db: Database) -> None:
 @migrations(name="0002_default_pipeline")
 def m0002_default_pipeline(db: Database) -> None:
     # The default pipeline of DESIGN.md §2; the owner changes it with `leadctl stages`.
-    stages = [
+    stages: list[tuple[Any, ...]] = [
         ("new", 1, "open", 10, 3, 0),
         ("contacted", 2, "open", 20, 7, 0),
         ("nurturing", 3, "open", 20, 30, 0),
@@ -297,7 +299,7 @@ def m0002_default_pipeline(db: Database) -> None:
     for key, value in settings.items():
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [key, value])
     # BANT, the default qualification criteria (DESIGN.md §2).
-    criteria = [
+    criteria: list[tuple[Any, ...]] = [
         ("budget", "Budget: can they pay?", "yesno", None, 1, 1),
         ("authority", "Authority: is this the decision maker?", "yesno", None, 1, 2),
         ("need", "Need: what problem do they need solved?", "text", None, 1, 3),

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadctl import leads, templates
-from leadctl.db import SCHEMA_VERSION
 from leadctl.errors import ConflictError, NotFoundError, ValidationError
-from leadctl.migrations import TEMPLATES_DEFAULTS, migrations
+from leadctl.migrations import TEMPLATES_DEFAULTS
 from leadctl.templates import PLACEHOLDERS, Placeholder, fill, parse
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)  # as in conftest
@@ -144,10 +143,6 @@ def test_defaults_exist_on_a_fresh_db(conn: Any) -> None:
     for t in templates.list_templates(conn):
         assert t.builtin and t.subject and t.channel == "any"
         assert t.placeholders  # every default parses
-
-
-def test_schema_version_counts_the_migrations() -> None:
-    assert len(migrations._migrations) == SCHEMA_VERSION
 
 
 def test_add_edit_remove(conn: Any) -> None:

@@ -1,7 +1,5 @@
 """template: message templates (add, edit, list, show, remove, reset, render)."""
 
-from __future__ import annotations
-
 from enum import Enum
 from typing import Annotated, Any
 
