@@ -25,6 +25,7 @@ from urllib.parse import quote
 from leadctl.dates import to_store
 from leadctl.db import transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from leadctl.models import Lead
 
 CHANNELS = ("any", "whatsapp", "email", "sms")
 # What a link can be built for (`any` is resolved to one of these).
@@ -166,17 +167,18 @@ def fill(
 
 def _missing(key: str, lead_id: int | None) -> ValidationError:
     who = f"Lead {lead_id}" if lead_id is not None else "The lead"
+    ref = lead_id if lead_id is not None else "ID"
     fix = {
         "name": "--name", "first_name": "--name", "company": "--company",
         "product": "--product", "city": "--city", "value": "--value",
         "email": "--email", "phone": "--phone",
     }  # fmt: skip
     if key in fix:
-        how = f"Set it with `leadctl edit {lead_id} {fix[key]} ...`"
+        how = f"Set it with `leadctl edit {ref} {fix[key]} ...`"
     elif key.startswith(FIELD_PREFIX):
-        how = f"Set it with `leadctl edit {lead_id} --field {key[len(FIELD_PREFIX) :]}=...`"
+        how = f"Set it with `leadctl edit {ref} --field {key[len(FIELD_PREFIX) :]}=...`"
     elif key == "owner_name":
-        how = f"Give the lead an owner with `leadctl edit {lead_id} --owner HANDLE`"
+        how = f"Give the lead an owner with `leadctl edit {ref} --owner HANDLE`"
     else:
         how = "Add it to the owner's team entry (`leadctl team`), or give the lead another owner"
     return ValidationError(
@@ -424,7 +426,7 @@ class Rendered:
 
 
 def lead_values(
-    conn: sqlite3.Connection, lead: Any, *, now: datetime, tz: tzinfo
+    conn: sqlite3.Connection, lead: Lead, *, now: datetime, tz: tzinfo
 ) -> dict[str, str | None]:
     """Every placeholder value for a lead (None where the lead has none)."""
     from leadctl.normalize import format_money
@@ -480,7 +482,7 @@ def sms_link(phone: str, text: str) -> str:
     return f"sms:{number}?body={quote(text, safe='')}"
 
 
-def _resolve_channel(requested: str | None, tpl: Template, lead: Any) -> str:
+def _resolve_channel(requested: str | None, tpl: Template, lead: Lead) -> str:
     if requested:
         chan = normalize_channel(requested)
         if chan == "any":

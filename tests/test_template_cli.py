@@ -213,3 +213,18 @@ def test_show_table_prints_the_text(cli: Any) -> None:
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["Name", "thank-you"]
     assert "Hi {first_name}," in lines and "{owner_name}" in lines
+
+
+def test_readme_template_examples_run(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_docs import readme_commands
+
+    commands = readme_commands("Message templates")
+    assert len(commands) >= 10 and all(c[0] == "template" for c in commands)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "price-list.txt").write_text("Dear {name},\nour prices.\n", encoding="utf-8")
+    _add_lead(cli)
+    for args in commands:
+        cli(*args)
+    assert cli.json("template", "show", "price-list")["subject"] == "Price list for {company}"
