@@ -370,12 +370,6 @@ def remove_template(conn: sqlite3.Connection, name: str, *, force: bool = False)
     return tpl
 
 
-def builtin_names() -> list[str]:
-    from leadctl.migrations import TEMPLATES_DEFAULTS
-
-    return [name for name, _, _ in TEMPLATES_DEFAULTS]
-
-
 def reset_templates(
     conn: sqlite3.Connection, names: list[str] | None, *, now: datetime
 ) -> list[Template]:
