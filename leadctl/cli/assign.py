@@ -1,7 +1,5 @@
 """assign: give leads to team members, by hand or by the rules."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """team: the members who own leads, their filters and capacity."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
@@ -339,11 +337,13 @@ def cmd_activate(
         message(f"Team member {member.handle} activated.")
 
 
+team_app.command("add")(cmd_add)
+team_app.command("list")(cmd_list)
+team_app.command("show")(cmd_show)
+team_app.command("edit")(cmd_edit)
+team_app.command("deactivate")(cmd_deactivate)
+team_app.command("activate")(cmd_activate)
+
+
 def register(app: typer.Typer) -> None:
-    team_app.command("add")(cmd_add)
-    team_app.command("list")(cmd_list)
-    team_app.command("show")(cmd_show)
-    team_app.command("edit")(cmd_edit)
-    team_app.command("deactivate")(cmd_deactivate)
-    team_app.command("activate")(cmd_activate)
     app.add_typer(team_app, name="team")
