@@ -259,3 +259,10 @@ def test_deactivate_asks_on_a_terminal(
     r = cli("team", "deactivate", "ani", input=answer)
     assert "holds 1 open lead(s)" in r.stdout + r.stderr
     assert cli.json("show", str(lead))["owner"] == owner
+
+
+def test_edit_clears_contact_and_reads_phone_in_region(cli: Any) -> None:
+    cli("team", "add", "ani", "--email", "ani@example.com", "--phone", "+6281234567890")
+    cli("team", "edit", "ani", "--email", "", "--phone", "9123 4567", "--region", "SG")
+    m = member(cli, "ani")
+    assert m["email"] is None and m["phone"] == "+6591234567"
