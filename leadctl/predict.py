@@ -95,13 +95,18 @@ def set_fields(conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:
 
 
 def _number(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, (int, float)):
-        return float(v) if math.isfinite(v) else None
-    try:
-        x = float(str(v).strip().replace(",", ""))
-    except ValueError:
+    if isinstance(v, str):
+        text = v.strip()
+        # Most values are words: skip the (slow) failing float() for them.
+        if not text or text[0] not in "0123456789-+.":
+            return None
+        try:
+            x = float(text.replace(",", ""))
+        except ValueError:
+            return None
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        x = float(v)
+    else:
         return None
     return x if math.isfinite(x) else None
 
@@ -211,6 +216,8 @@ class Model:
     signature: str = ""
     trained_at: str = ""
     totals: dict[str, list[float]] = field(default_factory=dict)
+    # (field, raw value) -> bin label, memoised: the same values repeat a lot.
+    labels: dict[tuple[str, Any], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.totals:
@@ -222,7 +229,7 @@ class Model:
 
     def to_json(self) -> str:
         d = asdict(self)
-        del d["totals"]
+        del d["totals"], d["labels"]
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -230,7 +237,8 @@ class Model:
         return cls(**json.loads(text))
 
     def features(self, raw: Raw) -> list[tuple[str, str]]:
-        return _features_for_fit(self, raw)
+        """The lead's (field, value-or-bin) pairs, each once."""
+        return _featurize(self.bins, self.labels, raw)
 
     def contributions(self, raw: Raw) -> tuple[float, list[dict[str, Any]]]:
         """Prior log-odds and each known (field, value)'s log-odds push."""
@@ -240,22 +248,31 @@ class Model:
             counts = self.freq.get(f, {}).get(label)
             if counts is None:
                 continue
-            tw, tl = self.totals[f]
-            w = math.log((counts[0] + SMOOTHING) / tw) - math.log((counts[1] + SMOOTHING) / tl)
-            parts.append({"field": f, "value": label, "weight": w, "won": counts[0],
-                          "lost": counts[1]})  # fmt: skip
+            parts.append({"field": f, "value": label, "weight": self._weight(f, counts),
+                          "won": counts[0], "lost": counts[1]})  # fmt: skip
         return prior, parts
 
-    def probability(self, raw: Raw) -> float:
-        """Win probability in percent."""
-        prior, parts = self.contributions(raw)
-        logit = prior + sum(p["weight"] for p in parts)
+    def _weight(self, f: str, counts: list[float]) -> float:
+        tw, tl = self.totals[f]
+        return math.log((counts[0] + SMOOTHING) / tw) - math.log((counts[1] + SMOOTHING) / tl)
+
+    def probability_of(self, features: list[tuple[str, str]]) -> float:
+        """Win probability in percent from already computed features."""
+        logit = math.log(self.won / self.lost)
+        for f, label in features:
+            counts = self.freq.get(f, {}).get(label)
+            if counts is not None:
+                logit += self._weight(f, counts)
         if logit >= 0:
             p = 1.0 / (1.0 + math.exp(-logit))
         else:
             e = math.exp(logit)
             p = e / (1.0 + e)
         return p * 100.0
+
+    def probability(self, raw: Raw) -> float:
+        """Win probability in percent."""
+        return self.probability_of(self.features(raw))
 
 
 def _bin_label(edges: list[float], x: float) -> str:
@@ -280,47 +297,81 @@ def _quantile_edges(values: list[float]) -> list[float]:
     return edges
 
 
-def fit(samples: list[Sample], fields: list[str]) -> Model:
-    """Train on closed samples (won True/False)."""
-    closed = [s for s in samples if s.won is not None]
-    n_won = sum(1 for s in closed if s.won)
-    n_lost = len(closed) - n_won
-    # Which features are numbers: the deal value, and any field whose values
-    # (nearly) all read as numbers with enough distinct ones to be worth bins.
+def choose_bins(samples: list[Sample]) -> dict[str, list[float]]:
+    """Which features are numbers, and their quantile bin edges.
+
+    The deal value always; any other field whose values (nearly) all read as
+    numbers, with more distinct values than bins. Outcomes are not looked at.
+    """
     by_feature: dict[str, list[Any]] = defaultdict(list)
-    for s in closed:
+    for s in samples:
         for f, v in s.raw:
             by_feature[f].append(v)
     bins: dict[str, list[float]] = {}
     for f, values in by_feature.items():
-        if f == "tags" or f == "stage_reached":
+        if f in ("tags", "stage_reached"):
             continue
-        nums = [x for x in (_number(v) for v in values) if x is not None]
-        if f == "value" or (len(nums) >= 0.95 * len(values) and len(set(nums)) > MAX_BINS):
-            bins[f] = _quantile_edges(nums) if nums else []
-    model = Model(fields, bins, {}, n_won, n_lost)
-    freq: dict[str, dict[str, list[float]]] = defaultdict(dict)
-    for s in closed:
-        seen = set()
-        for f, label in _features_for_fit(model, s.raw):
-            if (f, label) in seen:
-                continue
-            seen.add((f, label))
-            c = freq[f].setdefault(label, [0, 0])
-            c[0 if s.won else 1] += 1
-    return Model(fields, bins, dict(freq), n_won, n_lost)
-
-
-def _features_for_fit(model: Model, raw: Raw) -> list[tuple[str, str]]:
-    out = []
-    for f, v in raw:
-        edges = model.bins.get(f)
-        if edges is not None:
+        allowed_misses = len(values) // 20
+        nums: list[float] = []
+        for v in values:
             x = _number(v)
             if x is not None:
-                out.append((f, _bin_label(edges, x)))
+                nums.append(x)
+            elif (allowed_misses := allowed_misses - 1) < 0:
+                break
         else:
-            out.append((f, v if isinstance(v, str) else str(v)))
+            if f == "value" or len(set(nums)) > MAX_BINS:
+                bins[f] = _quantile_edges(nums) if nums else []
+    return bins
+
+
+def _count(
+    features: Iterable[list[tuple[str, str]]], outcomes: Iterable[bool]
+) -> dict[str, dict[str, list[float]]]:
+    freq: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    for feats, won in zip(features, outcomes, strict=True):
+        i = 0 if won else 1
+        for f, label in feats:
+            counts = freq[f].get(label)
+            if counts is None:
+                counts = freq[f][label] = [0, 0]
+            counts[i] += 1
+    return dict(freq)
+
+
+def fit(
+    samples: list[Sample], fields: list[str], bins: dict[str, list[float]] | None = None
+) -> Model:
+    """Train on the closed samples (won True/False) among `samples`."""
+    closed = [s for s in samples if s.won is not None]
+    n_won = sum(1 for s in closed if s.won)
+    bins = choose_bins(closed) if bins is None else bins
+    labels: dict[tuple[str, Any], str] = {}
+    freq = _count((_featurize(bins, labels, s.raw) for s in closed), (bool(s.won) for s in closed))
+    return Model(fields, bins, freq, n_won, len(closed) - n_won)
+
+
+def _featurize(
+    bins: dict[str, list[float]], labels: dict[tuple[str, Any], str], raw: Raw
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for f, v in raw:
+        edges = bins.get(f)
+        if edges is None:
+            label = v if isinstance(v, str) else str(v)
+        else:
+            key = (f, v)
+            cached = labels.get(key)
+            if cached is None:
+                x = _number(v)
+                if x is None:
+                    continue
+                cached = labels[key] = _bin_label(edges, x)
+            label = cached
+        if (f, label) not in seen:
+            seen.add((f, label))
+            out.append((f, label))
     return out
 
 
@@ -550,17 +601,25 @@ def evaluate(
         )
     use = fields or configured_fields(conn)
     samples = load_samples(conn, use, closed=True)
+    # Bins come from feature values only (never outcomes), so computing them
+    # once on every closed lead leaks nothing, and each lead is featurised once.
+    bins = choose_bins(samples)
+    memo: dict[tuple[str, Any], str] = {}
+    feats = [_featurize(bins, memo, s.raw) for s in samples]
+    outcomes = [bool(s.won) for s in samples]
     probs: list[float] = [0.0] * len(samples)
     for k in range(folds):
-        train_set = [s for i, s in enumerate(samples) if i % folds != k]
-        if not any(s.won for s in train_set) or all(s.won for s in train_set):
+        train_idx = [i for i in range(len(samples)) if i % folds != k]
+        n_won = sum(1 for i in train_idx if outcomes[i])
+        if n_won in (0, len(train_idx)):
             raise UsageError(
                 f"Fold {k + 1} of {folds} has no won or no lost leads to learn from",
                 "Use fewer --folds.",
             )
-        model = fit(train_set, use)
+        freq = _count((feats[i] for i in train_idx), (outcomes[i] for i in train_idx))
+        model = Model(use, bins, freq, n_won, len(train_idx) - n_won)
         for i in range(k, len(samples), folds):
-            probs[i] = model.probability(samples[i].raw) / 100.0
+            probs[i] = model.probability_of(feats[i]) / 100.0
     labels = [bool(s.won) for s in samples]
     base = sum(labels) / len(labels)
     return Evaluation(

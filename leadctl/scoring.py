@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadctl.dates import from_store, to_store
+from leadctl.dates import to_store
 from leadctl.db import get_setting, transaction
 from leadctl.errors import ConflictError, NotFoundError, ValidationError
 from leadctl.models import ACTIVITY_KINDS, SYSTEM_KINDS
@@ -189,7 +189,9 @@ def _julian_now(now: datetime) -> str:
 def _days_since(stored: str | None, now: datetime) -> int | None:
     if not stored:
         return None
-    return max(int((now - from_store(stored)).total_seconds() // 86400), 0)
+    # fromisoformat is ~10× faster than strptime, and this runs per lead per rule.
+    when = datetime.fromisoformat(stored.replace("Z", "+00:00"))
+    return max(int((now - when).total_seconds() // 86400), 0)
 
 
 # ---- rules: validation and evaluation ---------------------------------------
@@ -337,24 +339,35 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == [] or v == {}
 
 
-def _eq(actual: Any, target: str) -> bool:
+@dataclass(frozen=True)
+class _Target:
+    """A rule value read every way once, at compile time, not per lead."""
+
+    fold: str
+    boolean: bool | None
+    number: float | None
+
+    @classmethod
+    def of(cls, text: str) -> _Target:
+        return cls(text.strip().casefold(), _truthy(text), _as_float(text))
+
+
+def _eq(actual: Any, t: _Target) -> bool:
     if isinstance(actual, list):
-        return any(_eq(a, target) for a in actual)
+        return any(_eq(a, t) for a in actual)
     if isinstance(actual, bool):
-        t = _truthy(target)
-        return t is not None and actual == t
+        return t.boolean is not None and actual == t.boolean
     if isinstance(actual, (int, float)):
-        n = _as_float(target)
-        return n is not None and float(actual) == n
+        return t.number is not None and float(actual) == t.number
     a = str(actual).strip().casefold()
+    if a == t.fold:
+        return True
     if a in ("yes", "no"):
-        t = _truthy(target)
-        if t is not None:
-            return (a == "yes") == t
-    n_a, n_t = _as_float(actual), _as_float(target)
-    if n_a is not None and n_t is not None:
-        return n_a == n_t
-    return a == target.strip().casefold()
+        return t.boolean is not None and (a == "yes") == t.boolean
+    if t.number is not None:
+        n = _as_float(a)
+        return n is not None and n == t.number
+    return False
 
 
 def _make_test(rule: Rule, currency: str) -> Callable[[Any], bool]:
@@ -363,12 +376,13 @@ def _make_test(rule: Rule, currency: str) -> Callable[[Any], bool]:
         return lambda v: not _empty(v) and v is not False
     if op == "missing":
         return lambda v: _empty(v) or v is False
+    target = _Target.of(value)
     if op == "eq":
-        return lambda v: not _empty(v) and _eq(v, value)
+        return lambda v: not _empty(v) and _eq(v, target)
     if op == "ne":
-        return lambda v: not _empty(v) and not _eq(v, value)
+        return lambda v: not _empty(v) and not _eq(v, target)
     if op == "in":
-        options = [o for o in (p.strip() for p in value.split(",")) if o]
+        options = [_Target.of(o) for o in (p.strip() for p in value.split(",")) if o]
         return lambda v: not _empty(v) and any(_eq(v, o) for o in options)
     if op == "contains":
         needle = value.casefold()
@@ -505,6 +519,27 @@ def _store(
     )
 
 
+# Everything a Scorer is built from, as one string: rescoring runs after every
+# write, so the compiled rules are reused until this changes.
+_SIGNATURE_SQL = (
+    "SELECT (SELECT json_group_array(json_array(id, name, field, operator, value, points, grp,"
+    " active)) FROM score_rules) || (SELECT json_group_array(json_array(name, cap))"
+    " FROM score_groups) || COALESCE((SELECT group_concat(key || '=' || value) FROM settings"
+    " WHERE key IN ('currency', 'score_decay', 'score_decay_days')), '')"
+)
+_SCORERS: dict[str, Scorer] = {}
+
+
+def get_scorer(conn: sqlite3.Connection) -> Scorer:
+    signature = conn.execute(_SIGNATURE_SQL).fetchone()[0]
+    scorer = _SCORERS.get(signature)
+    if scorer is None:
+        if len(_SCORERS) > 8:
+            _SCORERS.clear()
+        scorer = _SCORERS[signature] = Scorer(conn)
+    return scorer
+
+
 def rescore_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> int:
     """Recompute one lead's score (inside the caller's transaction); return it.
 
@@ -513,7 +548,7 @@ def rescore_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> int:
     """
     with transaction(conn):
         facts = load_facts(conn, lead_id, now)
-        result = Scorer(conn).score(facts, now)
+        result = get_scorer(conn).score(facts, now)
         old = facts.lead["score"]
         if old != result.score:
             _store(conn, [(lead_id, old, result.score)], now)
@@ -525,7 +560,7 @@ def rescore_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> int:
 
 def score_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> ScoreResult:
     """The explanation of a lead's score, as it would be stored now."""
-    return Scorer(conn).score(load_facts(conn, lead_id, now), now)
+    return get_scorer(conn).score(load_facts(conn, lead_id, now), now)
 
 
 @dataclass
@@ -545,7 +580,7 @@ def score_all(
     """Recompute every lead's score in one transaction; only changes are written."""
     with transaction(conn):
         total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
-        scorer = Scorer(conn)
+        scorer = get_scorer(conn)
         changes: list[tuple[int, int | None, int]] = []
         for done, facts in enumerate(iter_all_facts(conn, now), start=1):
             result = scorer.score(facts, now)
