@@ -318,7 +318,7 @@ def m0003_score_default_rules(db: Database) -> None:
     groups = [("fit", 60), ("engagement", 40), ("negative", 50)]
     for name, cap in groups:
         db.execute("INSERT INTO score_groups (name, cap) VALUES (?, ?)", [name, cap])
-    rules = [
+    rules: list[tuple[str, str, str, str | None, int, str]] = [
         # fit: a reachable, complete, qualified lead with a real deal
         ("has_email", "has:email", "eq", "yes", 5, "fit"),
         ("has_phone", "has:phone", "eq", "yes", 5, "fit"),
@@ -344,9 +344,9 @@ def m0003_score_default_rules(db: Database) -> None:
         ("invalid_contact", "tags", "contains", "invalid-contact", -20, "negative"),
         ("long_silence", "days_since_touch", "gt", "30", -10, "negative"),
     ]
-    for row in rules:
+    for rule in rules:
         db.execute(
             "INSERT INTO score_rules (name, field, operator, value, points, grp, active)"
             " VALUES (?, ?, ?, ?, ?, ?, 1)",
-            list(row),
+            list(rule),
         )

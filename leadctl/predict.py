@@ -116,7 +116,8 @@ def load_samples(
     lead_id: int | None = None,
 ) -> list[Sample]:  # fmt: skip
     """Leads with their raw (field, value) pairs: closed=True only won/lost, False only open."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if closed is True:
         kinds = (*WON_KINDS, *LOST_KINDS)
         where.append(f"s.kind IN ({', '.join('?' * len(kinds))})")

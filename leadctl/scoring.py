@@ -751,7 +751,7 @@ def parse_rules_toml(
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
 
     try:
         doc = tomllib.loads(text)
