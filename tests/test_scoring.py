@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from conftest import NOW
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadctl import activities, leads, scoring
 from leadctl.errors import NotFoundError, ValidationError
@@ -308,3 +311,59 @@ def test_check_rule_core_errors(conn: Any) -> None:
         scoring.add_rule(conn, scoring.Rule(None, "n", "value", "between", "1", 1, "fit"))
     with pytest.raises(NotFoundError):
         scoring.get_rule(conn, "nope")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_rules_parser_raises_only_validation_error(text: str) -> None:
+    import sqlite3
+
+    from leadctl.db import open_db
+
+    conn = _PARSER_DB.get("conn")
+    if conn is None:
+        import tempfile
+
+        conn = _PARSER_DB["conn"] = open_db(tempfile.mkdtemp() + "/p.db")
+    assert isinstance(conn, sqlite3.Connection)
+    with contextlib.suppress(ValidationError):
+        scoring.parse_rules_toml(conn, text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+            st.sampled_from(["source", "tags", "field:x", "value", "has:email"]),
+            st.sampled_from(["eq", "ne", "contains", "exists", "gte"]),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12),
+            st.integers(-50, 50),
+        ),
+        max_size=5,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_rules_export_import_is_idempotent(rules: list[tuple[str, str, str, str, int]]) -> None:
+    import tempfile
+
+    from leadctl.db import open_db
+
+    conn = open_db(tempfile.mkdtemp() + "/r.db")
+    try:
+        scoring.import_rules(conn, "")
+        for name, fld, op, value, points in rules:
+            if op == "gte" or fld == "value":
+                value = "5"
+            try:
+                scoring.add_rule(conn, scoring.Rule(None, name, fld, op, value, points, "g"))
+            except ValidationError:
+                continue
+        first = scoring.export_rules(conn)
+        scoring.import_rules(conn, first)
+        assert scoring.export_rules(conn) == first
+    finally:
+        conn.close()
+
+
+_PARSER_DB: dict[str, object] = {}
