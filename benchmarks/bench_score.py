@@ -159,10 +159,17 @@ def bench_all(n: int) -> None:
     WORK.mkdir(exist_ok=True)
     db = WORK / "all.db"
     generate(db, n)
-    for label in ("first run (every score changes)", "second run (nothing changes)"):
+    import resource
+
+    for label in ("first run (every score changes, model trained)",
+                  "second run (nothing changes)"):  # fmt: skip
         t0 = time.perf_counter()
-        out = _leadctl(db, "score", "--all", "-f", "json").stdout
-        print(f"score --all, {label}: {time.perf_counter() - t0:.2f}s {out.strip()}")
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = json.loads(_leadctl(db, "score", "--all", "-f", "json").stdout)
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        print(f"score --all, {label}: wall {time.perf_counter() - t0:.2f}s, cpu {cpu:.2f}s, "
+              f"{json.dumps(out)}")  # fmt: skip
 
 
 def main() -> None:
