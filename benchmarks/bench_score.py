@@ -87,15 +87,16 @@ def bench_xed(csv_path: Path) -> None:
     t0 = time.perf_counter()
     tr = json.loads(_leadctl(db, "score", "--train", "--fields", fields, "-f", "json").stdout)
     print(f"train ({time.perf_counter() - t0:.1f}s): won {tr['won']} lost {tr['lost']}")
-    no_tags = ",".join(
-        ["source", "city"] + [f"field:{c}" for c in (
-            "Lead_Origin", "Do_Not_Email", "Do_Not_Call", "TotalVisits",
-            "Total_Time_Spent_on_Website", "Page_Views_Per_Visit", "Last_Activity", "Country",
-            "Specialization", "What_is_your_current_occupation",
-            "What_matters_most_to_you_in_choosing_a_course", "Last_Notable_Activity",
-            "A_free_copy_of_Mastering_The_Interview",
-        )]
-    )  # fmt: skip
+    # The behavioural columns only: without what the sales team wrote after
+    # talking to the lead (Tags, Lead Quality, Asymmetrique indexes/scores).
+    with csv_path.open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    behavioural = [
+        "field:" + c.replace(" ", "_") for c in header
+        if c not in SKIP and c not in ("Lead Source", "City", "Tags", "Lead Quality")
+        and not c.startswith("Asymmetrique")
+    ]  # fmt: skip
+    no_tags = ",".join(["source", "city", *behavioural])
     ev2 = json.loads(_leadctl(db, "score", "--evaluate", "--fields", no_tags, "-f", "json").stdout)
     print(f"evaluate without Tags/Lead Quality/Asymmetrique: auc {ev2['auc']} brier {ev2['brier']}")
 

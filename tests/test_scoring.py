@@ -367,3 +367,25 @@ def test_rules_export_import_is_idempotent(rules: list[tuple[str, str, str, str,
 
 
 _PARSER_DB: dict[str, object] = {}
+
+
+def test_migration_0003_on_fresh_and_upgraded_database(tmp_path: Any) -> None:
+    from leadctl.db import SCHEMA_VERSION, open_db
+
+    path = tmp_path / "up.db"
+    conn = open_db(path)
+    assert len(scoring.list_rules(conn)) == 21
+    caps = {g["group"]: g["cap"] for g in scoring.list_groups(conn)}
+    assert caps == {"engagement": 40, "fit": 60, "negative": 50}
+    # Make it look like a schema-2 database (before this migration), with a lead.
+    leads.add_lead(conn, {"name": "Old"}, now=NOW, actor="t")
+    conn.execute("DELETE FROM score_rules")
+    conn.execute("DELETE FROM score_groups")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_score_default_rules'")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    conn = open_db(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert len(scoring.list_rules(conn)) == 21
+    assert scoring.score_all(conn, NOW).leads == 1
+    conn.close()
