@@ -48,7 +48,14 @@ def load_xed(csv_path: Path, db: Path) -> int:
         Path(str(db) + suffix).unlink(missing_ok=True)
     conn = open_db(db)
     n = 0
-    with csv_path.open(encoding="utf-8") as fh, transaction(conn):
+    from leadctl.scoring import deferred_rescoring
+
+    # One transaction, and the scores computed once at the end (as an import would).
+    with (
+        csv_path.open(encoding="utf-8") as fh,
+        transaction(conn),
+        deferred_rescoring(conn, NOW),
+    ):
         for row in csv.DictReader(fh):
             fields = {}
             for k, v in row.items():

@@ -17,7 +17,8 @@ import json
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -560,12 +561,50 @@ def get_scorer(conn: sqlite3.Connection) -> Scorer:
     return scorer
 
 
-def rescore_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> int:
+# Connections inside `deferred_rescoring`: id(conn) -> lead ids to rescore at the end.
+_DEFERRED: dict[int, set[int]] = {}
+
+
+@contextmanager
+def deferred_rescoring(conn: sqlite3.Connection, now: datetime) -> Iterator[None]:
+    """Collect rescoring during a bulk write (an import) and do it once at the end.
+
+    Inside the block, `rescore_lead` only notes the lead; on a clean exit the
+    noted leads are rescored (all of them with `score_all` when there are many).
+    """
+    if id(conn) in _DEFERRED:  # nested: the outer block rescores
+        yield
+        return
+    pending: set[int] = set()
+    _DEFERRED[id(conn)] = pending
+    try:
+        yield
+    finally:
+        del _DEFERRED[id(conn)]
+    if len(pending) > 200:
+        score_all(conn, now)
+        from leadctl.predict import load_model, predict_open
+
+        model = load_model(conn)
+        if model is not None:
+            with transaction(conn):
+                predict_open(conn, model)
+    else:
+        for lead_id in sorted(pending):
+            rescore_lead(conn, lead_id, now)
+
+
+def rescore_lead(conn: sqlite3.Connection, lead_id: int, now: datetime) -> int | None:
     """Recompute one lead's score (inside the caller's transaction); return it.
 
     Called at the end of every write that can change a score: add, edit,
     qualify, a new activity, a stage move. A change is kept in score_history.
+    Inside `deferred_rescoring` it only notes the lead and returns None.
     """
+    pending = _DEFERRED.get(id(conn))
+    if pending is not None:
+        pending.add(lead_id)
+        return None
     with transaction(conn):
         facts = load_facts(conn, lead_id, now)
         new = get_scorer(conn).total(facts, now)

@@ -389,3 +389,14 @@ def test_migration_0003_on_fresh_and_upgraded_database(tmp_path: Any) -> None:
     assert len(scoring.list_rules(conn)) == 21
     assert scoring.score_all(conn, NOW).leads == 1
     conn.close()
+
+
+def test_deferred_rescoring_scores_once_at_the_end(conn: Any) -> None:
+    with scoring.deferred_rescoring(conn, NOW):
+        lead = leads.add_lead(conn, {"name": "Bulk", "email": "b@x.co"}, now=NOW, actor="t")
+        activities.record(conn, lead.id, "call", at=NOW, now=NOW, actor="t")
+        assert (
+            conn.execute("SELECT score FROM leads WHERE id = ?", (lead.id,)).fetchone()[0] is None
+        )
+    stored = conn.execute("SELECT score FROM leads WHERE id = ?", (lead.id,)).fetchone()[0]
+    assert stored == scoring.score_lead(conn, lead.id, NOW).score == 14
