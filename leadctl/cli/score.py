@@ -18,7 +18,7 @@ from leadctl.cli.common import Format, FormatOpt, state
 
 class ScoreGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0].lstrip("-").isdigit() and not args[0].startswith("-"):
+        if args and args[0].isdigit():
             cmd = self.get_command(ctx, "show")
             return "show", cmd, args
         return super().resolve_command(ctx, args)
