@@ -6,12 +6,12 @@ from datetime import timezone
 from typing import Any
 
 import pytest
-from conftest import NOW
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadctl import qualify
 from leadctl.errors import ValidationError
+from tests.conftest import NOW
 
 
 def add(cli: Any, *args: str) -> int:

@@ -6,12 +6,12 @@ import contextlib
 from typing import Any
 
 import pytest
-from conftest import NOW
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadctl import activities, leads, scoring
 from leadctl.errors import NotFoundError, ValidationError
+from tests.conftest import NOW
 
 
 def add(cli: Any, *args: str) -> int:
@@ -377,12 +377,12 @@ def test_migration_0003_on_fresh_and_upgraded_database(tmp_path: Any) -> None:
     assert len(scoring.list_rules(conn)) == 21
     caps = {g["group"]: g["cap"] for g in scoring.list_groups(conn)}
     assert caps == {"engagement": 40, "fit": 60, "negative": 50}
-    # Make it look like a schema-2 database (before this migration), with a lead.
+    # Make it look like a schema-3 database (before this migration), with a lead.
     leads.add_lead(conn, {"name": "Old"}, now=NOW, actor="t")
     conn.execute("DELETE FROM score_rules")
     conn.execute("DELETE FROM score_groups")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_score_default_rules'")
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_score_default_rules'")
+    conn.execute("PRAGMA user_version = 3")
     conn.close()
     conn = open_db(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -1,7 +1,5 @@
 """qualify: answer the qualification criteria; criteria: define them."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -6,8 +6,6 @@ swallow `rules` as the ID), so a first argument that is a number means
 `show`; `leadctl score show 5` works too.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
