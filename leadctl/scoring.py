@@ -299,6 +299,11 @@ def check_rule(conn: sqlite3.Connection, rule: Rule) -> Rule:
             )
         for p in parts:
             _threshold(p, rule.field, "IDR", rule.name)
+    elif rule.field == "value" and rule.operator in ("eq", "ne", "in"):
+        assert rule.value is not None
+        for p in rule.value.split(","):
+            if p.strip():
+                _threshold(p, "value", "IDR", rule.name)
     if not _NAME_RE.match(rule.group or ""):
         raise ValidationError(f"{rule.group!r} is not a valid group name", "Example: --group fit")
     try:
@@ -392,13 +397,21 @@ def _make_test(rule: Rule, currency: str) -> Callable[[Any], bool]:
         return lambda v: not _empty(v) and v is not False
     if op == "missing":
         return lambda v: _empty(v) or v is False
-    target = _Target.of(value)
+
+    def target_of(text: str) -> _Target:
+        t = _Target.of(text)
+        if rule.field == "value":  # deal values compare in minor units, typed like money
+            t = _Target(t.fold, None, _threshold(text, "value", currency, rule.name))
+        return t
+
     if op == "eq":
+        target = target_of(value)
         return lambda v: not _empty(v) and _eq(v, target)
     if op == "ne":
+        target = target_of(value)
         return lambda v: not _empty(v) and not _eq(v, target)
     if op == "in":
-        options = [_Target.of(o) for o in (p.strip() for p in value.split(",")) if o]
+        options = [target_of(o) for o in (p.strip() for p in value.split(",")) if o]
         return lambda v: not _empty(v) and any(_eq(v, o) for o in options)
     if op == "contains":
         needle = value.casefold()
@@ -455,9 +468,15 @@ class Scorer:
         self.decay = float(get_setting(conn, "score_decay", DEFAULT_DECAY))
         self.decay_days = float(get_setting(conn, "score_decay_days", DEFAULT_DECAY_DAYS))
         self._factors: dict[int, float] = {}
-        self.compiled = [
-            _Compiled(r, _getter(r.field), _make_test(r, currency)) for r in self.rules
-        ]
+        self.compiled = []
+        for r in self.rules:
+            try:
+                test = _make_test(r, currency)
+            except ValidationError:
+                # A rule that no longer reads (e.g. after a currency change) is
+                # skipped rather than failing every write that rescores.
+                continue
+            self.compiled.append(_Compiled(r, _getter(r.field), test))
 
     def _factor(self, age: int) -> float:
         f = self._factors.get(age)

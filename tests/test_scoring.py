@@ -192,7 +192,8 @@ def test_operators(conn: Any) -> None:
         ("field:size", "between", "40..42", False), ("field:size", "between", "40..43", True),
         ("field:note", "contains", "shop", True), ("field:missing", "missing", None, True),
         ("field:note", "exists", None, True), ("value", "gte", "5jt", True),
-        ("value", "lt", "5.000.000", False), ("has:company", "eq", "no", True),
+        ("value", "lt", "5.000.000", False), ("value", "eq", "5jt", True),
+        ("value", "in", "1jt, 5jt", True), ("value", "ne", "5000000", False), ("has:company", "eq", "no", True),
         ("do_not_contact", "eq", "no", True), ("activities:created", "gte", "1", True),
         ("activities:call", "each", None, False), ("age_days", "lte", "0", True),
     ]  # fmt: skip
