@@ -331,7 +331,7 @@ def test_rules_parser_raises_only_validation_error(text: str) -> None:
         scoring.parse_rules_toml(conn, text)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     st.lists(
         st.tuples(
