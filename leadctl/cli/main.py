@@ -166,6 +166,9 @@ COMMAND_MODULES: dict[str, str] = {
     "template": "template",
     "team": "team",
     "assign": "assign",
+    "qualify": "qualify",
+    "criteria": "qualify",
+    "score": "score",
 }
 MODULE_ORDER = list(dict.fromkeys(COMMAND_MODULES.values()))
 # Root options that take a value, so `run()` can find the command word.
