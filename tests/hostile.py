@@ -96,23 +96,3 @@ def formula_cells(rows: list[list[str]]) -> list[str]:
             ):
                 bad.append(cell)
     return bad
-
-
-def cache_typer_command(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Build the Click command of the app once, not on every CliRunner.invoke.
-
-    typer rebuilds the whole command tree (signature and type-hint
-    introspection of every command) on each invoke: ~60 ms of a ~80 ms
-    in-process call. The tree never changes during a test run.
-    """
-    import typer.testing
-
-    original = typer.testing._get_command
-    cache: dict[int, object] = {}
-
-    def cached(app):  # type: ignore[no-untyped-def]
-        if id(app) not in cache:
-            cache[id(app)] = original(app)
-        return cache[id(app)]
-
-    monkeypatch.setattr(typer.testing, "_get_command", cached)

@@ -8,16 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from hostile import cache_typer_command
 
 from leadctl import maintenance
 from leadctl.db import APPLICATION_ID, SCHEMA_VERSION, identify, open_db
 from leadctl.errors import DatabaseError
-
-
-@pytest.fixture(autouse=True)
-def _fast_cli(monkeypatch) -> None:
-    cache_typer_command(monkeypatch)
 
 
 def one_error_line(stderr: str) -> str:

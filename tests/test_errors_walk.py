@@ -17,15 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile import cache_typer_command
 
 from leadctl.db import SCHEMA_VERSION
 from leadctl.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
-
-
-@pytest.fixture(autouse=True)
-def _fast_cli(monkeypatch) -> None:
-    cache_typer_command(monkeypatch)
 
 
 def assert_one_error(r, code: int, args, *, internal_ok: bool = False) -> str:

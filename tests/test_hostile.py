@@ -20,7 +20,6 @@ from hostile import (
     ACCEPTED,
     INVALID_UTF8,
     REJECTED,
-    cache_typer_command,
     formula_cells,
     terminal_leaks,
 )
@@ -51,17 +50,11 @@ def log_hostile(cli, lead_id: int, value: str) -> None:
     cli("log", str(lead_id), "--kind", "document", f"--attach={value}")
 
 
-@pytest.fixture(autouse=True)
-def _fast_cli(monkeypatch) -> None:
-    cache_typer_command(monkeypatch)
-
-
 @pytest.fixture(scope="module")
 def _corpus(tmp_path_factory) -> tuple[str, dict[str, int]]:
     """One database holding the whole corpus, built once for the module."""
     path = tmp_path_factory.mktemp("corpus") / "corpus.db"
     with pytest.MonkeyPatch.context() as mp:
-        cache_typer_command(mp)
         mp.setenv("LEADCTL_DB", str(path))
         mp.setenv("LEADCTL_NOW", "2026-11-22T08:00:00Z")
         mp.setenv("LEADCTL_TZ", "UTC")

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile import cache_typer_command
 
 from leadctl import db as dbmod
 from leadctl import leads, maintenance
@@ -29,11 +28,6 @@ from leadctl.db import open_db
 from leadctl.errors import ConflictError
 
 REAL_CONNECT = dbmod.connect
-
-
-@pytest.fixture(autouse=True)
-def _fast_cli(monkeypatch) -> None:
-    cache_typer_command(monkeypatch)
 
 
 def one_error_line(stderr: str) -> str:
@@ -307,7 +301,7 @@ def test_backups_and_safety_copies_are_private_whatever_the_umask(cli, filled, t
 def test_duplicate_errors_name_id_and_key_not_value(cli, filled) -> None:
     cases = [
         (["add", "Other", "--phone", "+62 812 3456 7890"], "phone", ["3456", "812"]),
-        (["add", "Other", "--email", "ANI@example.com"], "email", ["ani@", "example"]),
+        (["add", "Other", "--email", "ANI@example.com"], "e-mail", ["ani@", "example"]),
         (["edit", "2", "--phone", "0812-3456-7890"], "phone", ["3456"]),
     ]
     cli("edit", "1", "--external-id", "CRM-778899")

@@ -1,7 +1,5 @@
 """db: where the database is, and its maintenance (backup, restore, check)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
