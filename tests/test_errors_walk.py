@@ -59,7 +59,6 @@ CASES: list[tuple[list[str], int]] = [
     (["add", "X", "--region", "ZZ", "--phone", "0812-3456-7890"], EXIT_USAGE),
     (["add", "X", "--name-typo", "y"], EXIT_USAGE),
     (["add", "Budi again", "--phone", "+62 812-3456-7890"], EXIT_FAILED),
-    (["add", "X", "--owner", "ghost"], None),  # ok without a team: checked below
     (["add", "X" * 10_001], EXIT_USAGE),
     (["add", "nul\x00byte"], EXIT_USAGE),
     # list
@@ -125,6 +124,60 @@ CASES: list[tuple[list[str], int]] = [
     (["db", "restore", "{tmp}/missing.db", "--yes"], EXIT_NOT_FOUND),
     (["db", "restore", "{tmp}/exists.db", "--yes"], EXIT_FAILED),
     (["db", "frobnicate"], EXIT_USAGE),
+    # template
+    (["template", "show", "nope"], EXIT_NOT_FOUND),
+    (["template", "render", "nope", "1"], EXIT_NOT_FOUND),
+    (["template", "render", "product-intro", "999"], EXIT_NOT_FOUND),
+    (["template", "add", "product-intro", "--body", "x"], EXIT_FAILED),
+    (["template", "add", "newt"], EXIT_USAGE),
+    (["template", "add", "bad name!", "--body", "x"], EXIT_USAGE),
+    (["template", "add", "t2", "--body-file", "{tmp}/no/such/file"], EXIT_USAGE),
+    (["template", "add", "t3", "--body", "Hi {nonexistent_placeholder}"], EXIT_USAGE),
+    (["template", "edit", "nope", "--body", "x"], EXIT_NOT_FOUND),
+    (["template", "remove", "nope"], EXIT_NOT_FOUND),
+    (["template", "reset", "nope"], EXIT_NOT_FOUND),
+    # team
+    (["team", "add", "ani"], EXIT_FAILED),
+    (["team", "add", "Bad Handle!"], EXIT_USAGE),
+    (["team", "add", "bob", "--email", "bad"], EXIT_USAGE),
+    (["team", "add", "bob", "--phone", "123"], EXIT_USAGE),
+    (["team", "add", "bob", "--capacity", "lots"], EXIT_USAGE),
+    (["team", "add", "bob", "--capacity", "-3"], EXIT_USAGE),
+    (["team", "show", "nope"], EXIT_NOT_FOUND),
+    (["team", "edit", "nope", "--name", "x"], EXIT_NOT_FOUND),
+    (["team", "edit", "ani", "--capacity", "x"], EXIT_USAGE),
+    (["team", "edit", "ani", "--clear", "nothing"], EXIT_USAGE),
+    (["team", "deactivate", "nope"], EXIT_NOT_FOUND),
+    (["team", "activate", "nope"], EXIT_NOT_FOUND),
+    # assign
+    (["assign", "999", "--to", "ani"], EXIT_NOT_FOUND),
+    (["assign", "1", "--to", "nope"], EXIT_NOT_FOUND),
+    (["assign", "1"], EXIT_USAGE),
+    (["assign", "1", "--to", "ani", "--auto"], EXIT_USAGE),
+    (["add", "X", "--owner", "ghost"], EXIT_NOT_FOUND),  # a team exists: owners are members
+    (["edit", "1", "--owner", "ghost"], EXIT_NOT_FOUND),
+    # qualify / criteria
+    (["qualify", "999", "--budget", "yes"], EXIT_NOT_FOUND),
+    (["qualify", "1", "--budget", "maybe"], EXIT_USAGE),
+    (["qualify", "1", "--timeline", "whenever"], EXIT_USAGE),
+    (["qualify", "1", "--value", "lots"], EXIT_USAGE),
+    (["qualify", "1", "--advance", "--stage", "nowhere"], EXIT_NOT_FOUND),
+    (["criteria", "add", "budget", "--label", "x"], EXIT_FAILED),
+    (["criteria", "add", "x", "--type", "weird"], EXIT_USAGE),
+    (["criteria", "add", "y", "--type", "choice"], EXIT_USAGE),
+    (["criteria", "edit", "nope", "--label", "x"], EXIT_NOT_FOUND),
+    (["criteria", "remove", "nope"], EXIT_NOT_FOUND),
+    # score
+    (["score", "999"], EXIT_NOT_FOUND),
+    (["score", "show", "999"], EXIT_NOT_FOUND),
+    (["score", "--evaluate", "--folds", "1"], EXIT_USAGE),
+    (["score", "--train", "--fields", "nope"], EXIT_USAGE),
+    (["score", "rules", "cap", "fit", "lots"], EXIT_USAGE),
+    (["score", "rules", "add"], EXIT_USAGE),
+    (["score", "rules", "edit", "999", "--points", "3"], EXIT_NOT_FOUND),
+    (["score", "rules", "remove", "999"], EXIT_NOT_FOUND),
+    (["score", "rules", "import", "{tmp}/missing.toml"], EXIT_FAILED),
+    (["score", "rules", "export", "{tmp}/no/dir/x.toml"], EXIT_FAILED),
 ]
 
 
@@ -134,6 +187,7 @@ def seeded(cli, tmp_path):
     cli("add", "Ani", "--email", "ani@example.com")
     cli("add", "Citra", "--email", "citra@example.com")
     cli("advance", "3", "--to", "lost", "--reason", "price")
+    cli("team", "add", "ani", "--name", "Ani")
     (tmp_path / "exists.db").write_text("not a database\n")
     return tmp_path
 
@@ -181,6 +235,17 @@ DB_COMMANDS: list[list[str]] = [
     ["settings", "set", "region", "SG"],
     ["db", "backup", "{tmp}/backup.db"],
     ["db", "check"],
+    ["template", "list"],
+    ["template", "render", "product-intro", "1"],
+    ["team", "add", "ani"],
+    ["team", "list"],
+    ["assign", "1", "--to", "ani"],
+    ["assign", "--auto"],
+    ["qualify", "1", "--budget", "yes"],
+    ["criteria", "list"],
+    ["score", "1"],
+    ["score", "--all"],
+    ["score", "rules", "list"],
 ]
 
 

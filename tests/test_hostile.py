@@ -246,3 +246,75 @@ def test_invalid_utf8_from_argv_is_refused(tmp_path) -> None:
         [*run, b"list", b"--format", b"json"], env=env, check=True, capture_output=True
     )
     assert out.stdout.count(b'"id"') == 1
+
+
+# ---- commands merged later: team, qualify, criteria, template, score ---------
+
+# Names and labels of team members and criteria have shorter caps than lead text.
+SHORT = {k: v for k, v in ACCEPTED.items() if len(v) <= 200}
+
+
+@pytest.fixture(scope="module")
+def _corpus_more(tmp_path_factory) -> tuple[str, dict[str, int]]:
+    path = tmp_path_factory.mktemp("corpus_more") / "more.db"
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {"LEADCTL_DB": str(path), "LEADCTL_NOW": "2026-11-22T08:00:00Z",
+                     "LEADCTL_TZ": "UTC", "LEADCTL_USER": "tester", "NO_COLOR": "1"}.items():  # fmt: skip
+            mp.setenv(k, v)
+        cli = Cli()
+        ids = {}
+        for n, (key, value) in enumerate(SHORT.items()):
+            ids[key] = int(cli("add", f"--company={value}", "--", value).stdout)
+            cli("team", "add", f"m{n}", f"--name={value}")
+            cli("qualify", str(ids[key]), f"--need={value}")
+            cli("criteria", "add", f"c{n}", f"--label={value}", "--type", "text", "--optional")
+            cli("qualify", str(ids[key]), f"--answer=c{n}={value}")
+    return str(path), ids
+
+
+@pytest.fixture
+def more_db(_corpus_more, monkeypatch) -> dict[str, int]:
+    monkeypatch.setenv("LEADCTL_DB", _corpus_more[0])
+    return _corpus_more[1]
+
+
+def test_more_commands_store_exactly(cli, more_db) -> None:
+    team = {m["handle"]: m for m in cli.json("team", "list")}
+    criteria = {c["key"]: c for c in cli.json("criteria", "list")}
+    for n, (key, value) in enumerate(SHORT.items()):
+        assert team[f"m{n}"]["name"] == value.strip(), key
+        assert criteria[f"c{n}"]["label"] == value.strip(), key
+        q = cli.json("qualify", str(more_db[key]))
+        assert q["answers"]["need"] == value.strip(), key
+        assert q["answers"][f"c{n}"] == value.strip(), key
+
+
+def test_more_commands_show_no_control_bytes(cli, more_db, monkeypatch) -> None:
+    runs = [["team", "list"], ["criteria", "list"], ["score", "--all"]]
+    for key in SHORT:
+        lead = str(more_db[key])
+        runs += [["qualify", lead], ["score", lead]]
+        runs += [["template", "render", "product-intro", lead, "--allow-empty"]]
+    for args in runs:
+        r = cli(*args)
+        assert not terminal_leaks(r.stdout) and not terminal_leaks(r.stderr), args
+    for args in (["team", "list"], ["criteria", "list"]):
+        text = cli(*args, "--format", "csv").stdout
+        assert formula_cells(list(csv.reader(io.StringIO(text)))) == [], args
+
+
+def test_template_bodies(cli, more_db) -> None:
+    for n, (key, value) in enumerate(SHORT.items()):
+        body = f"Halo {{first_name}}, {value}"
+        r = cli("template", "add", f"h{n}", f"--body={body}", ok=False)
+        if r.exit_code == 0:
+            shown = cli.json("template", "show", f"h{n}")
+            # Line ends are normalised to \n; nothing else changes.
+            assert shown["body"] == body.replace("\r\n", "\n").strip(), key
+            out = cli("template", "render", f"h{n}", str(more_db[key]))
+            # A tab the template's author typed is allowed (and harmless).
+            assert not terminal_leaks(out.stdout.replace("\t", " ")), key
+            assert not terminal_leaks(out.stderr), key
+        else:  # refused: explained in one line, never a traceback
+            assert r.exit_code == 2, (key, r.stderr)
+            assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, key

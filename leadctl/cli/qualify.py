@@ -58,6 +58,10 @@ def cmd_qualify(
 
     st = state(ctx)
     conn = st.conn
+    if advance:
+        from leadctl.pipeline import get_stage
+
+        get_stage(conn, stage)  # a mistyped --stage fails even if not qualified yet
     answers: dict[str, str] = {}
     for key, given in (("budget", budget), ("authority", authority), ("need", need),
                        ("timeline", timeline)):  # fmt: skip
