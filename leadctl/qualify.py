@@ -181,6 +181,11 @@ def parse_answer(c: Criterion, text: str, now: datetime, tz: tzinfo) -> str | No
             d = Decimal("NaN")
         if not d.is_finite():
             raise ValidationError(f"{c.key}: {raw!r} is not a number", "Example: 25 or 2.5")
+        if d and abs(d.adjusted()) > 18:
+            # '1e99999999' is finite, but writing it out takes minutes and gigabytes.
+            raise ValidationError(
+                f"{c.key}: {raw!r} is out of range", "Use at most 18 digits, e.g. 25 or 2.5."
+            )
         return format(d.normalize(), "f") if d != d.to_integral() else str(int(d))
     if c.type == "date":
         from leadctl.dates import parse_day

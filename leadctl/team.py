@@ -171,6 +171,9 @@ def parse_capacity(value: str | int | None) -> int | None:
         ) from exc
     if number < 0:
         raise ValidationError(f"Capacity {number} is negative", "Use 0 or more, or 'none'.")
+    if number > 1_000_000:
+        # Also keeps the value inside an SQLite INTEGER.
+        raise ValidationError(f"Capacity {value!r} is too large", "Use 'none' for no limit.")
     return number
 
 
@@ -189,6 +192,8 @@ def parse_window(value: str | int | None) -> int | None:
         ) from exc
     if number < 0:
         raise ValidationError(f"Capacity window {number} is negative", "Example: 30")
+    if number > 36_500:
+        raise ValidationError(f"Capacity window {value!r} is over 100 years", "Example: 30")
     return number
 
 

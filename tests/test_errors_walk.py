@@ -162,6 +162,11 @@ CASES: list[tuple[list[str], int]] = [
     (["qualify", "1", "--timeline", "whenever"], EXIT_USAGE),
     (["qualify", "1", "--value", "lots"], EXIT_USAGE),
     (["qualify", "1", "--advance", "--stage", "nowhere"], EXIT_NOT_FOUND),
+    (["qualify", "1", "--answer", "visits=1e99999999"], EXIT_USAGE),
+    (["qualify", "1", "--answer", "visits=many"], EXIT_USAGE),
+    (["qualify", "1", "--answer", "nope=1"], EXIT_NOT_FOUND),
+    (["team", "add", "bob", "--capacity", "9" * 400], EXIT_USAGE),
+    (["team", "add", "bob", "--capacity-window", "9" * 40], EXIT_USAGE),
     (["criteria", "add", "budget", "--label", "x"], EXIT_FAILED),
     (["criteria", "add", "x", "--type", "weird"], EXIT_USAGE),
     (["criteria", "add", "y", "--type", "choice"], EXIT_USAGE),
@@ -188,6 +193,7 @@ def seeded(cli, tmp_path):
     cli("add", "Citra", "--email", "citra@example.com")
     cli("advance", "3", "--to", "lost", "--reason", "price")
     cli("team", "add", "ani", "--name", "Ani")
+    cli("criteria", "add", "visits", "--type", "number", "--optional", "--label", "Visits")
     (tmp_path / "exists.db").write_text("not a database\n")
     return tmp_path
 

@@ -229,3 +229,62 @@ def test_sort_rejects_sql(conn) -> None:
     with pytest.raises(ValidationError):
         leads.list_leads(conn, leads.LeadFilter(), now=NOW, sort="name; DROP TABLE leads")
     assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+
+
+# ---- parsers of the commands merged later --------------------------------------
+
+from leadctl import predict, qualify, team, templates  # noqa: E402
+from leadctl.qualify import Criterion  # noqa: E402
+
+number_text = nasty_text | st.sampled_from(
+    ["1e5000", "1e99999999", "-1e-99999999", "NaN", "sNaN", "Infinity", "1_000", "1,5", "0e9"]
+)
+
+
+@SETTINGS
+@given(st.sampled_from(["yesno", "number", "date", "text", "choice"]), number_text | date_text)
+@example("number", "1e99999999")
+@example("number", "1e5000")
+def test_qualify_parse_answer(kind, text) -> None:
+    c = Criterion("k", "K", kind, ["Small", "Large"], True, 1)
+    result = only_ours(qualify.parse_answer, c, text, NOW, JAKARTA)
+    if result is not None:
+        assert qualify.parse_answer(c, result, NOW, JAKARTA) == result
+        if kind == "number":
+            assert len(result) < 50
+
+
+@SETTINGS
+@given(nasty_text | st.integers(-(10**30), 10**30).map(str))
+@example(str(10**4000))
+def test_team_parsers(text) -> None:
+    for parse in (team.parse_capacity, team.parse_window):
+        result = only_ours(parse, text)
+        if result is not None:
+            assert 0 <= result < 2**63, parse  # fits an SQLite INTEGER
+            assert parse(str(result)) == result
+    handle = only_ours(team.normalize_handle, text)
+    if handle is not None:
+        assert team.normalize_handle(handle) == handle
+    filters = only_ours(team.parse_filter, text)
+    if filters is not None:
+        assert team.parse_filter(filters) == filters
+
+
+@SETTINGS
+@given(nasty_text | st.text(alphabet="{}abcdefghijklmnopqrstuvwxyz_ |:", max_size=40))
+@example("{first_name|title}")
+@example("{{}}")
+def test_template_parser(text) -> None:
+    only_ours(templates.parse, text)
+    name = only_ours(templates.normalize_name, text)
+    if name is not None:
+        assert templates.normalize_name(name) == name
+
+
+@SETTINGS
+@given(st.lists(nasty_text | st.sampled_from(["source", "field:visits", "tags", ":", "field:"])))
+def test_prediction_fields(names) -> None:
+    result = only_ours(predict.check_fields, names)
+    if result is not None:
+        assert predict.check_fields(result) == result
