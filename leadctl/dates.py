@@ -32,6 +32,7 @@ _OFFSET_RE = re.compile(
 )
 _TIME_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MIN_YEAR, MAX_YEAR = 1900, 2199
 _EXAMPLES = "Examples: 2026-12-01, 2026-12-01 14:00, today, tomorrow 10:00, mon, +3d, eom"
 
 
@@ -39,7 +40,10 @@ def to_store(dt: datetime) -> str:
     """Aware datetime -> stored UTC text."""
     if dt.tzinfo is None:
         raise ValueError("naive datetime passed to to_store")
-    return dt.astimezone(UTC).strftime(STORE_FORMAT)
+    u = dt.astimezone(UTC)
+    # Not strftime: glibc writes year 1 as '1', not '0001', and a short year
+    # breaks both text ordering and from_store.
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def from_store(text: str) -> datetime:
@@ -184,11 +188,18 @@ def parse_when(
             result = _parse_iso(raw, tz, default_time)
         if result is None:
             result = _parse_dateutil(raw, local_now, tz, dayfirst, default_time)
-        return result.astimezone(UTC)
+        result = result.astimezone(UTC)
     except ValidationError:
         raise
     except (ValueError, OverflowError, OSError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        # '001/' reads as the year 1: surely a typo, and no lead lives then.
+        raise ValidationError(
+            f"{raw!r} is the year {result.year}",
+            f"Give a date between {MIN_YEAR} and {MAX_YEAR}. {_EXAMPLES}",
+        )
+    return result
 
 
 def _parse_words(
@@ -257,6 +268,8 @@ def parse_day(text: str, now: datetime, tz: tzinfo, *, dayfirst: bool = False) -
         # 'YYYY-MM' means the month: its last day is the useful deadline.
         try:
             year, month = int(s[:4]), int(s[5:])
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                raise ValueError(year)
             return date(year, month, calendar.monthrange(year, month)[1])
         except ValueError as exc:
             raise ValidationError(f"Cannot read {s!r} as a month", "Example: 2026-12") from exc

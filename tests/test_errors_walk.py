@@ -93,6 +93,8 @@ CASES: list[tuple[list[str], int]] = [
     (["log", "1", "--kind", "call", "--at", "soonish"], EXIT_USAGE),
     (["log", "1", "--kind", "call", "--at", "tomorrow 25:99"], EXIT_USAGE),
     (["log", "1", "--kind", "call", "--amount", "5"], EXIT_USAGE),
+    (["log", "1", "--kind", "call", "--at", "001/"], EXIT_USAGE),  # the year 1
+    (["log", "1", "--kind", "call", "--at", "+9999y"], EXIT_USAGE),
     (["log", "1", "--kind", "sale"], EXIT_USAGE),
     (["log", "1", "--kind", "sale", "--amount", "many"], EXIT_USAGE),
     # stages

@@ -233,8 +233,6 @@ def test_sort_rejects_sql(conn) -> None:
 
 # ---- parsers of the commands merged later --------------------------------------
 
-from leadctl import predict, qualify, team, templates  # noqa: E402
-from leadctl.qualify import Criterion  # noqa: E402
 
 number_text = nasty_text | st.sampled_from(
     ["1e5000", "1e99999999", "-1e-99999999", "NaN", "sNaN", "Infinity", "1_000", "1,5", "0e9"]
@@ -246,6 +244,9 @@ number_text = nasty_text | st.sampled_from(
 @example("number", "1e99999999")
 @example("number", "1e5000")
 def test_qualify_parse_answer(kind, text) -> None:
+    from leadctl import qualify
+    from leadctl.qualify import Criterion
+
     c = Criterion("k", "K", kind, ["Small", "Large"], True, 1)
     result = only_ours(qualify.parse_answer, c, text, NOW, JAKARTA)
     if result is not None:
@@ -258,6 +259,8 @@ def test_qualify_parse_answer(kind, text) -> None:
 @given(nasty_text | st.integers(-(10**30), 10**30).map(str))
 @example(str(10**4000))
 def test_team_parsers(text) -> None:
+    from leadctl import team
+
     for parse in (team.parse_capacity, team.parse_window):
         result = only_ours(parse, text)
         if result is not None:
@@ -276,6 +279,8 @@ def test_team_parsers(text) -> None:
 @example("{first_name|title}")
 @example("{{}}")
 def test_template_parser(text) -> None:
+    from leadctl import templates
+
     only_ours(templates.parse, text)
     name = only_ours(templates.normalize_name, text)
     if name is not None:
@@ -285,6 +290,16 @@ def test_template_parser(text) -> None:
 @SETTINGS
 @given(st.lists(nasty_text | st.sampled_from(["source", "field:visits", "tags", ":", "field:"])))
 def test_prediction_fields(names) -> None:
+    from leadctl import predict
+
     result = only_ours(predict.check_fields, names)
     if result is not None:
         assert predict.check_fields(result) == result
+
+
+@SETTINGS
+@given(st.datetimes(timezones=st.just(timezone.utc)))
+def test_stored_times_are_fixed_width_and_round_trip(dt) -> None:
+    stored = dates.to_store(dt)
+    assert len(stored) == 20 and stored.endswith("Z")  # sorts as text
+    assert dates.from_store(stored) == dt.replace(microsecond=0)
