@@ -309,3 +309,18 @@ def m0002_default_pipeline(db: Database) -> None:
             " VALUES (?, ?, ?, ?, ?, ?)",
             list(row),
         )
+
+
+@migrations(name="0003_followups_db_identity")
+def m0003_followups_db_identity(db: Database) -> None:
+    # A random, permanent identity for this database: calendar events exported
+    # with `followups --format ics` use it in their UIDs
+    # (followup-<id>@<identity>.leadctl), so re-subscribing updates events
+    # instead of duplicating them, and two databases never collide.
+    import json
+    import uuid
+
+    db.execute(
+        "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+        ["db_identity", json.dumps(uuid.uuid4().hex)],
+    )

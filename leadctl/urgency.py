@@ -1,0 +1,127 @@
+"""Follow-up urgency: a Taskwarrior-style sum of coefficient × term.
+
+    urgency = Σ coefficient[t] × term[t]
+
+Each term is a number in 0..1 (a flag is 0 or 1), so a coefficient says how
+many points that aspect is worth at most; `followups --explain FID` prints
+every term, its coefficient and their product, like `task ID info`.
+
+Terms (defaults in COEFFICIENTS; a database may override any of them with the
+JSON setting `urgency`, e.g. {"due": 15, "stale": 0}):
+
+    due          how due it is. 1.0 when 7+ days overdue, falling linearly to
+                 0.2 at 14 days before the due time (Taskwarrior's due curve);
+                 0.2 further ahead.
+    score        the lead's rule score / 100 (0 when unscored).
+    probability  the lead's effective win probability / 100 (manual, else
+                 learned, else the stage default).
+    value        the deal value / the largest deal among leads with open
+                 follow-ups in the same currency (0 when no value).
+    stage        the stage's default probability / 100: later stages first.
+    stale        1 when the lead is untouched past its stage's rot days.
+    no_next_step 1 for a lead row in `followups --all` that has no open
+                 follow-up at all (it stands in for "due now").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+COEFFICIENTS: dict[str, float] = {
+    "due": 12.0,
+    "score": 4.0,
+    "probability": 3.0,
+    "value": 3.0,
+    "stage": 1.0,
+    "stale": 2.0,
+    "no_next_step": 8.0,
+}
+# The due curve (Taskwarrior's): full weight from this many days overdue ...
+DUE_FULL_DAYS = 7.0
+# ... down to DUE_FLOOR at this many days before the due time.
+DUE_HORIZON_DAYS = 14.0
+DUE_FLOOR = 0.2
+SETTING_KEY = "urgency"
+
+
+def load_coefficients(conn: sqlite3.Connection) -> dict[str, float]:
+    """The defaults, overridden by the database's `urgency` setting if any."""
+    from leadctl.db import get_setting
+
+    coeffs = dict(COEFFICIENTS)
+    override = get_setting(conn, SETTING_KEY, None)
+    if isinstance(override, dict):
+        for key, value in override.items():
+            if key in coeffs and isinstance(value, (int, float)):
+                coeffs[key] = float(value)
+    return coeffs
+
+
+def due_term(overdue_days: float | None) -> float:
+    """0.2..1.0 by how overdue (negative = days still to go); 0 with no due time."""
+    if overdue_days is None:
+        return 0.0
+    if overdue_days >= DUE_FULL_DAYS:
+        return 1.0
+    if overdue_days <= -DUE_HORIZON_DAYS:
+        return DUE_FLOOR
+    span = DUE_FULL_DAYS + DUE_HORIZON_DAYS
+    return DUE_FLOOR + (1.0 - DUE_FLOOR) * (overdue_days + DUE_HORIZON_DAYS) / span
+
+
+@dataclass
+class Term:
+    name: str
+    value: float
+    coefficient: float
+
+    @property
+    def points(self) -> float:
+        return self.value * self.coefficient
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.name,
+            "value": round(self.value, 4),
+            "coefficient": self.coefficient,
+            "points": round(self.points, 4),
+        }
+
+
+def terms(
+    coeffs: dict[str, float],
+    *,
+    overdue_days: float | None,
+    score: int | None,
+    probability: float | None,
+    value: int | None,
+    max_value: int | None,
+    stage_probability: int | None,
+    stale: bool,
+    no_next_step: bool = False,
+) -> list[Term]:
+    """Every term of one follow-up (or flagged lead), in a fixed order."""
+    value_term = 0.0
+    if value and max_value and max_value > 0:
+        value_term = min(1.0, max(0.0, value / max_value))
+    return [
+        Term("due", due_term(overdue_days), coeffs["due"]),
+        Term("score", _fraction(score), coeffs["score"]),
+        Term("probability", _fraction(probability), coeffs["probability"]),
+        Term("value", value_term, coeffs["value"]),
+        Term("stage", _fraction(stage_probability), coeffs["stage"]),
+        Term("stale", 1.0 if stale else 0.0, coeffs["stale"]),
+        Term("no_next_step", 1.0 if no_next_step else 0.0, coeffs["no_next_step"]),
+    ]
+
+
+def total(ts: list[Term]) -> float:
+    return round(sum(t.points for t in ts), 2)
+
+
+def _fraction(percent: float | int | None) -> float:
+    if percent is None:
+        return 0.0
+    return min(1.0, max(0.0, float(percent) / 100.0))
