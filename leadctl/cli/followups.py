@@ -5,8 +5,6 @@ only typer and stdlib at the top; the core, Rich (terminal tables only) and
 icalendar (--format ics only) load inside the commands.
 """
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from typing import Annotated, Any
@@ -264,6 +262,11 @@ def cmd_add(
         emit_object(fu.to_dict(), fmt.value)
 
 
+def _interactive() -> bool:
+    """A person at a terminal (both ends): only then may a command ask."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def _ask_next(st: State, lead_id: int) -> Any:
     """On a terminal only: ask for the next step until it parses or is empty."""
     from leadctl.errors import ValidationError
@@ -320,8 +323,7 @@ def cmd_done(
     if (
         next_due is None
         and done.sequence_next is None
-        and sys.stdin.isatty()
-        and sys.stdout.isatty()
+        and _interactive()
         and _lead_is_open(conn, fu.lead_id)
     ):
         asked = _ask_next(st, fu.lead_id)

@@ -1,7 +1,5 @@
 """sequence: nurturing sequences of planned touches (add, list, show, enroll, status)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
