@@ -292,13 +292,17 @@ def parse_span(text: str) -> int:
     return int(raw) * unit
 
 
-def _max_values(conn: sqlite3.Connection) -> dict[str, int]:
-    """The largest deal per currency among leads with open follow-ups (value term)."""
-    rows = conn.execute(
-        "SELECT l.currency, MAX(l.value) FROM followups f JOIN leads l ON l.id = f.lead_id"
-        " WHERE f.status = 'open' AND l.value > 0 GROUP BY l.currency"
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
+class _ValueCaps(dict[str, int]):
+    """Big-deal size per currency (minor units), computed on first use."""
+
+    def __init__(self, override: float | None) -> None:
+        super().__init__()
+        self.override = override
+
+    def __missing__(self, currency: str) -> int:
+        cap = urgency.value_cap(currency, self.override)
+        self[currency] = cap
+        return cap
 
 
 def _record(
@@ -307,53 +311,41 @@ def _record(
     now: datetime,
     tz: tzinfo,
     coeffs: dict[str, float],
-    max_values: dict[str, int],
+    max_values: _ValueCaps,
     lead_row: bool = False,
-) -> tuple[dict[str, Any], list[urgency.Term]]:
-    rec: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[float, ...]]:
+    """One listing record and its urgency term values. Runs once per row of
+    the morning listing, so it builds plain dicts and tuples only."""
+    rec = dict(row)
+    stale = bool(rec["stale"])
     if lead_row:
         overdue_f = None
-        rec = {
-            "id": None, "lead_id": row["lead_id"], "lead_name": row["lead_name"],
-            "company": row["company"], "phone": row["phone"], "email": row["email"],
-            "due_at": None, "kind": None, "note": None, "owner": row["owner"],
-            "status": None, "template": None, "sequence": None, "enrollment_id": None,
-            "step": None, "snoozed": 0,
-        }  # fmt: skip
+        rec.update(
+            id=None, due_at=None, kind=None, note=None, status=None, template=None,
+            sequence=None, enrollment_id=None, step=None, snoozed=0,
+        )  # fmt: skip
     else:
-        due = from_store(row["due_at"])
+        due = from_store(rec["due_at"])
         overdue_f = (now - due).total_seconds() / DAY
-        rec = {
-            "id": row["id"], "lead_id": row["lead_id"], "lead_name": row["lead_name"],
-            "company": row["company"], "phone": row["phone"], "email": row["email"],
-            "due_at": row["due_at"], "kind": row["kind"], "note": row["note"],
-            "owner": row["owner"], "status": row["status"], "template": row["template"],
-            "sequence": row["sequence"], "enrollment_id": row["enrollment_id"],
-            "step": row["step"], "snoozed": row["snoozed"],
-        }  # fmt: skip
-    ts = urgency.terms(
-        coeffs, overdue_days=overdue_f, score=row["score"], probability=row["probability"],
-        value=row["value"], max_value=max_values.get(row["currency"]),
-        stage_probability=row["stage_probability"], stale=bool(row["stale"]),
-        no_next_step=lead_row,
+    values = urgency.term_values(
+        overdue_days=overdue_f, score=rec["score"], probability=rec["probability"],
+        value=rec["value"], max_value=max_values[rec["currency"]],
+        stage_probability=rec["stage_probability"], stale=stale, no_next_step=lead_row,
     )  # fmt: skip
-    if overdue_f is not None and overdue_f > 0:
-        local_today = now.astimezone(tz).date()
-        overdue_days = (local_today - from_store(row["due_at"]).astimezone(tz).date()).days
-    else:
-        overdue_days = 0
+    overdue = overdue_f is not None and overdue_f > 0
+    overdue_days = 0
+    if overdue:
+        overdue_days = (now.astimezone(tz).date() - due.astimezone(tz).date()).days
+    for key in ("stage_kind", "stage_probability", "created_at", "closed_at"):
+        rec.pop(key, None)
     rec.update(
-        urgency=urgency.total(ts),
-        overdue=bool(overdue_f is not None and overdue_f > 0),
+        urgency=urgency.urgency_of(coeffs, values),
+        overdue=overdue,
         overdue_days=overdue_days,
-        stale=bool(row["stale"]),
+        stale=stale,
         no_next_step=lead_row,
-        stage=row["stage"],
-        score=row["score"],
-        value=row["value"],
-        currency=row["currency"],
     )
-    return rec, ts
+    return rec, values
 
 
 def list_followups(
@@ -393,7 +385,7 @@ def list_followups(
     stale = _stale_sql()
     sql = _ROW_SQL.format(stale=stale) + " WHERE " + " AND ".join(clauses)
     coeffs = urgency.load_coefficients(conn)
-    max_values = _max_values(conn)
+    max_values = _ValueCaps(coeffs.get("value_cap"))
     records = [
         _record(r, now=now, tz=tz, coeffs=coeffs, max_values=max_values)[0]
         for r in conn.execute(sql, params)
@@ -425,9 +417,11 @@ def explain(
     get_followup(conn, followup_id)
     sql = _ROW_SQL.format(stale=_stale_sql()) + " WHERE f.id = ?"
     row = conn.execute(sql, (to_store(now), followup_id)).fetchone()
-    rec, ts = _record(
-        row, now=now, tz=tz, coeffs=urgency.load_coefficients(conn), max_values=_max_values(conn)
+    coeffs = urgency.load_coefficients(conn)
+    rec, values = _record(
+        row, now=now, tz=tz, coeffs=coeffs, max_values=_ValueCaps(coeffs.get("value_cap"))
     )
+    ts = [urgency.Term(n, v, coeffs[n]) for n, v in zip(urgency.ORDER, values, strict=True)]
     return {
         "id": rec["id"],
         "lead_id": rec["lead_id"],

@@ -15,8 +15,13 @@ JSON setting `urgency`, e.g. {"due": 15, "stale": 0}):
     score        the lead's rule score / 100 (0 when unscored).
     probability  the lead's effective win probability / 100 (manual, else
                  learned, else the stage default).
-    value        the deal value / the largest deal among leads with open
-                 follow-ups in the same currency (0 when no value).
+    value        the deal value / the "big deal" size of its currency, capped at
+                 1 (0 when no value). Big deal: IDR 100,000,000; VND 1e9;
+                 JPY, KRW 10,000,000 / 100,000,000; any other currency
+                 100,000 (major units). Override with {"value_cap": N}
+                 (major units) in the `urgency` setting. A fixed yardstick
+                 rather than "the largest open deal", which would cost a scan
+                 of every open follow-up on each run.
     stage        the stage's default probability / 100: later stages first.
     stale        1 when the lead is untouched past its stage's rot days.
     no_next_step 1 for a lead row in `followups --all` that has no open
@@ -44,6 +49,17 @@ DUE_FULL_DAYS = 7.0
 DUE_HORIZON_DAYS = 14.0
 DUE_FLOOR = 0.2
 SETTING_KEY = "urgency"
+# What counts as a big deal (value term 1.0), in major units of the currency.
+VALUE_CAPS = {"IDR": 100_000_000, "VND": 1_000_000_000, "JPY": 10_000_000, "KRW": 100_000_000}
+DEFAULT_VALUE_CAP = 100_000
+
+
+def value_cap(currency: str, override: float | None = None) -> int:
+    """The big-deal size of `currency` in its minor units."""
+    from leadctl.normalize import currency_exponent
+
+    major = override if override else VALUE_CAPS.get(currency.upper(), DEFAULT_VALUE_CAP)
+    return max(1, int(major * 10 ** currency_exponent(currency)))
 
 
 def load_coefficients(conn: sqlite3.Connection) -> dict[str, float]:
@@ -54,7 +70,7 @@ def load_coefficients(conn: sqlite3.Connection) -> dict[str, float]:
     override = get_setting(conn, SETTING_KEY, None)
     if isinstance(override, dict):
         for key, value in override.items():
-            if key in coeffs and isinstance(value, (int, float)):
+            if (key in coeffs or key == "value_cap") and isinstance(value, (int, float)):
                 coeffs[key] = float(value)
     return coeffs
 
@@ -90,8 +106,10 @@ class Term:
         }
 
 
-def terms(
-    coeffs: dict[str, float],
+ORDER = ("due", "score", "probability", "value", "stage", "stale", "no_next_step")
+
+
+def term_values(
     *,
     overdue_days: float | None,
     score: int | None,
@@ -101,24 +119,35 @@ def terms(
     stage_probability: int | None,
     stale: bool,
     no_next_step: bool = False,
-) -> list[Term]:
-    """Every term of one follow-up (or flagged lead), in a fixed order."""
+) -> tuple[float, ...]:
+    """The terms' values (0..1), in ORDER."""
     value_term = 0.0
     if value and max_value and max_value > 0:
         value_term = min(1.0, max(0.0, value / max_value))
-    return [
-        Term("due", due_term(overdue_days), coeffs["due"]),
-        Term("score", _fraction(score), coeffs["score"]),
-        Term("probability", _fraction(probability), coeffs["probability"]),
-        Term("value", value_term, coeffs["value"]),
-        Term("stage", _fraction(stage_probability), coeffs["stage"]),
-        Term("stale", 1.0 if stale else 0.0, coeffs["stale"]),
-        Term("no_next_step", 1.0 if no_next_step else 0.0, coeffs["no_next_step"]),
-    ]
+    return (
+        due_term(overdue_days),
+        _fraction(score),
+        _fraction(probability),
+        value_term,
+        _fraction(stage_probability),
+        1.0 if stale else 0.0,
+        1.0 if no_next_step else 0.0,
+    )
+
+
+def terms(coeffs: dict[str, float], **kw: Any) -> list[Term]:
+    """Every term of one follow-up (or flagged lead), for --explain."""
+    return [Term(n, v, coeffs[n]) for n, v in zip(ORDER, term_values(**kw), strict=True)]
+
+
+def urgency_of(coeffs: dict[str, float], values: tuple[float, ...]) -> float:
+    """Σ coefficient × term, rounded to 2 decimals (the listing's fast path;
+    same arithmetic, same order as total(terms(...)))."""
+    return round(sum(v * coeffs[n] for n, v in zip(ORDER, values, strict=True)), 2)
 
 
 def total(ts: list[Term]) -> float:
-    return round(sum(t.points for t in ts), 2)
+    return round(sum(t.value * t.coefficient for t in ts), 2)
 
 
 def _fraction(percent: float | int | None) -> float:

@@ -170,3 +170,18 @@ def test_end_of_week_and_month(now: datetime, tz: ZoneInfo) -> None:
     eom = parse_when("eom", now, tz).astimezone(tz)
     assert (eom.year, eom.month) == (today.year, today.month)
     assert eom.day == calendar.monthrange(today.year, today.month)[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(nows)
+def test_store_round_trip(now: datetime) -> None:
+    stored = to_store(now)
+    assert from_store(stored) == now.replace(microsecond=0)
+    assert from_store(stored) == datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def test_from_store_refuses_other_text() -> None:
+    with pytest.raises(ValueError):
+        from_store("2026-11-22 08:00:00")
+    with pytest.raises(ValueError):
+        from_store("2026-13-22T08:00:00Z")

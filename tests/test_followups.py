@@ -95,7 +95,7 @@ def test_explain_terms_add_up_to_the_listed_urgency(cli: Any, conn: Any) -> None
         assert t["coefficient"] == urgency.COEFFICIENTS[t["term"]]
         assert t["points"] == pytest.approx(t["value"] * t["coefficient"], abs=1e-3)
     assert terms["score"]["value"] == 0.8
-    assert terms["value"]["value"] == 1.0  # the only (so largest) deal
+    assert terms["value"]["value"] == 0.05  # IDR 5 juta of the 100 juta "big deal"
     assert terms["probability"]["value"] == 0.1  # stage 'new' default 10 %
     expected_due = 0.2 + 0.8 * (1 + 14) / 21
     assert terms["due"]["value"] == pytest.approx(expected_due, abs=1e-3)

@@ -102,7 +102,7 @@ def _print_plain(records: list[dict[str, Any]]) -> None:
             _when_text(rec), _lead_text(rec), rec["phone"] or "-", _what(rec),
             f"[{rec['owner'] or 'unassigned'}]", ref,
         ]  # fmt: skip
-        out.append("  ".join(safe_text(p) for p in parts))
+        out.append(safe_text("  ".join(str(p) for p in parts)))
     sys.stdout.write("\n".join(out) + "\n")
 
 
