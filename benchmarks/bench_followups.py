@@ -151,6 +151,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument(
+        "--also-python",
+        metavar="PYTHON",
+        help="Another interpreter (e.g. a venv with another typer) to time side by side;"
+        " it runs leadctl from this checkout via PYTHONPATH.",
+    )
     args = ap.parse_args()
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -181,6 +187,16 @@ def main() -> None:
         "minimal typer app": [python, str(mini)],
         "python -c pass": [python, "-c", "pass"],
     }
+    if args.also_python:
+        other = args.also_python
+        version = subprocess.run(
+            [other, "-c", "import importlib.metadata as m; print(m.version('typer'))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        subprocess.run([other, "-m", "compileall", "-q", str(ROOT / "leadctl")], check=True)
+        commands[f"leadctl (typer {version})"] = [other, "-m", "leadctl", "followups"]
+        commands[f"minimal (typer {version})"] = [other, str(mini)]
+        env["PYTHONPATH"] = str(ROOT)
     results: dict[str, float] = {}
     cpu: dict[str, float] = {}
     if shutil.which("hyperfine"):
@@ -204,10 +220,10 @@ def main() -> None:
     lc, tw, mini_t = (results["leadctl followups"], results["task next"],
                       results["minimal typer app"])  # fmt: skip
     print(f"\n{tool}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print(f"  {'command':<20} {'wall':>9} {'cpu':>9}")
+    print(f"  {'command':<26} {'wall':>9} {'cpu':>9}")
     for name, secs in results.items():
         cpu_ms = f"{cpu[name] * 1000:7.1f}ms" if name in cpu else ""
-        print(f"  {name:<20} {secs * 1000:7.1f}ms {cpu_ms:>9}")
+        print(f"  {name:<26} {secs * 1000:7.1f}ms {cpu_ms:>9}")
     print(f"  leadctl / task next      = {lc / tw:.2f}x wall", end="")
     if cpu:
         print(f", {cpu['leadctl followups'] / cpu['task next']:.2f}x cpu", end="")
