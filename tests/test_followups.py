@@ -276,3 +276,27 @@ def test_log_next_schedules_a_followup(cli: Any) -> None:
     assert out["next_followup"]["kind"] == "email"
     assert out["next_followup"]["due_at"] == "2026-11-24T09:00:00Z"
     assert len(due_list(cli, "--upcoming", "7d")) == 2
+
+
+def test_readme_section_commands_exist(cli: Any) -> None:
+    """Every `leadctl ...` example of the follow-ups/sequences section parses."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("<!-- section: follow-ups/templates/sequences")
+    section = readme[start : readme.index("<!-- section:", start + 10)]
+    lines = [ln.split("#")[0].rstrip(" \\") for ln in section.splitlines()]
+    examples = [ln for ln in lines if re.match(r"^leadctl (followups|sequence|log|--tz)", ln)]
+    assert len(examples) >= 15
+    for line in examples:
+        words = shlex.split(line.replace(">", " "))[1:]
+        if words[0] == "--tz":
+            words = words[2:]
+        subs = {"add", "done", "snooze", "cancel", "list", "show", "remove", "enroll",
+                "unenroll", "status"}  # fmt: skip
+        path = words[:2] if len(words) > 1 and words[1] in subs else words[:1]
+        r = cli(*path, "--help")
+        for opt in (w for w in words if w.startswith("--") and w != "--tz"):
+            assert opt.split("=")[0] in r.stdout, f"{opt} not in `leadctl {' '.join(path)} --help`"

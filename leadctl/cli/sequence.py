@@ -1,4 +1,7 @@
-"""sequence: nurturing sequences of planned touches (add, list, show, enroll, status)."""
+"""sequence: nurturing sequences of planned touches (add, list, show, enroll, status).
+
+No `from __future__ import annotations` (see leadctl/cli/followups.py: Typer
+would eval every string annotation at each start-up)."""
 
 from typing import Annotated, Any
 
