@@ -300,3 +300,17 @@ def test_readme_section_commands_exist(cli: Any) -> None:
         r = cli(*path, "--help")
         for opt in (w for w in words if w.startswith("--") and w != "--tz"):
             assert opt.split("=")[0] in r.stdout, f"{opt} not in `leadctl {' '.join(path)} --help`"
+
+
+@pytest.mark.parametrize("days_ago", [30, 7, 3.5, 1, 0.25, 0, -2, -13.9, -14, -40])
+def test_sql_due_curve_matches_the_python_one(cli: Any, days_ago: float) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from leadctl.dates import to_store
+
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)  # conftest's NOW
+    lead = add_lead(cli, "Budi")
+    fu = add_fu(cli, lead, to_store(now - timedelta(days=days_ago)))
+    terms = cli.json("followups", "--explain", str(fu["id"]))["terms"]
+    due = next(t for t in terms if t["term"] == "due")
+    assert due["value"] == pytest.approx(urgency.due_term(days_ago), abs=1e-4)

@@ -209,10 +209,6 @@ def cmd_followups(
         conn, now=st.now, tz=st.tz, owner=owner, kind=kind, upcoming_days=days,
         include_all=all_,
     )  # fmt: skip
-    from leadctl.dates import format_local
-
-    for rec in records:
-        rec["due_local"] = format_local(rec["due_at"], st.tz) if rec["due_at"] else None
     if fmt is ListFormat.ics:
         from leadctl.calendar_ics import build_calendar, db_identity
 

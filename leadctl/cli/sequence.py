@@ -31,7 +31,7 @@ def _step_columns() -> Any:
 
 
 def _sequence_record(seq: Any) -> dict[str, Any]:
-    d = seq.to_dict()
+    d: dict[str, Any] = seq.to_dict()
     d["plan"] = "; ".join(s.describe() for s in seq.steps)
     return d
 
