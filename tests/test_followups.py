@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadctl import urgency
 
@@ -314,3 +316,27 @@ def test_sql_due_curve_matches_the_python_one(cli: Any, days_ago: float) -> None
     terms = cli.json("followups", "--explain", str(fu["id"]))["terms"]
     due = next(t for t in terms if t["term"] == "due")
     assert due["value"] == pytest.approx(urgency.due_term(days_ago), abs=1e-4)
+
+
+def test_lead_filter(cli: Any) -> None:
+    a, b = add_lead(cli, "A"), add_lead(cli, "B")
+    fa = add_fu(cli, a, "+3d")
+    add_fu(cli, b, "+3d")
+    assert [r["id"] for r in due_list(cli, "--all", "--lead", str(a))] == [fa["id"]]
+    cli("followups", "done", str(fa["id"]))
+    rows = due_list(cli, "--all", "--lead", str(a))
+    assert [(r["id"], r["no_next_step"]) for r in rows] == [(None, True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_parse_span_raises_only_validation_error(text: str) -> None:
+    from leadctl.errors import ValidationError
+    from leadctl.followups import parse_span
+
+    try:
+        days = parse_span(text)
+    except ValidationError:
+        return
+    assert 0 <= days <= 3660
+    assert parse_span(f"{days}d") == days

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 WELCOME = ("--step", "0d email", "--step", "3d call : ask about the demo", "--step", "10d whatsapp")
 
@@ -206,3 +208,35 @@ def test_status_filters(cli: Any) -> None:
     assert [r["sequence"] for r in cli.json("sequence", "status", "--lead", str(a))] == ["welcome"]
     table = cli("sequence", "status").stdout
     assert "welcome" in table and "0/3" in table
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_step_raises_only_validation_error(text: str) -> None:
+    from leadctl.errors import ValidationError
+    from leadctl.sequences import parse_step
+
+    try:
+        step = parse_step(text, 1)
+    except ValidationError:
+        return
+    # Idempotent: the step's own description parses back to the same step.
+    assert parse_step(step.describe(), 1) == step
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 500),
+    st.sampled_from(["call", "email", "whatsapp", "sms", "meeting"]),
+    st.one_of(st.none(), st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)),
+    st.one_of(
+        st.none(), st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and "\x00" not in t)
+    ),
+)
+def test_step_round_trip(days: int, kind: str, template: str | None, note: str | None) -> None:
+    from leadctl.sequences import Step, parse_step
+
+    step = Step(1, days, kind, template, note.strip() if note else None)
+    if step.note and ":" in step.note:
+        return
+    assert parse_step(step.describe(), 1) == step

@@ -174,6 +174,9 @@ def cmd_followups(
         ),
     ] = False,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: call, ...")] = None,
+    lead: Annotated[
+        int | None, typer.Option("--lead", metavar="ID", help="Only this lead's.")
+    ] = None,
     explain: Annotated[
         int | None,
         typer.Option("--explain", metavar="FID", help="Show how a follow-up's urgency adds up."),
@@ -207,7 +210,7 @@ def cmd_followups(
     days = followups.parse_span(upcoming) if upcoming else None
     records = followups.list_followups(
         conn, now=st.now, tz=st.tz, owner=owner, kind=kind, upcoming_days=days,
-        include_all=all_,
+        include_all=all_, lead_id=lead,
     )  # fmt: skip
     if fmt is ListFormat.ics:
         from leadctl.calendar_ics import build_calendar, db_identity
