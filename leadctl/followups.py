@@ -134,9 +134,17 @@ def _open_followup(conn: sqlite3.Connection, followup_id: int) -> FollowUp:
 
 
 def check_kind(kind: str) -> str:
+    """An activity kind a follow-up can be: any but `sale` (a sale is logged
+    with its amount by `log --kind sale`, never by completing a follow-up)."""
     from leadctl.activities import check_kind as _check
 
-    return _check(kind)
+    k = _check(kind)
+    if k == "sale":
+        raise ValidationError(
+            "A follow-up cannot be of kind 'sale'",
+            "Use call, meeting, ...; log the sale with `leadctl log ID --kind sale --amount ...`.",
+        )
+    return k
 
 
 def _clean_note(note: str | None) -> str | None:

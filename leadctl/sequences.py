@@ -116,7 +116,7 @@ def parse_delay(text: str) -> int:
 
 def parse_step(text: str, position: int) -> Step:
     """'DELAY KIND [TEMPLATE] [: NOTE]', e.g. '0d email intro' or '3d call : ask'."""
-    from leadctl.activities import check_kind
+    from leadctl.followups import check_kind
 
     spec, sep, note = text.partition(":")
     words = spec.split()

@@ -340,3 +340,12 @@ def test_parse_span_raises_only_validation_error(text: str) -> None:
         return
     assert 0 <= days <= 3660
     assert parse_span(f"{days}d") == days
+
+
+def test_sale_is_not_a_followup_kind(cli: Any) -> None:
+    lead = add_lead(cli, "Budi")
+    r = cli("followups", "add", str(lead), "--due", "tomorrow", "--kind", "sale", ok=False)
+    assert r.exit_code == 2 and "--kind sale --amount" in r.stderr
+    # Logging a sale with --next schedules a call.
+    out = cli.json("log", str(lead), "--kind", "sale", "--amount", "1000000", "--next", "+7d")
+    assert out["next_followup"]["kind"] == "call"

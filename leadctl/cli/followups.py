@@ -132,6 +132,7 @@ def _print_table(st: State, records: list[dict[str, Any]]) -> None:
 
 def _explain(st: State, followup_id: int, fmt: ListFormat) -> None:
     from leadctl import followups
+    from leadctl.dates import format_local
     from leadctl.render import Column, emit_object, key_value, table
 
     data = followups.explain(st.conn, followup_id, now=st.now, tz=st.tz)
@@ -145,7 +146,7 @@ def _explain(st: State, followup_id: int, fmt: ListFormat) -> None:
         return
     key_value(
         [("follow-up", data["id"]), ("lead", f"{data['lead_id']} {data['lead_name'] or ''}"),
-         ("due", data["due_at"]), ("status", data["status"])]
+         ("due", format_local(data["due_at"], st.tz)), ("status", data["status"])]
     )  # fmt: skip
     rows = [*data["terms"], {"term": "urgency", "points": data["urgency"]}]
     table(
