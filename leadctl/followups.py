@@ -23,7 +23,6 @@ from leadctl.db import transaction
 from leadctl.errors import ConflictError, NotFoundError, ValidationError
 
 STATUSES = ("open", "done", "cancelled")
-DAY = 86400.0
 MAX_NOTE = 10_000
 
 # One follow-up row with what the listing shows of its lead, and its urgency

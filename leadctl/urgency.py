@@ -137,7 +137,7 @@ def term_sql(
     """SELECT columns t_<term> (each 0..1) for the given column expressions.
     `due` is a stored UTC due time (or NULL); the named parameter :now is the
     current time. The listing computes urgency in SQLite so that 1,000 rows
-    cost no Python arithmetic; due_term() below is the same curve in Python."""
+    cost no Python arithmetic; due_term() above is the same curve in Python."""
     overdue = f"(julianday(:now) - julianday({due}))"
     span = DUE_FULL_DAYS + DUE_HORIZON_DAYS
     due_expr = (
