@@ -2,12 +2,14 @@
 with ~1,000 follow-ups due today, next to Taskwarrior's `task next` on 10,000
 tasks and a minimal Typer app that prints 20 plain rows, in the same run.
 
-    python benchmarks/bench_followups.py [--runs 30] [--keep]
+    python benchmarks/bench_followups.py [--runs 30] [--rebuild] [--also-python PY]
 
-Needs `hyperfine` and `task` (apt-get install -y hyperfine taskwarrior); without
-hyperfine it repeats each command and takes the median. Data goes to
-benchmarks/_work/ (reused between runs; --rebuild makes it anew). Targets
-(issue 5): leadctl within 1.5x of Taskwarrior and 1.1x of the minimal app.
+Needs `task` and preferably `hyperfine` (apt-get install -y taskwarrior
+hyperfine). Two measurements: hyperfine (each command's runs in a row), then
+an interleaved round-robin of the same commands (fairer on a loaded machine);
+each gives median and fastest wall time and median CPU time. Data goes to
+benchmarks/_work/ (reused; --rebuild makes it anew). Targets (issue 5):
+leadctl within 1.5x of Taskwarrior and 1.1x of the minimal Typer app.
 
 Byte-code: every command runs with PYTHONDONTWRITEBYTECODE unset after a
 compileall, as in any normal install (the development shell here sets it,
@@ -136,15 +138,28 @@ def build_taskwarrior(folder: Path, now: datetime) -> dict[str, str]:
     return {"TASKRC": str(rc), "TASKDATA": str(folder / "data")}
 
 
-def median_run(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    for _ in range(3):
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict:
+    """Round-robin runs (A B C A B C ...), so a change in machine load hits
+    every command alike; wall time and child CPU time (user + system) per run."""
+    import resource
+
+    wall: dict[str, list[float]] = {n: [] for n in commands}
+    cpu: dict[str, list[float]] = {n: [] for n in commands}
+    for i in range(runs + 3):
+        for name, argv in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if i >= 3:  # the first rounds warm the caches
+                wall[name].append(elapsed)
+                cpu[name].append(
+                    after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                )
+    return {
+        n: (statistics.median(wall[n]), min(wall[n]), statistics.median(cpu[n])) for n in commands
+    }
 
 
 def main() -> None:
@@ -197,9 +212,7 @@ def main() -> None:
         commands[f"leadctl (typer {version})"] = [other, "-m", "leadctl", "followups"]
         commands[f"minimal (typer {version})"] = [other, str(mini)]
         env["PYTHONPATH"] = str(ROOT)
-    results: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    fastest: dict[str, float] = {}
+    # 1. hyperfine, one command after the other (the issue's method).
     if shutil.which("hyperfine"):
         out = WORK / "hyperfine.json"
         cmd = ["hyperfine", "-N", "--warmup", "3", "--runs", str(args.runs),
@@ -207,40 +220,30 @@ def main() -> None:
         for name, argv in commands.items():
             cmd += ["-n", name, " ".join(argv)]
         subprocess.run(cmd, env=env, check=True, stdout=sys.stderr)
-        for r in json.loads(out.read_text())["results"]:
-            results[r["command"]] = r["median"]
-            # CPU time (user + system) is what load from other processes
-            # distorts least; wall time is what a person feels.
-            cpu[r["command"]] = r["user"] + r["system"]
-            # The fastest run is the one least disturbed by other processes.
-            fastest[r["command"]] = r["min"]
-        tool = "hyperfine (median)"
+        hf = {
+            r["command"]: (r["median"], r["min"], r["user"] + r["system"])
+            for r in json.loads(out.read_text())["results"]
+        }
+        report("hyperfine", hf)
     else:
-        for name, argv in commands.items():
-            results[name] = median_run(argv, env, args.runs)
-        tool = f"median of {args.runs} runs"
+        print("hyperfine not installed (apt-get install -y hyperfine)", file=sys.stderr)
+    # 2. Interleaved: fairer when other processes load the machine.
+    report("interleaved (round-robin)", interleaved(commands, env, args.runs))
 
-    lc, tw, mini_t = (results["leadctl followups"], results["task next"],
-                      results["minimal typer app"])  # fmt: skip
-    print(f"\n{tool}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+
+def report(title: str, res: dict[str, tuple[float, float, float]]) -> None:
+    """Median wall, fastest wall, median CPU per command, and the two ratios."""
+    print(f"\n{title}: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     print(f"  {'command':<26} {'median':>9} {'min':>9} {'cpu':>9}")
-    for name, secs in results.items():
-        cpu_ms = f"{cpu[name] * 1000:7.1f}ms" if name in cpu else ""
-        min_ms = f"{fastest[name] * 1000:7.1f}ms" if name in fastest else ""
-        print(f"  {name:<26} {secs * 1000:7.1f}ms {min_ms:>9} {cpu_ms:>9}")
-    print(f"  leadctl / task next      = {lc / tw:.2f}x wall", end="")
-    if cpu:
-        print(f", {cpu['leadctl followups'] / cpu['task next']:.2f}x cpu", end="")
-    if fastest:
-        print(f", {fastest['leadctl followups'] / fastest['task next']:.2f}x min", end="")
-    print("  (target <= 1.5x)")
-    print(f"  leadctl / minimal typer  = {lc / mini_t:.2f}x wall", end="")
-    if cpu:
-        print(f", {cpu['leadctl followups'] / cpu['minimal typer app']:.2f}x cpu", end="")
-    if fastest:
-        ratio = fastest["leadctl followups"] / fastest["minimal typer app"]
-        print(f", {ratio:.2f}x min", end="")
-    print("  (target <= 1.1x)")
+    for name, (med, low, cpu) in res.items():
+        print(f"  {name:<26} {med * 1000:7.1f}ms {low * 1000:7.1f}ms {cpu * 1000:7.1f}ms")
+    lc = res["leadctl followups"]
+    for other, target in (("task next", 1.5), ("minimal typer app", 1.1)):
+        o = res[other]
+        print(
+            f"  leadctl / {other:<18} = {lc[0] / o[0]:.2f}x median, {lc[1] / o[1]:.2f}x min,"
+            f" {lc[2] / o[2]:.2f}x cpu  (target <= {target}x)"
+        )
 
 
 if __name__ == "__main__":
