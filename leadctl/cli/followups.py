@@ -35,6 +35,7 @@ class ListFormat(str, Enum):
 CSV_KEYS = (
     "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "due_local", "kind",
     "note", "owner", "urgency", "overdue", "overdue_days", "stale", "no_next_step", "stage",
+    "probability", "score", "value", "currency",
     "sequence", "step", "template", "snoozed",
 )  # fmt: skip
 WHEN_HELP = "e.g. 'tomorrow 10:00', mon, +3d, eow, 2026-12-01 14:00 (a date alone means 09:00)."
