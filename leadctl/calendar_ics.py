@@ -2,7 +2,7 @@
 
 Each follow-up is one VEVENT whose UID is `followup-<id>@<db identity>.leadctl`
 (the identity is a random id stored in the database by migration
-0003_followups_db_identity), so a calendar app that re-imports or subscribes
+0005_followups_db_identity), so a calendar app that re-imports or subscribes
 to the file updates the event instead of adding a duplicate. SEQUENCE is the
 number of times it was snoozed, so a moved follow-up replaces the old time.
 

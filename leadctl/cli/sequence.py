@@ -1,7 +1,6 @@
 """sequence: nurturing sequences of planned touches (add, list, show, enroll, status).
 
-No `from __future__ import annotations` (see leadctl/cli/followups.py: Typer
-would eval every string annotation at each start-up)."""
+Annotations are real objects, not postponed strings (see leadctl/cli/followups.py)."""
 
 from typing import Annotated, Any
 
