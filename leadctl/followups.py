@@ -104,12 +104,42 @@ class Completion:
         }
 
 
-def _stale_sql() -> str:
-    """leads.STALE_SQL with its one parameter (now) named :now."""
-    from leadctl.leads import STALE_SQL
+# leads.STALE_SQL with its parameter named :now. A copy, not an import, on
+# purpose: importing leadctl.leads (models, normalize, pipeline) would cost
+# ~9 ms of every cron run; tests/test_followups.py keeps the two identical.
+STALE_SQL = (
+    "(s.kind = 'open' AND s.rot_days IS NOT NULL AND"
+    " COALESCE(l.last_touch_at, l.stage_entered_at) <"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', :now, '-' || s.rot_days || ' days'))"
+)
+# Active enrolments to stop: the lead left the open stages, or replied (an
+# inbound activity at or after enrolment) and the sequence stops on reply.
+_SEQUENCE_STOPS_SQL = """
+SELECT e.id, s.kind AS stage_kind,
+       q.stop_on_reply AND EXISTS (
+           SELECT 1 FROM activities a
+           WHERE a.lead_id = e.lead_id AND a.direction = 'in' AND a.at >= e.enrolled_at
+       ) AS replied
+FROM sequence_enrollments e
+JOIN leads l ON l.id = e.lead_id
+JOIN stages s ON s.name = l.stage
+JOIN sequences q ON q.name = e.sequence
+WHERE e.status = 'active'
+"""
 
-    assert STALE_SQL.count("?") == 1
-    return STALE_SQL.replace("?", ":now")
+
+def _stale_sql() -> str:
+    return STALE_SQL
+
+
+def pending_sequence_stops(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """[(enrolment id, reason)] that sequences.sync would stop; read only.
+    Lives here so the morning listing can check without importing sequences."""
+    return [
+        (r["id"], r["stage_kind"] if r["stage_kind"] != "open" else "replied")
+        for r in conn.execute(_SEQUENCE_STOPS_SQL)
+        if r["stage_kind"] != "open" or r["replied"]
+    ]
 
 
 def get_followup(conn: sqlite3.Connection, followup_id: int) -> FollowUp:

@@ -365,28 +365,12 @@ def unenroll(
         return [get_enrollment(conn, e.id) for e in rows]
 
 
-_SYNC_SQL = """
-SELECT e.id, s.kind AS stage_kind,
-       q.stop_on_reply AND EXISTS (
-           SELECT 1 FROM activities a
-           WHERE a.lead_id = e.lead_id AND a.direction = 'in' AND a.at >= e.enrolled_at
-       ) AS replied
-FROM sequence_enrollments e
-JOIN leads l ON l.id = e.lead_id
-JOIN stages s ON s.name = l.stage
-JOIN sequences q ON q.name = e.sequence
-WHERE e.status = 'active'
-"""
-
-
 def sync(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[int, str]]:
     """Stop active enrolments whose lead closed or replied. Returns
     [(enrolment id, reason)]; writes only when something stops."""
-    found = [
-        (r["id"], r["stage_kind"] if r["stage_kind"] != "open" else "replied")
-        for r in conn.execute(_SYNC_SQL)
-        if r["stage_kind"] != "open" or r["replied"]
-    ]
+    from leadctl.followups import pending_sequence_stops
+
+    found = pending_sequence_stops(conn)
     if found:
         with transaction(conn):
             _stop(conn, found, now)

@@ -349,3 +349,9 @@ def test_sale_is_not_a_followup_kind(cli: Any) -> None:
     # Logging a sale with --next schedules a call.
     out = cli.json("log", str(lead), "--kind", "sale", "--amount", "1000000", "--next", "+7d")
     assert out["next_followup"]["kind"] == "call"
+
+
+def test_stale_sql_is_the_leads_one() -> None:
+    from leadctl import followups, leads
+
+    assert leads.STALE_SQL.replace("?", ":now") == followups.STALE_SQL

@@ -201,10 +201,13 @@ def cmd_followups(
         st._tz = None
     if ctx.invoked_subcommand is not None:
         return
-    from leadctl import followups, sequences
+    from leadctl import followups
 
     conn = st.conn
-    sequences.sync(conn, now=st.now)
+    if followups.pending_sequence_stops(conn):
+        from leadctl import sequences
+
+        sequences.sync(conn, now=st.now)
     if explain is not None:
         _explain(st, explain, fmt)
         return
