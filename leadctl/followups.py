@@ -28,7 +28,7 @@ MAX_NOTE = 10_000
 # One follow-up row with what the listing shows of its lead, and its urgency
 # terms computed by SQLite (urgency.term_sql), so Python only formats rows.
 _ROW_SQL = """
-SELECT *, ROUND({urgency}, 2) AS urgency FROM (
+SELECT {outer}, ROUND({urgency}, 2) AS urgency FROM (
   SELECT f.id, f.lead_id, f.due_at, f.kind, f.note, f.owner, f.status, f.enrollment_id,
          f.step, f.template, f.snoozed,
          l.name AS lead_name, l.company, l.phone, l.email, l.score, l.value, l.currency,
@@ -43,7 +43,7 @@ SELECT *, ROUND({urgency}, 2) AS urgency FROM (
 """
 # Leads flagged in `followups --all`: open, and no open follow-up at all.
 _LEAD_ROW_SQL = """
-SELECT *, ROUND({urgency}, 2) AS urgency FROM (
+SELECT {outer}, ROUND({urgency}, 2) AS urgency FROM (
   SELECT NULL AS id, l.id AS lead_id, NULL AS due_at, NULL AS kind, NULL AS note, l.owner,
          NULL AS status, NULL AS enrollment_id, NULL AS step, NULL AS template, 0 AS snoozed,
          l.name AS lead_name, l.company, l.phone, l.email, l.score, l.value, l.currency,
@@ -337,41 +337,35 @@ def parse_span(text: str) -> int:
     return int(raw) * unit
 
 
-def _sql(template: str, coeffs: dict[str, float], where: str, *, lead_rows: bool) -> str:
+# What a listing record carries (the columns of the outer SELECT, in order).
+_KEYS = (
+    "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "kind", "note",
+    "owner", "status", "template", "sequence", "enrollment_id", "step", "snoozed", "score",
+    "value", "currency", "stage", "probability",
+)  # fmt: skip
+_OUTER = ", ".join(_KEYS) + ", t_stale AS stale, t_no_next_step AS no_next_step"
+
+
+def _sql(
+    template: str,
+    coeffs: dict[str, float],
+    where: str,
+    *,
+    lead_rows: bool,
+    outer: str = _OUTER,
+    currency: str | None = None,
+) -> str:
     terms = urgency.term_sql(
         due="NULL" if lead_rows else "f.due_at", score="l.score",
         probability=_PROBABILITY_SQL, value="l.value", currency="l.currency",
         stage_probability="s.probability", stale=_stale_sql(),
         no_next_step="1" if lead_rows else "0", value_cap=coeffs.get("value_cap"),
+        currency_first=currency,
     )  # fmt: skip
     return template.format(
-        urgency=urgency.urgency_sql(coeffs), probability=_PROBABILITY_SQL, terms=terms,
-        where=where,
+        outer=outer, urgency=urgency.urgency_sql(coeffs), probability=_PROBABILITY_SQL,
+        terms=terms, where=where,
     )  # fmt: skip
-
-
-def _finish(row: sqlite3.Row, today: Any, tz: tzinfo, now_s: str) -> dict[str, Any]:
-    """A listing record from a row: drop the term columns, add the local view."""
-    rec = {k: row[k] for k in _KEYS}
-    rec["stale"] = bool(row["t_stale"])
-    rec["no_next_step"] = bool(row["t_no_next_step"])
-    due_at = rec["due_at"]
-    if due_at is None:
-        rec.update(due_local=None, overdue=False, overdue_days=0)
-        return rec
-    local = from_store(due_at).astimezone(tz)
-    # isoformat is C code: ~10x faster than strftime for 1,000 rows.
-    rec["due_local"] = local.isoformat(" ", "minutes")[:16]
-    rec["overdue"] = overdue = due_at < now_s
-    rec["overdue_days"] = (today - local.date()).days if overdue else 0
-    return rec
-
-
-_KEYS = (
-    "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "kind", "note",
-    "owner", "status", "template", "sequence", "enrollment_id", "step", "snoozed", "score",
-    "value", "currency", "stage", "probability", "urgency",
-)  # fmt: skip
 
 
 def list_followups(
@@ -412,7 +406,10 @@ def list_followups(
         clauses.append("f.lead_id = :lead")
         params["lead"] = lead_id
     coeffs = urgency.load_coefficients(conn)
-    sqls = [_sql(_ROW_SQL, coeffs, " AND ".join(clauses), lead_rows=False)]
+    from leadctl.db import get_setting
+
+    currency = get_setting(conn, "currency")
+    sqls = [_sql(_ROW_SQL, coeffs, " AND ".join(clauses), lead_rows=False, currency=currency)]
     if include_all and kind is None:
         from leadctl.leads import NO_NEXT_STEP_SQL
 
@@ -421,13 +418,34 @@ def list_followups(
             where += " AND l.owner" + owner_sql
         if lead_id is not None:
             where += " AND l.id = :lead"
-        sqls.append(_sql(_LEAD_ROW_SQL, coeffs, where, lead_rows=True))
+        sqls.append(_sql(_LEAD_ROW_SQL, coeffs, where, lead_rows=True, currency=currency))
     sql = (
         "SELECT * FROM (" + " UNION ALL ".join(sqls) + ")"
         " ORDER BY urgency DESC, due_at IS NULL, due_at, id, lead_id"
     )
+    # Plain tuples zipped with the column names: ~5x faster than sqlite3.Row
+    # lookups by name for the 1,000 rows of a morning listing.
+    cur = conn.cursor()
+    cur.row_factory = None
+    cur.execute(sql, params)
+    names = [d[0] for d in cur.description]
     today = now.astimezone(tz).date()
-    return [_finish(r, today, tz, now_s) for r in conn.execute(sql, params)]
+    records = []
+    for values in cur:
+        rec = dict(zip(names, values, strict=True))
+        rec["stale"] = bool(rec["stale"])
+        rec["no_next_step"] = bool(rec["no_next_step"])
+        due_at = rec["due_at"]
+        if due_at is None:
+            rec.update(due_local=None, overdue=False, overdue_days=0)
+        else:
+            local = from_store(due_at).astimezone(tz)
+            # isoformat is C code: ~10x faster than strftime.
+            rec["due_local"] = local.isoformat(" ", "minutes")[:16]
+            rec["overdue"] = overdue = due_at < now_s
+            rec["overdue_days"] = (today - local.date()).days if overdue else 0
+        records.append(rec)
+    return records
 
 
 def explain(
@@ -437,7 +455,8 @@ def explain(
     total: the same SQL as the listing, so the numbers agree exactly."""
     get_followup(conn, followup_id)
     coeffs = urgency.load_coefficients(conn)
-    sql = _sql(_ROW_SQL, coeffs, "f.id = :id", lead_rows=False)
+    outer = _OUTER + ", " + ", ".join(f"t_{n}" for n in urgency.ORDER)
+    sql = _sql(_ROW_SQL, coeffs, "f.id = :id", lead_rows=False, outer=outer)
     row = conn.execute(sql, {"now": to_store(now), "id": followup_id}).fetchone()
     terms = [urgency.Term(n, float(row["t_" + n]), coeffs[n]) for n in urgency.ORDER]
     return {

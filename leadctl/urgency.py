@@ -113,11 +113,15 @@ def _clamp01(expr: str) -> str:
     return f"MIN(1.0, MAX(0.0, {expr}))"
 
 
-def _cap_sql(currency: str, override: float | None) -> str:
-    """CASE expression: the big-deal size (minor units) of the row's currency."""
+def _cap_sql(currency: str, override: float | None, first: str | None = None) -> str:
+    """CASE expression: the big-deal size (minor units) of the row's currency;
+    `first` (the database currency) is tested first, as nearly every row has it."""
     from leadctl.normalize import CURRENCY_EXPONENTS
 
     names = sorted(set(CURRENCY_EXPONENTS) | set(VALUE_CAPS))
+    if first and first.upper() in names:
+        names.remove(first.upper())
+        names.insert(0, first.upper())
     whens = " ".join(f"WHEN '{c}' THEN {value_cap(c, override)}" for c in names)
     return f"(CASE {currency} {whens} ELSE {value_cap('XXX', override)} END)"
 
@@ -133,6 +137,7 @@ def term_sql(
     stale: str,
     no_next_step: str,
     value_cap: float | None = None,
+    currency_first: str | None = None,
 ) -> str:
     """SELECT columns t_<term> (each 0..1) for the given column expressions.
     `due` is a stored UTC due time (or NULL); the named parameter :now is the
@@ -140,18 +145,19 @@ def term_sql(
     cost no Python arithmetic; due_term() above is the same curve in Python."""
     overdue = f"(julianday(:now) - julianday({due}))"
     span = DUE_FULL_DAYS + DUE_HORIZON_DAYS
+    # The linear part clamped to [DUE_FLOOR, 1]: the same curve as due_term(),
+    # with one julianday difference per row; NULL (no due time) gives 0.
     due_expr = (
-        f"CASE WHEN {due} IS NULL THEN 0.0"
-        f" WHEN {overdue} >= {DUE_FULL_DAYS} THEN 1.0"
-        f" WHEN {overdue} <= -{DUE_HORIZON_DAYS} THEN {DUE_FLOOR}"
-        f" ELSE {DUE_FLOOR} + {1.0 - DUE_FLOOR} * ({overdue} + {DUE_HORIZON_DAYS}) / {span} END"
+        f"COALESCE(MIN(1.0, MAX({DUE_FLOOR}, {DUE_FLOOR} + {1.0 - DUE_FLOOR}"
+        f" * ({overdue} + {DUE_HORIZON_DAYS}) / {span})), 0.0)"
     )
     cols = {
         "due": due_expr,
         "score": _clamp01(f"COALESCE({score}, 0) / 100.0"),
         "probability": _clamp01(f"COALESCE({probability}, 0) / 100.0"),
         "value": f"CASE WHEN {value} > 0 THEN"
-        f" MIN(1.0, {value} * 1.0 / {_cap_sql(currency, value_cap)}) ELSE 0.0 END",
+        f" MIN(1.0, {value} * 1.0 / {_cap_sql(currency, value_cap, currency_first)})"
+        " ELSE 0.0 END",
         "stage": _clamp01(f"COALESCE({stage_probability}, 0) / 100.0"),
         "stale": f"CASE WHEN {stale} THEN 1.0 ELSE 0.0 END",
         "no_next_step": f"{no_next_step} * 1.0",
