@@ -458,3 +458,18 @@ def m0004_score_default_rules(db: Database) -> None:
             " VALUES (?, ?, ?, ?, ?, ?, 1)",
             list(rule),
         )
+
+
+@migrations(name="0005_followups_db_identity")
+def m0005_followups_db_identity(db: Database) -> None:
+    # A random, permanent identity for this database: calendar events exported
+    # with `followups --format ics` use it in their UIDs
+    # (followup-<id>@<identity>.leadctl), so re-subscribing updates events
+    # instead of duplicating them, and two databases never collide.
+    import json
+    import uuid
+
+    db.execute(
+        "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+        ["db_identity", json.dumps(uuid.uuid4().hex)],
+    )

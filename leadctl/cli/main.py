@@ -188,6 +188,8 @@ COMMAND_MODULES: dict[str, str] = {
     "qualify": "qualify",
     "criteria": "qualify",
     "score": "score",
+    "followups": "followups",
+    "sequence": "sequence",
 }
 MODULE_ORDER = list(dict.fromkeys(COMMAND_MODULES.values()))
 # Root options that take a value, so `run()` can find the command word.
