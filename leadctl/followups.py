@@ -208,6 +208,14 @@ def add_followup(
         if row is None:
             raise NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
         who = owner.strip().lower() if owner and owner.strip() else row["owner"]
+        if owner and owner.strip():
+            # Same rule as a lead's owner: once a team exists, a typo is refused.
+            members = [r[0] for r in conn.execute("SELECT handle FROM team_members")]
+            if members and who not in members:
+                raise NotFoundError(
+                    f"Unknown team member {who!r}",
+                    f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
+                )
         cur = conn.execute(
             "INSERT INTO followups (lead_id, due_at, kind, note, owner, status, enrollment_id,"
             " step, template, snoozed, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 0, ?)",
@@ -332,7 +340,8 @@ def parse_span(text: str) -> int:
         raw = raw[:-1]
     elif raw.endswith("w"):
         raw, unit = raw[:-1], 7
-    if not raw.isdigit() or not 0 <= int(raw) * unit <= 3660:
+    # isascii: '¹' and other Unicode digits pass isdigit() but not int().
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or int(raw) * unit > 3660:
         raise ValidationError(f"Cannot read {text!r} as a number of days", "Example: 7d or 2w")
     return int(raw) * unit
 

@@ -192,6 +192,8 @@ def parse_window(value: str | int | None) -> int | None:
         ) from exc
     if number < 0:
         raise ValidationError(f"Capacity window {number} is negative", "Example: 30")
+    if number == 0:
+        return None  # '00' means the same as '0'
     if number > 36_500:
         raise ValidationError(f"Capacity window {value!r} is over 100 years", "Example: 30")
     return number

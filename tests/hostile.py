@@ -50,6 +50,9 @@ ACCEPTED: dict[str, str] = {
     "path_up": "../../etc/passwd",
     "path_windows": "C:\\Windows\\system32\\x.exe",
     "path_unc": "\\\\server\\share\\x",
+    # Structure injection into CSV and iCalendar output.
+    "csv_injection": 'a",=1+1,"b',
+    "ics_injection": "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:EVIL;x,y",
     # Long but allowed (the cap is 10,000 characters).
     "long_ok": "Panjang " * 1249,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -269,6 +270,7 @@ def _corpus_more(tmp_path_factory) -> tuple[str, dict[str, int]]:
             cli("qualify", str(ids[key]), f"--need={value}")
             cli("criteria", "add", f"c{n}", f"--label={value}", "--type", "text", "--optional")
             cli("qualify", str(ids[key]), f"--answer=c{n}={value}")
+            cli("followups", "add", str(ids[key]), "--due", "tomorrow 10:00", f"--note={value}")
     return str(path), ids
 
 
@@ -318,3 +320,22 @@ def test_template_bodies(cli, more_db) -> None:
         else:  # refused: explained in one line, never a traceback
             assert r.exit_code == 2, (key, r.stderr)
             assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, key
+
+
+def test_followup_notes(cli, more_db) -> None:
+    fus = cli.json("followups", "--all")
+    by_lead = {f["lead_id"]: f for f in fus if "note" in f and f.get("id")}
+    for key, value in SHORT.items():
+        assert by_lead[more_db[key]]["note"] == value.strip(), key
+    for args in (["followups", "--all"], ["followups", "--upcoming", "7d"]):
+        r = cli(*args)
+        assert not terminal_leaks(r.stdout) and not terminal_leaks(r.stderr), args
+    text = cli("followups", "--all", "--format", "csv").stdout
+    assert formula_cells(list(csv.reader(io.StringIO(text)))) == []
+    ics = cli("followups", "--upcoming", "7d", "--format", "ics").stdout
+    ics = ics.replace("\r\n", "\n")
+    lines = ics.replace("\n ", "").split("\n")  # unfold continuation lines, then split
+    assert lines.count("BEGIN:VEVENT") == lines.count("END:VEVENT") == len(SHORT)
+    assert not any(line.startswith("SUMMARY:EVIL") for line in lines)
+    # RFC 5545: no control characters (CTL) other than tab in a TEXT value.
+    assert not re.search("[\x00-\x08\x0a-\x1f\x7f]", ics.replace("\n", "")), "CTL in ICS"
