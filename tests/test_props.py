@@ -303,3 +303,37 @@ def test_stored_times_are_fixed_width_and_round_trip(dt) -> None:
     stored = dates.to_store(dt)
     assert len(stored) == 20 and stored.endswith("Z")  # sorts as text
     assert dates.from_store(stored) == dt.replace(microsecond=0)
+
+
+step_text = nasty_text | st.tuples(
+    st.sampled_from(["0d", "3", "+3d", "2w", "¹d", "9" * 30 + "d", "-1d", "x"]),
+    st.sampled_from([" call", " email intro", " fax", "", " whatsapp a b"]),
+    st.sampled_from(["", " : ask", ":", " : \x00"]),
+).map("".join)
+
+
+@SETTINGS
+@given(step_text)
+@example("¹d call")
+def test_sequence_steps(text) -> None:
+    from leadctl import sequences
+
+    step = only_ours(sequences.parse_step, text, 1)
+    if step is not None:
+        again = f"{step.delay_days}d {step.kind} {step.template or ''}".strip()
+        if step.note:
+            again += f" : {step.note}"
+        assert sequences.parse_step(again, 1) == step
+    days = only_ours(sequences.parse_delay, text)
+    if days is not None:
+        assert sequences.parse_delay(f"{days}d") == days
+
+
+@SETTINGS
+@given(nasty_text | st.sampled_from(["7d", "2w", "7", "¹", "٣d", "9" * 5000, "0", "-1d"]))
+def test_followup_span(text) -> None:
+    from leadctl import followups
+
+    days = only_ours(followups.parse_span, text)
+    if days is not None:
+        assert 0 <= days <= 3660 and followups.parse_span(f"{days}d") == days
