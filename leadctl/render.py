@@ -140,6 +140,20 @@ def _csv_field(text: str) -> str:
     return text
 
 
+class CsvWriter:
+    """csv.writer's interface (writerow/writerows) with CR-safe quoting."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self.out.write(",".join(_csv_field("" if v is None else str(v)) for v in row) + "\n")
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def write_csv(records: Iterable[dict[str, Any]], keys: Sequence[str], out: IO[str]) -> None:
     out.write(",".join(_csv_field(str(k)) for k in keys) + "\n")
     for rec in records:
