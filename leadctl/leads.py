@@ -199,7 +199,9 @@ def add_lead(
         pipeline.start_history(conn, lead_id, stage.name, now_s)
         if note:
             activities.record(conn, lead_id, "note", at=now, now=now, actor=actor, note=note)
-    return get_lead(conn, lead_id)
+        # Read back inside the transaction: another process (a delete, a
+        # restore) must not be able to slip in between the write and the read.
+        return get_lead(conn, lead_id)
 
 
 def get_lead(conn: sqlite3.Connection, lead_id: int) -> Lead:
@@ -418,7 +420,7 @@ def edit_lead(
                 conn, lead_id, "assignment", at=now, now=now, actor=actor,
                 data={"from": owner_change[0], "to": owner_change[1], "rule": "manual"},
             )  # fmt: skip
-    return get_lead(conn, lead_id)
+        return get_lead(conn, lead_id)
 
 
 def delete_lead(conn: sqlite3.Connection, lead_id: int) -> Lead:
