@@ -335,3 +335,19 @@ def test_unexpected_errors_do_not_print_the_exception_text(cli, filled, monkeypa
     r = cli("list", ok=False)
     line = one_error_line(r.stderr)
     assert "KeyError" in line and "budi" not in line and "0812" not in line
+
+
+def test_no_log_or_stray_files_anywhere(cli, tmp_path, monkeypatch) -> None:
+    """leadctl writes no log file: lead data lives in the database only."""
+    monkeypatch.delenv("LEADCTL_DB")
+    cli("add", "Budi Rahasia", "--phone", "0812-3456-7890", "--note", "secret")
+    cli("edit", "1", "--city", "Bandung")
+    cli("log", "1", "--kind", "call", "--note", "secret call")
+    cli("show", "1")
+    cli("list", "--format", "csv")
+    cli("show", "999", ok=False)
+    cli("followups", "add", "1", "--due", "tomorrow")
+    cli("followups")
+    db = Path(cli("db", "path").stdout.strip())
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [str(db.relative_to(tmp_path))]
