@@ -17,16 +17,70 @@ import csv
 import random
 import sys
 
-FIRST = (
-    "Budi Siti Agus Dewi Rina Andi Sri Joko Putri Wahyu Ayu Eko Fitri Hendra Indah Rizky "
-    "Nur Dian Fajar Lestari Bayu Ratna Yusuf Maya Arif Kartika Dimas Wulan Teguh Sari "
-    "Michael Sarah David Linda Kevin Grace"
-).split()
-LAST = (
-    "Santoso Rahma Wijaya Pratama Saputra Hidayat Kusuma Nugroho Setiawan Lestari "
-    "Permana Gunawan Siregar Nasution Harahap Simanjuntak Hutapea Tan Lim Wibowo Halim "
-    "Susanto Purnomo Suryadi"
-).split()
+FIRST = [
+    "Budi",
+    "Siti",
+    "Agus",
+    "Dewi",
+    "Rina",
+    "Andi",
+    "Sri",
+    "Joko",
+    "Putri",
+    "Wahyu",
+    "Ayu",
+    "Eko",
+    "Fitri",
+    "Hendra",
+    "Indah",
+    "Rizky",
+    "Nur",
+    "Dian",
+    "Fajar",
+    "Lestari",
+    "Bayu",
+    "Ratna",
+    "Yusuf",
+    "Maya",
+    "Arif",
+    "Kartika",
+    "Dimas",
+    "Wulan",
+    "Teguh",
+    "Sari",
+    "Michael",
+    "Sarah",
+    "David",
+    "Linda",
+    "Kevin",
+    "Grace",
+]
+LAST = [
+    "Santoso",
+    "Rahma",
+    "Wijaya",
+    "Pratama",
+    "Saputra",
+    "Hidayat",
+    "Kusuma",
+    "Nugroho",
+    "Setiawan",
+    "Lestari",
+    "Permana",
+    "Gunawan",
+    "Siregar",
+    "Nasution",
+    "Harahap",
+    "Simanjuntak",
+    "Hutapea",
+    "Tan",
+    "Lim",
+    "Wibowo",
+    "Halim",
+    "Susanto",
+    "Purnomo",
+    "Suryadi",
+]
 COMPANIES = (
     "PT Maju Jaya",
     "CV Sinar Abadi",
@@ -100,7 +154,8 @@ def phone(rng: random.Random) -> str:
     if r < 0.90:
         return f"62{pre}{rest}"
     if r < 0.96:
-        return "+65 " + rng.choice("689") + "".join(rng.choice("0123456789") for _ in range(7))
+        lead = rng.choice(("81", "82", "83", "84", "85", "86", "87", "88", "91", "92", "93", "94"))
+        return f"+65 {lead}" + "".join(rng.choice("0123456789") for _ in range(6))
     return "+1 415 555 " + "".join(rng.choice("0123456789") for _ in range(4))
 
 

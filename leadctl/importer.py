@@ -317,13 +317,29 @@ class Converter:
 
     def convert(self, line: int, row: dict[str, Any], raw: list[str] | None) -> Prepared:
         """Raise ValidationError (the reject reason) or return the row's values."""
-        resolve = self.mapper.resolve
+        resolved = self.mapper.resolved
         given: dict[str, Any] = {}
         columns: dict[str, str] = {}
         custom: dict[str, Any] = {}
+        plain = not (self.nulls or self.unquote)
         for col, value in row.items():
-            kind, name = resolve(col)
+            kind, name = resolved.get(col) or self.mapper.resolve(col)
             if kind == "drop":
+                continue
+            if plain and value.__class__ is str:
+                # The hot path: a CSV cell.
+                value = value.strip()
+                if not value:
+                    continue
+                if kind == "field":
+                    given[name] = value  # type: ignore[index]
+                    columns[name] = col  # type: ignore[index]
+                    continue
+                if len(value) > leads.MAX_TEXT:
+                    raise ValidationError(
+                        f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
+                    )
+                custom[name] = value  # type: ignore[index]
                 continue
             if kind == "field":
                 if name == "tags" and isinstance(value, list):
@@ -360,9 +376,9 @@ class Converter:
             given["name"] = " ".join(
                 p for p in (given.get("first_name"), given.get("last_name")) if p
             )
-        currency = given.get("currency") or self.currency
         data: dict[str, Any] = {k: given[k] for k in leads.TEXT_FIELDS if k in given}
-        data["currency"] = currency
+        if "currency" in given:
+            data["currency"] = given["currency"]
         if "tags" in given:
             data["tags"] = given["tags"]
         if "do_not_contact" in given:
@@ -370,6 +386,7 @@ class Converter:
         if custom:
             data["fields"] = custom
         values = leads.normalize_input(data, self.defaults, region=self.region)
+        values.setdefault("currency", self.currency)
         values["fields"] = custom
         for key, fn in (("email", import_values.email), ("phone", self.phone)):
             if key in given:
