@@ -201,6 +201,7 @@ class Mapper:
         self.explicit_keys = {header_key(col): f for f, col in opts.mapping.items()}
         self.taken = set(opts.mapping)
         self.resolved: dict[str, tuple[str, str | None]] = {}
+        self.exclusive = True
 
     def resolve(self, column: str) -> tuple[str, str | None]:
         """('field', name) | ('custom', key) | ('drop', None)."""
@@ -215,7 +216,9 @@ class Mapper:
             hit = ("field", self.explicit_keys[header_key(column)])
         else:
             auto = recognise(column)
-            if auto is not None and auto not in self.taken:
+            # In a CSV header a field is filled by one column (the first that
+            # names it); JSON records may spell keys differently line by line.
+            if auto is not None and (auto not in self.taken or not self.exclusive):
                 self.taken.add(auto)
                 hit = ("field", auto)
             elif self.opts.ignore_unmapped:
@@ -332,8 +335,9 @@ class Converter:
                 if not value:
                     continue
                 if kind == "field":
-                    given[name] = value  # type: ignore[index]
-                    columns[name] = col  # type: ignore[index]
+                    if name not in given:
+                        given[name] = value  # type: ignore[index]
+                        columns[name] = col  # type: ignore[index]
                     continue
                 if len(value) > leads.MAX_TEXT:
                     raise ValidationError(
@@ -346,7 +350,7 @@ class Converter:
                     given["tags"] = value
                     continue
                 text = self._text(value)
-                if text is not None:
+                if text is not None and name not in given:
                     given[name] = text  # type: ignore[index]
                     columns[name] = col  # type: ignore[index]
             elif col == "fields" and isinstance(value, dict):
@@ -416,8 +420,12 @@ class Converter:
             values["probability_manual"] = parse_probability(given["probability_manual"])
         for key in ("lost_reason", "note"):
             text = given.get(key)
-            if text is not None and ("\x00" in text or len(text) > leads.MAX_TEXT):
-                raise ValidationError(f"the {key.replace('_', ' ')} has a NUL byte or is too long")
+            if text is not None and "\x00" in text:
+                raise ValidationError(f"The {key.replace('_', ' ')} contains a NUL byte")
+            if text is not None and len(text) > leads.MAX_TEXT:
+                raise ValidationError(
+                    f"The {key.replace('_', ' ')} is longer than {leads.MAX_TEXT} characters"
+                )
         if "lost_reason" in given:
             values["lost_reason"] = given["lost_reason"]
         if not (
@@ -518,6 +526,8 @@ def run_import(
         mapper = Mapper(opts, leadctl_export)
         if info.format == "csv":
             mapper.check_header(reader.header)
+        else:
+            mapper.exclusive = False
         conv = Converter(
             conn, opts, mapper, now=now, tz=tz, minor_values=leadctl_export and info.format != "csv"
         )
