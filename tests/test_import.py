@@ -440,3 +440,45 @@ def test_maven_example_command(cli, name):
     assert len(cli.json("list", "--stage", "new")) == 500
     again = imp(cli, data, *args)
     assert again["inserted"] == 0 and again["skipped_duplicates"] == 8800
+
+
+def test_example_leads_csv_imports_cleanly(cli):
+    example = Path(__file__).resolve().parents[1] / "examples" / "leads.csv"
+    s = imp(cli, example)
+    assert (s["read"], s["inserted"], s["rejected"], s["warnings"]) == (30, 30, [], [])
+    fields = {m["column"]: m["field"] for m in s["mapping"]}
+    assert fields["Nama"] == "name" and fields["No HP"] == "phone"
+    assert fields["E-mail Address"] == "email" and fields["Nilai"] == "value"
+    values = {r["name"]: r["value"] for r in leads(cli)}
+    assert values["Budi Santoso"] == 15_000_000 and values["Siti Rahma"] == 1_500_000
+
+
+def test_utf16_with_bom(cli, tmp_path):
+    path = tmp_path / "excel.txt"
+    path.write_bytes("Name\tEmail\nJosé\tjose@example.com\n".encode("utf-16"))
+    s = imp(cli, path)
+    assert s["encoding"] == "utf-16" and s["inserted"] == 1
+    assert leads(cli)[0]["name"] == "José"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [("maven-import.sh", 8800), ("xeducation-import.sh", 9240)],
+)
+def test_example_scripts(tmp_path, script, expected):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root.parent / "shared" / "datasets").exists():
+        pytest.skip("shared datasets not checked out next to the repo")
+    db = tmp_path / "example.db"
+    env = {**os.environ, "LEADCTL_DB": str(db),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    r = subprocess.run(
+        ["sh", f"examples/{script}"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"inserted {expected}," in r.stderr
