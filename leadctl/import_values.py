@@ -192,7 +192,7 @@ class Memo:
 def money(text: str, currency: str) -> int:
     s = text.strip()
     if s.isascii() and s.isdigit() and len(s) <= 15:
-        return int(s) * 10 ** normalize.currency_exponent(currency)
+        return int(s) * int(10 ** normalize.currency_exponent(currency))
     return normalize.parse_money(text, currency)
 
 

@@ -271,10 +271,20 @@ class Prepared:
     raw: list[str] | None
 
 
+def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What conversion needs from the database (picklable, for the worker)."""
+    stages = conn.execute("SELECT name, kind, requires_reason FROM stages ORDER BY position")
+    return {
+        "defaults": leads.Defaults.load(conn),
+        "stages": {r[0]: (r[1], bool(r[2])) for r in stages},
+        "team": {r[0] for r in conn.execute("SELECT handle FROM team_members")},
+    }
+
+
 class Converter:
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        context: dict[str, Any],
         opts: ImportOptions,
         mapper: Mapper,
         *,
@@ -284,7 +294,7 @@ class Converter:
     ) -> None:
         self.opts = opts
         self.mapper = mapper
-        self.defaults = leads.Defaults.load(conn)
+        self.defaults = context["defaults"]
         self.region = (opts.region or self.defaults.region).upper()
         self.currency = normalize_currency(opts.currency or self.defaults.currency)
         self.phone = import_values.PhoneNormalizer(self.region)
@@ -299,9 +309,8 @@ class Converter:
         # A leadctl CSV export prefixed formula-like cells with "'": undo that.
         self.unquote = mapper.leadctl_export and not minor_values
         self.nulls = {n.strip().casefold() for n in opts.nulls}
-        stages = conn.execute("SELECT name, kind, requires_reason FROM stages ORDER BY position")
-        self.stages = {r[0]: (r[1], bool(r[2])) for r in stages}
-        self.team = {r[0] for r in conn.execute("SELECT handle FROM team_members")}
+        self.stages: dict[str, tuple[str, bool]] = context["stages"]
+        self.team: set[str] = context["team"]
         self.warnings: list[dict[str, Any]] = []
 
     def _text(self, value: Any) -> str | None:
@@ -466,8 +475,10 @@ class Converter:
 class _Batch:
     def __init__(self) -> None:
         self.rows: list[Prepared] = []
+        self.rejects: list[tuple[int, str, list[str] | None]] = []
         self.last_line = 0
         self.read = 0
+        self.position = 0
 
 
 @dataclass
@@ -514,24 +525,13 @@ def run_import(
         delimiter=info.delimiter if info.format == "csv" else None,
     )  # fmt: skip
     result.warnings += [{"line": None, "warning": w} for w in info.warnings]
+    context = load_context(conn)
     with path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
-        reader = open_reader(info, fh)  # type: ignore[arg-type]
-        first = None
-        if info.format != "csv":
-            first = next(reader.rows, None)
-            keys = list(first[2]) if first and first[2] else []
-            leadctl_export = "stage_kind" in keys
-        else:
-            leadctl_export = "stage_kind" in reader.header
-        mapper = Mapper(opts, leadctl_export)
-        if info.format == "csv":
-            mapper.check_header(reader.header)
-        else:
-            mapper.exclusive = False
+        reader, mapper, rows = _setup(info, fh, opts)
         conv = Converter(
-            conn, opts, mapper, now=now, tz=tz, minor_values=leadctl_export and info.format != "csv"
-        )
-        rows = reader.rows if first is None else _chain(first, reader.rows)
+            context, opts, mapper, now=now, tz=tz,
+            minor_values=mapper.leadctl_export and info.format != "csv",
+        )  # fmt: skip
         reject_writer = None
         if rejects_out is not None:
             reject_writer = csv.writer(rejects_out, lineterminator="\n")
@@ -544,7 +544,10 @@ def run_import(
             conn.execute("BEGIN IMMEDIATE")
         try:
             run = _start(conn, info, opts, now, actor, result, conv, reject_writer)
-            _loop(run, rows, reader.position, info, progress)
+            skip = result.resumed_after_line or 0
+            batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
+            _loop(run, batches, info, progress)
+            result.rejected.sort(key=lambda r: r["line"])
             result.mapping = mapper.describe(reader.header)
             result.warnings += conv.warnings
             if outer and opts.strict and not opts.dry_run and not result.rejected:
@@ -653,37 +656,78 @@ def _reject(run: _Run, line: int, reason: str, raw: list[str] | None) -> None:
             run.reject_writer.writerow([line, reason, *(raw or [])])
 
 
-def _loop(
-    run: _Run,
+def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:
+    """The reader, the column mapper and the row iterator of an open file."""
+    reader = open_reader(info, fh)
+    first = None
+    if info.format != "csv":
+        first = next(reader.rows, None)
+        keys = list(first[2]) if first and first[2] else []
+        leadctl_export = "stage_kind" in keys
+    else:
+        leadctl_export = "stage_kind" in reader.header
+    mapper = Mapper(opts, leadctl_export)
+    if info.format == "csv":
+        mapper.check_header(reader.header)
+    else:
+        mapper.exclusive = False
+    rows = reader.rows if first is None else _chain(first, reader.rows)
+    return reader, mapper, rows
+
+
+def _batches(
     rows: Iterator[Any],
+    conv: Converter,
+    skip_through: int,
+    size: int,
     position: Callable[[], int],
-    info: SourceInfo,
-    progress: Progress | None,
-) -> None:
-    skip_through = run.result.resumed_after_line or 0
+) -> Iterator[_Batch]:
+    """Converted rows in batches of `size` read rows; rejects ride along."""
     batch = _Batch()
-    conv = run.conv
-    size = run.opts.batch_size
+    convert = conv.convert
     for start, end, row, raw, error in rows:
         if end <= skip_through:
             continue
         batch.read += 1
         batch.last_line = end
         if error is not None:
-            _reject(run, start, error, raw)
+            batch.rejects.append((start, error, raw))
         else:
             try:
-                batch.rows.append(conv.convert(start, row, raw))
+                batch.rows.append(convert(start, row, raw))
             except LeadctlError as exc:
-                _reject(run, start, str(exc), raw)
+                batch.rejects.append((start, str(exc), raw))
         if batch.read >= size:
-            _write_batch(run, batch)
-            if progress is not None:
-                progress(position(), info.size)
+            batch.position = position()
+            yield batch
             batch = _Batch()
-    _write_batch(run, batch, final=True)
+    batch.position = position()
+    yield batch
+
+
+def _loop(
+    run: _Run, batches: Iterator[_Batch], info: SourceInfo, progress: Progress | None
+) -> None:
+    pending: _Batch | None = None
+    for batch in batches:
+        # One batch behind, so the last one is written with final=True.
+        if pending is not None:
+            _write(run, pending, info, progress, final=False)
+        pending = batch
+    if pending is not None:
+        _write(run, pending, info, progress, final=True)
+
+
+def _write(
+    run: _Run, batch: _Batch, info: SourceInfo, progress: Progress | None, *, final: bool
+) -> None:
+    r = run.result
+    before = (r.inserted, r.updated, r.skipped_duplicates, len(r.rejected))
+    for line, reason, raw in batch.rejects:
+        _reject(run, line, reason, raw)
+    _write_batch(run, batch, before, final=final)
     if progress is not None:
-        progress(info.size, info.size)
+        progress(info.size if final else batch.position, info.size)
 
 
 def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
@@ -698,11 +742,12 @@ def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, 
     return found
 
 
-def _write_batch(run: _Run, batch: _Batch, final: bool = False) -> None:
+def _write_batch(
+    run: _Run, batch: _Batch, before: tuple[int, int, int, int], *, final: bool
+) -> None:
     conn = run.conn
     opts = run.opts
     result = run.result
-    before = (result.inserted, result.updated, result.skipped_duplicates, len(result.rejected))
     with transaction(conn):
         keys = opts.keys
         in_db: dict[str, dict[str, int]] = {}
@@ -923,8 +968,6 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
                 if new != old:
                     diff.setdefault(key, [old, new])[1] = new
                     lead[key] = new
-            if not diff:
-                continue
         if not diff:
             run.result.skipped_duplicates += len(rows)
             continue

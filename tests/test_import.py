@@ -482,3 +482,19 @@ def test_example_scripts(tmp_path, script, expected):
     )
     assert r.returncode == 0, r.stderr
     assert f"inserted {expected}," in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    import sys
+
+    from leadctl.cli import transfer
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    update, finish = transfer._progress_bar(50 << 20)
+    assert update is None
+    finish()
+
+
+def test_help(cli):
+    assert "--stage-map" in cli("import", "--help").stdout
+    assert "--format" in cli("export", "--help").stdout
