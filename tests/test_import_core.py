@@ -258,3 +258,30 @@ def test_memo_raises_fresh_errors():
             memo("nope")
         errors.append(exc.value)
     assert errors[0] is not errors[1] and errors[0].message == errors[1].message
+
+
+_CSVISH = st.lists(
+    st.sampled_from([b"Name", b"Email", b"Phone", b",", b";", b"\t", b'"', b"\r\n", b"\n", b"\r",
+                     b"budi@example.com", b"0812-3456-7890", b"\x00", b"\xff", b"\xe9", b"\xef\xbb\xbf",
+                     b"Rp 7.500.000", b"1.5jt", b"2026-13-45", b"Won", b" ", b"x" * 50]),
+    max_size=40,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(_CSVISH, st.binary(max_size=300)))
+def test_any_bytes_give_a_defined_outcome(tmp_path_factory, data):
+    from leadctl.db import open_db
+    from leadctl.errors import LeadctlError
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "in.csv"
+    path.write_bytes(data)
+    conn = open_db(folder / "fuzz.db")
+    try:
+        result = run(conn, path, batch_size=3)
+        assert result.read == len(result.rejected) + result.inserted + result.skipped_duplicates
+    except LeadctlError:
+        pass  # refused with a message: fine; anything else is a bug
+    finally:
+        conn.close()
