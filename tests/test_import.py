@@ -498,3 +498,28 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 def test_help(cli):
     assert "--stage-map" in cli("import", "--help").stdout
     assert "--format" in cli("export", "--help").stdout
+
+
+def test_pretty_json_array(cli, tmp_path):
+    path = tmp_path / "leads.json"
+    path.write_text(json.dumps([{"name": "Budi", "email": "budi@example.com"}, 5], indent=2))
+    s = imp(cli, path)
+    assert s["inserted"] == 1 and s["rejected"] == [
+        {"line": 2, "reason": "a record must be an object"}
+    ]
+
+
+def test_null_placeholder(cli, tmp_path):
+    path = tmp_path / "form.csv"
+    path.write_text("Name,City,Specialization\nBudi,Select,Select\nSiti,Medan,Finance\n")
+    imp(cli, path, "--null", "Select")
+    rows = {r["name"]: r for r in leads(cli)}
+    assert rows["Budi"]["city"] is None and rows["Budi"]["fields"] == {}
+    assert rows["Siti"]["fields"] == {"Specialization": "Finance"}
+
+
+def test_first_and_last_name_joined(cli, tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("First Name,Last Name,Email\nBudi,Santoso,budi@example.com\n")
+    imp(cli, path)
+    assert leads(cli)[0]["name"] == "Budi Santoso"
