@@ -28,6 +28,7 @@ _PHONE_FAST = re.compile(r"\+?[0-9][0-9 ().-]{5,30}")
 _PHONE_JUNK = str.maketrans("", "", " ().-")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?")
 
 
 def email(text: str) -> str:
@@ -59,7 +60,10 @@ class PhoneNormalizer:
         self._simple: dict[int, bool] = {}
         self._rx: dict[tuple[int, int], Any] = {}
         md = PhoneMetadata.metadata_for_region(self.region)
-        self.region_cc = md.country_code if md is not None and self._is_simple(md) else None
+        # The trunk-'0' path needs a region whose national prefix IS '0' (SG has
+        # none: there a leading 0 is part of the number).
+        trunk = md is not None and self._is_simple(md) and md.national_prefix == "0"
+        self.region_cc = md.country_code if trunk else None
 
     @staticmethod
     def _is_simple(md: Any) -> bool:
@@ -200,20 +204,32 @@ def make_date_parser(now: datetime, tz: tzinfo, dayfirst: bool) -> Callable[[str
     """text -> stored UTC text; ISO dates and our stored format without dateutil."""
     from leadctl.dates import parse_when, to_store
 
-    def parse(text: str) -> str:
-        s = text.strip()
+    def fast(s: str) -> str | None:
         if _STORED.fullmatch(s):
-            datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")  # validates the calendar
+            try:
+                datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")  # validates the calendar
+            except ValueError:
+                return None
             return s
         if _ISO_DAY.fullmatch(s):
+            # parse_when's ISO path: a bad calendar date is an error there too.
+            return to_store(datetime.combine(date.fromisoformat(s), time(0), tz))
+        if _ISO_LOCAL.fullmatch(s):
+            # parse_when's ISO path for a time without a zone.
             try:
-                d = date.fromisoformat(s)
-            except ValueError as exc:
-                raise ValidationError(
-                    f"Cannot read {s!r} as a date", "Example: 2026-12-01"
-                ) from exc
-            return to_store(datetime.combine(d, time(0), tz))
-        return to_store(parse_when(s, now, tz, dayfirst=dayfirst))
+                local = datetime.fromisoformat(s)
+            except ValueError:
+                return None
+            return to_store(local.replace(tzinfo=tz))
+        return None
+
+    def parse(text: str) -> str:
+        s = text.strip()
+        try:
+            hit = fast(s)
+        except (ValueError, OverflowError) as exc:
+            raise ValidationError(f"Cannot read {s!r} as a date", "Example: 2026-12-01") from exc
+        return hit if hit is not None else to_store(parse_when(s, now, tz, dayfirst=dayfirst))
 
     memo = Memo(parse)
     return lambda text: str(memo(text))

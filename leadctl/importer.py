@@ -69,7 +69,6 @@ _HIST_SQL = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _IN_CHUNK = 500
-IMPORT_CACHE_KIB = 16 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _DATE_FIELDS = ("created_at", "closed_at", "stage_entered_at", "last_touch_at")
 
@@ -541,10 +540,6 @@ def run_import(
             else:
                 reject_writer.writerow([*REJECT_COLUMNS, "raw"])
         outer = opts.dry_run or opts.strict
-        # A bigger page cache while importing: the duplicate-key indexes get
-        # random inserts, and with the 2 MB default most of them miss it.
-        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-        conn.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         try:
@@ -572,8 +567,6 @@ def run_import(
             elif not outer and result.import_id is not None:
                 _mark(conn, result.import_id, "interrupted")
             raise
-        finally:
-            conn.execute(f"PRAGMA cache_size = {int(cache)}")
     return result
 
 

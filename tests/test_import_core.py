@@ -285,3 +285,22 @@ def test_any_bytes_give_a_defined_outcome(tmp_path_factory, data):
         pass  # refused with a message: fine; anything else is a bug
     finally:
         conn.close()
+
+
+_isoish = st.builds(
+    lambda y, mo, d, sep, h, mi, sec: f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}{sec}",
+    st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32), st.sampled_from(["T", " "]),
+    st.integers(0, 25), st.integers(0, 61), st.sampled_from(["", ":00", ":59", ":61", "Z"]),
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(st.one_of(_isoish, _isoish.map(lambda s: s[:10])), st.sampled_from(["UTC", "Asia/Jakarta"]))
+def test_fast_dates_agree_with_parse_when(text, zone):
+    from zoneinfo import ZoneInfo
+
+    from leadctl.dates import parse_when, to_store
+
+    tz = ZoneInfo(zone)
+    fast = import_values.make_date_parser(NOW, tz, False)
+    assert _outcome(fast, text) == _outcome(lambda t: to_store(parse_when(t, NOW, tz)), text)
