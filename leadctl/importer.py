@@ -708,26 +708,28 @@ def _batches(
 def _loop(
     run: _Run, batches: Iterator[_Batch], info: SourceInfo, progress: Progress | None
 ) -> None:
-    pending: _Batch | None = None
     for batch in batches:
-        # One batch behind, so the last one is written with final=True.
-        if pending is not None:
-            _write(run, pending, info, progress, final=False)
-        pending = batch
-    if pending is not None:
-        _write(run, pending, info, progress, final=True)
+        _write(run, batch, info, progress)
+        del batch  # one batch in memory at a time
+    with transaction(run.conn):
+        # A crash before this leaves 'running' with last_line at the end of
+        # the file: the rerun reads nothing and lands here.
+        run.conn.execute(
+            "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ?",
+            (run.now_s, run.import_id),
+        )
+    if progress is not None:
+        progress(info.size, info.size)
 
 
-def _write(
-    run: _Run, batch: _Batch, info: SourceInfo, progress: Progress | None, *, final: bool
-) -> None:
+def _write(run: _Run, batch: _Batch, info: SourceInfo, progress: Progress | None) -> None:
     r = run.result
     before = (r.inserted, r.updated, r.skipped_duplicates, len(r.rejected))
     for line, reason, raw in batch.rejects:
         _reject(run, line, reason, raw)
-    _write_batch(run, batch, before, final=final)
-    if progress is not None:
-        progress(info.size if final else batch.position, info.size)
+    _write_batch(run, batch, before)
+    if progress is not None and batch.read:
+        progress(batch.position, info.size)
 
 
 def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
@@ -742,9 +744,7 @@ def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, 
     return found
 
 
-def _write_batch(
-    run: _Run, batch: _Batch, before: tuple[int, int, int, int], *, final: bool
-) -> None:
+def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) -> None:
     conn = run.conn
     opts = run.opts
     result = run.result
@@ -795,9 +795,8 @@ def _write_batch(
         conn.execute(
             "UPDATE imports SET last_line = max(last_line, ?), rows_read = rows_read + ?,"
             " inserted = inserted + ?, updated = updated + ?, skipped = skipped + ?,"
-            " rejected = rejected + ?, status = CASE WHEN ? THEN 'done' ELSE status END,"
-            " finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?",
-            (batch.last_line, batch.read, *delta, final, final, run.now_s, run.import_id),
+            " rejected = rejected + ? WHERE id = ?",
+            (batch.last_line, batch.read, *delta, run.import_id),
         )
 
 

@@ -99,7 +99,7 @@ def test_progress_called_per_batch(conn, tmp_path):
         progress=lambda d, t: seen.append((d, t)),
     )  # fmt: skip
     size = path.stat().st_size
-    assert len(seen) == 3 and seen[-1] == (size, size)
+    assert len(seen) == 4 and seen[-1] == (size, size)  # 3 batches, then done
     assert all(0 < d <= t for d, t in seen)
 
 
