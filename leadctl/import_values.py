@@ -170,7 +170,7 @@ class _Failed:
 class Memo:
     """A bounded memo for values that repeat a lot in a file (dates, amounts)."""
 
-    def __init__(self, fn: Callable[..., Any], size: int = 50_000) -> None:
+    def __init__(self, fn: Callable[..., Any], size: int = 10_000) -> None:
         self.fn = fn
         self.size = size
         self.cache: dict[Any, Any] = {}
