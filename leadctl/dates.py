@@ -44,6 +44,13 @@ def to_store(dt: datetime) -> str:
 
 def from_store(text: str) -> datetime:
     """Stored UTC text -> aware UTC datetime."""
+    # fromisoformat is ~15x faster than strptime (which also imports _strptime
+    # and locale on first use); listings parse one or two values per row.
+    if len(text) == 20 and text[10] == "T" and text[19] == "Z":
+        try:
+            return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     return datetime.strptime(text, STORE_FORMAT).replace(tzinfo=UTC)
 
 
@@ -244,7 +251,7 @@ def _parse_dateutil(
         if not any(mo in raw.lower() for mo in months):
             raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES)
     try:
-        dt = du_parser.parse(raw, dayfirst=dayfirst, default=default)
+        dt: datetime = du_parser.parse(raw, dayfirst=dayfirst, default=default)
     except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
