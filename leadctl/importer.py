@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -69,6 +69,9 @@ _HIST_SQL = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _IN_CHUNK = 500
+# scoring.deferred_rescoring rescores lead by lead up to 200 leads and every
+# lead at once beyond: 201 ids are enough to choose, so no more are kept.
+RESCORE_SAMPLE = 201
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _DATE_FIELDS = ("created_at", "closed_at", "stage_entered_at", "last_touch_at")
 
@@ -494,6 +497,7 @@ class _Run:
     reject_writer: Any
     first_stage: str
     now_s: str = ""
+    touched: list[int] = field(default_factory=list)  # at most RESCORE_SAMPLE ids
 
 
 def run_import(
@@ -552,7 +556,10 @@ def run_import(
             result.warnings += conv.warnings
             if outer and opts.strict and not opts.dry_run and not result.rejected:
                 conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
-            elif outer:
+                _rescore(conn, now, run.touched)
+            elif not outer:
+                _rescore(conn, now, run.touched)
+            else:
                 conn.execute("ROLLBACK")
                 if opts.strict and not opts.dry_run:
                     result.status = "rejected"
@@ -568,6 +575,24 @@ def run_import(
                 _mark(conn, result.import_id, "interrupted")
             raise
     return result
+
+
+def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> None:
+    """Score the imported and updated leads as `add`/`edit` would."""
+    if not touched:
+        return
+    from leadctl import scoring
+
+    with scoring.deferred_rescoring(conn, now):
+        for lead_id in touched:
+            scoring.rescore_lead(conn, lead_id, now)
+
+
+def _touch(run: _Run, ids: Iterable[int]) -> None:
+    for lead_id in ids:
+        if len(run.touched) >= RESCORE_SAMPLE:
+            return
+        run.touched.append(lead_id)
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -893,6 +918,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     conn.executemany(_ACT_SQL, act_rows)
     conn.executemany(_HIST_SQL, hist_rows)
     run.result.inserted += len(lead_rows)
+    _touch(run, (row[0] for row in lead_rows))
 
 
 def _history(
@@ -987,6 +1013,7 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
         )  # fmt: skip
         run.result.updated += 1
         run.result.skipped_duplicates += len(rows) - 1
+        _touch(run, (lead_id,))
     conn.executemany(_ACT_SQL, act_rows)
 
 

@@ -515,3 +515,25 @@ def test_first_and_last_name_joined(cli, tmp_path):
     path.write_text("First Name,Last Name,Email\nBudi,Santoso,budi@example.com\n")
     imp(cli, path)
     assert leads(cli)[0]["name"] == "Budi Santoso"
+
+
+def test_readme_import_export_examples_run(cli, tmp_path, monkeypatch):
+    import re
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Import and export\n", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block
+    commands = []
+    for line in block.group(1).splitlines():
+        words = shlex.split(line, comments=True)
+        if words and words[0] == "leadctl":
+            commands.append([w.replace("/tmp/", f"{tmp_path}/") for w in words[1:]])
+    assert len(commands) == 6
+    monkeypatch.chdir(root)
+    for args in commands:
+        cli(*args)
+    assert len(leads(cli)) == 30
+    assert (tmp_path / "hot-leads.jsonl").read_text().count("\n") == 5  # hot in leads.csv

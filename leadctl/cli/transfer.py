@@ -1,7 +1,5 @@
 """import and export."""
 
-from __future__ import annotations
-
 from enum import Enum
 from typing import Annotated, Any
 
