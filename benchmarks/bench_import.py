@@ -5,7 +5,8 @@
 Generates benchmarks/_work/leads-<rows>.csv with gen_leads.py (deterministic)
 if it is missing, then runs, each into a fresh database:
 
-  leadctl import FILE                              (validates, deduplicates)
+  leadctl import FILE --no-score                   (validates, deduplicates, history)
+  leadctl import FILE                              (the same, then scores every lead)
   sqlite-utils insert DB leads FILE --csv --no-detect-types
   sqlite3 DB ".import --csv FILE leads"
 
@@ -90,8 +91,14 @@ def main() -> None:
     bindir = Path(sys.executable).parent
     runs: list[tuple[str, list[str], dict[str, str] | None]] = [
         (
-            "leadctl import",
+            "leadctl import --no-score",
             [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl.db")), "import",
+             str(csv_path), "--format", "json", "--no-score"],
+            {**os.environ, "LEADCTL_TZ": "UTC"},
+        ),
+        (
+            "leadctl import (then scores every lead)",
+            [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl2.db")), "import",
              str(csv_path), "--format", "json"],
             {**os.environ, "LEADCTL_TZ": "UTC"},
         ),

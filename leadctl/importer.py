@@ -97,11 +97,12 @@ class ImportOptions:
     nulls: tuple[str, ...] = ()
     batch_size: int = 10_000
     preview: int = 5
+    score: bool = True  # score the new/updated leads at the end (as add does)
 
     def stored(self) -> dict[str, Any]:
         """What decides how rows are stored: a resume must use the same."""
         d = asdict(self)
-        for k in ("dry_run", "batch_size", "preview", "strict"):
+        for k in ("dry_run", "batch_size", "preview", "strict", "score"):
             d.pop(k)
         d["keys"] = list(d["keys"])
         d["nulls"] = list(d["nulls"])
@@ -556,9 +557,11 @@ def run_import(
             result.warnings += conv.warnings
             if outer and opts.strict and not opts.dry_run and not result.rejected:
                 conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
-                _rescore(conn, now, run.touched)
+                if opts.score:
+                    _rescore(conn, now, run.touched)
             elif not outer:
-                _rescore(conn, now, run.touched)
+                if opts.score:
+                    _rescore(conn, now, run.touched)
             else:
                 conn.execute("ROLLBACK")
                 if opts.strict and not opts.dry_run:

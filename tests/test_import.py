@@ -537,3 +537,11 @@ def test_readme_import_export_examples_run(cli, tmp_path, monkeypatch):
         cli(*args)
     assert len(leads(cli)) == 30
     assert (tmp_path / "hot-leads.jsonl").read_text().count("\n") == 5  # hot in leads.csv
+
+
+def test_imported_leads_are_scored_unless_no_score(cli, monkeypatch, tmp_path):
+    imp(cli, "bom_crlf.csv")
+    assert all(r["score"] is not None for r in leads(cli))
+    monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "other.db"))
+    imp(cli, "bom_crlf.csv", "--no-score")
+    assert all(r["score"] is None for r in leads(cli))

@@ -79,6 +79,14 @@ def cmd_import(
         typer.Option("--null", help="A placeholder meaning empty, e.g. Select (repeatable)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 10_000,
+    score: Annotated[
+        bool,
+        typer.Option(
+            "--score/--no-score",
+            help="Score the new and updated leads at the end (--no-score: later, with "
+            "`leadctl score --all`).",
+        ),
+    ] = True,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Import leads from a CSV or JSON lines file (deduplicated, resumable)."""
@@ -98,6 +106,7 @@ def cmd_import(
         dayfirst=dayfirst, stage_map=importer.parse_stage_map(stage_map),
         keys=importer.parse_keys(key), on_duplicate=on_duplicate.value, strict=strict,
         lenient=lenient, dry_run=dry_run, nulls=tuple(null or ()), batch_size=batch_size,
+        score=score,
     )  # fmt: skip
     if fmt is Format.csv:
         raise UsageError("The import summary has no CSV form", "Use --format json or table.")
