@@ -9,7 +9,6 @@ reads all three back into the same leads.
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 from dataclasses import fields as dc_fields
 from datetime import datetime
@@ -20,7 +19,7 @@ from leadctl.errors import UsageError
 from leadctl.headers import FIELD_PREFIX
 from leadctl.importer import value_major
 from leadctl.models import LEAD_FROM, Lead
-from leadctl.render import csv_safe, json_dumps
+from leadctl.render import CsvWriter, csv_safe, json_dumps
 
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 LEAD_KEYS = [f.name for f in dc_fields(Lead)]
@@ -50,7 +49,8 @@ def export_leads(
     if fmt == "csv":
         keys = field_keys(conn, f, now)
         base = [k for k in LEAD_KEYS if k != "fields"]
-        writer = csv.writer(out, lineterminator="\n")
+        # Not csv.writer: it leaves a bare CR unquoted, which splits the row.
+        writer = CsvWriter(out)
         writer.writerow(base + [FIELD_PREFIX + k for k in keys])
         for lead in stream:
             rec = lead.to_dict()

@@ -202,7 +202,7 @@ def money(text: str, currency: str) -> int:
 
 def make_date_parser(now: datetime, tz: tzinfo, dayfirst: bool) -> Callable[[str], str]:
     """text -> stored UTC text; ISO dates and our stored format without dateutil."""
-    from leadctl.dates import parse_when, to_store
+    from leadctl.dates import MAX_YEAR, MIN_YEAR, parse_when, to_store
 
     def fast(s: str) -> str | None:
         if _STORED.fullmatch(s):
@@ -229,6 +229,8 @@ def make_date_parser(now: datetime, tz: tzinfo, dayfirst: bool) -> Callable[[str
             hit = fast(s)
         except (ValueError, OverflowError) as exc:
             raise ValidationError(f"Cannot read {s!r} as a date", "Example: 2026-12-01") from exc
+        if hit is not None and not MIN_YEAR <= int(hit[:4]) <= MAX_YEAR:
+            hit = None  # parse_when refuses it, with its message
         return hit if hit is not None else to_store(parse_when(s, now, tz, dayfirst=dayfirst))
 
     memo = Memo(parse)
