@@ -126,6 +126,29 @@ CASES: list[tuple[list[str], int]] = [
     (["db", "restore", "{tmp}/missing.db", "--yes"], EXIT_NOT_FOUND),
     (["db", "restore", "{tmp}/exists.db", "--yes"], EXIT_FAILED),
     (["db", "frobnicate"], EXIT_USAGE),
+    # import / export
+    (["import", "{tmp}/missing.csv"], EXIT_USAGE),
+    (["import", "{tmp}"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--map", "nope=name"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--map", "name"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--map", "name=NoSuchColumn"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--key", "nope"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--on-duplicate", "explode"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--encoding", "klingon"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--delimiter", "xx"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--input-format", "xml"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--region", "ZZ"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--currency", "RUPIAH"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--stage-map", "x"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--stage-map", "x=nowhere"], EXIT_NOT_FOUND),
+    (["import", "{tmp}/ok.csv", "--batch-size", "0"], EXIT_USAGE),
+    (["import", "{tmp}/ok.csv", "--rejects", "{tmp}/no/dir/r.csv"], EXIT_FAILED),
+    (["import", "{tmp}/ok.csv", "--format", "csv"], EXIT_USAGE),
+    (["export", "--format", "xml"], EXIT_USAGE),
+    (["export", "--output", "{tmp}/no/dir/x.csv"], EXIT_FAILED),
+    (["export", "--output", "{tmp}"], EXIT_FAILED),
+    (["export", "--stage", "nowhere"], EXIT_NOT_FOUND),
+    (["export", "--sort", "nope"], EXIT_USAGE),
     # followups
     (["followups", "add", "999", "--due", "tomorrow"], EXIT_NOT_FOUND),
     (["followups", "add", "1", "--due", "someday"], EXIT_USAGE),
@@ -223,6 +246,7 @@ def seeded(cli, tmp_path):
     cli("team", "add", "ani", "--name", "Ani")
     cli("criteria", "add", "visits", "--type", "number", "--optional", "--label", "Visits")
     (tmp_path / "exists.db").write_text("not a database\n")
+    (tmp_path / "ok.csv").write_text("name,email\nDewi,dewi@example.com\n")
     return tmp_path
 
 
@@ -233,6 +257,23 @@ def test_wrong_arguments_give_one_sentence(cli, seeded, argv, code) -> None:
     args = [a.replace("{tmp}", str(seeded)) for a in argv]
     r = cli(*args, ok=False, input="")
     assert_one_error(r, code, args)
+
+
+def test_strict_import_lists_rows_then_one_error(cli, seeded) -> None:
+    # Rejected rows are reported one per line (that is the report asked for);
+    # the failure itself is the last line, one sentence.
+    r = cli("import", f"{seeded}/ok.csv", "--strict", "--map", "email=name", ok=False)
+    assert r.exit_code == EXIT_FAILED and "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [r.stderr.strip().splitlines()[-1]]
+    assert len(cli.json("list")) == 3
+
+
+def test_failed_export_leaves_no_file(cli, seeded) -> None:
+    for args in (["--stage", "nowhere"], ["--sort", "nope"]):
+        r = cli("export", "--output", f"{seeded}/x.csv", *args, ok=False)
+        assert r.exit_code in (EXIT_USAGE, EXIT_NOT_FOUND)
+        assert sorted(p.name for p in seeded.iterdir() if p.name.startswith("x.csv")) == []
 
 
 def test_failed_commands_change_nothing(cli, seeded) -> None:
@@ -285,11 +326,15 @@ DB_COMMANDS: list[list[str]] = [
     ["followups", "done", "1"],
     ["sequence", "list"],
     ["sequence", "enroll", "1", "welcome"],
+    ["import", "{tmp}/in.csv"],
+    ["export", "--format", "csv"],
+    ["export", "--output", "{tmp}/out.csv"],
 ]
 
 
 def _make(kind: str, tmp: Path) -> Path:
     path = tmp / "target.db"
+    (tmp / "in.csv").write_text("name,email\nDewi,dewi@example.com\n")
     if kind == "missing-folder":
         return tmp / "no" / "such" / "x.db"
     if kind == "folder":

@@ -120,6 +120,16 @@ def cmd_import(
         if not path.is_file():
             raise UsageError(f"No such file: {file}", "Check the path (use '-' for stdin).")
     conn, now, tz = st.conn, st.now, st.tz
+    # Typos in options fail before any row is read, even if no row needs them.
+    if region:
+        from leadctl.settings import KNOWN
+
+        KNOWN["region"].parse(region)
+    if opts.stage_map:
+        from leadctl.pipeline import get_stage
+
+        for target in set(opts.stage_map.values()):
+            get_stage(conn, target)
     rejects_fh = open(rejects, "w", encoding="utf-8", newline="") if rejects else None  # noqa: SIM115
     progress, finish = _progress_bar(path.stat().st_size)
     try:
@@ -261,8 +271,23 @@ def cmd_export(
         stale=stale,
     )  # fmt: skip
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as out:
-            n = exporter.export_leads(st.conn, f, fmt.value, out, now=st.now, sort=sort)
+        import os
+
+        conn = st.conn  # a wrong database is refused before any file is created
+        # Written beside the target and renamed when complete, so a failed
+        # export leaves no empty or half file. open() honours the umask. A
+        # device or pipe (-o /dev/stdout) is written directly.
+        direct = os.path.exists(output) and not os.path.isfile(output)
+        tmp = output if direct else f"{output}.partial"
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                n = exporter.export_leads(conn, f, fmt.value, out, now=st.now, sort=sort)
+            if not direct:
+                os.replace(tmp, output)
+        except BaseException:
+            if not direct and os.path.isfile(tmp):
+                os.unlink(tmp)
+            raise
         message(f"Exported {n} lead(s) to {output}.")
     else:
         exporter.export_leads(st.conn, f, fmt.value, sys.stdout, now=st.now, sort=sort)
