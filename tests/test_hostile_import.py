@@ -80,25 +80,52 @@ def test_export_file_honours_the_umask(cli, tmp_path, umask) -> None:
 
 
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "code", "says", "imported"),
     [
-        b"name,email\nBudi \xff\xfe,budi@example.com\nAni,ani@example.com\n",
-        b"name,email\nBu\x00di,budi@example.com\nAni,ani@example.com\n",
-        b"\x00\x01\x02\x03" * 100,
-        b"",
+        (b"name,email\nBudi \xff\xfe,budi@example.com\nAni,ani@example.com\n", 0,
+         "not valid UTF-8", 2),
+        (b"name,email\nBu\x00di,budi@example.com\nAni,ani@example.com\n", 0, "NUL byte", 1),
+        (b"\x00\x01\x02\x03" * 100, 2, "binary", 0),
+        (b"", 2, "empty", 0),
+        (b"\xef\xbb\xbfname,email\r\nCitra,citra@example.com\r\n", 0, "", 1),
     ],
-    ids=["invalid-utf8", "nul-in-row", "binary", "empty"],
-)
-def test_broken_files_get_a_clear_answer(cli, tmp_path, payload) -> None:
+    ids=["invalid-utf8", "nul-in-row", "binary", "empty", "bom-crlf"],
+)  # fmt: skip
+@pytest.mark.parametrize("via", ["file", "stdin"])
+def test_broken_files_get_a_clear_answer(cli, tmp_path, payload, code, says, imported, via):
     src = tmp_path / "broken.csv"
     src.write_bytes(payload)
-    r = cli("import", str(src), ok=False)
-    assert "Traceback" not in r.stderr
-    assert r.exit_code in (0, 1, 2), r.stderr
-    if r.exit_code != 0:
-        lines = [line for line in r.stderr.splitlines() if line.startswith("Error: ")]
-        assert len(lines) == 1, r.stderr
-    # Whatever was accepted is whole and valid; nothing half-written.
-    for lead in cli.json("list"):
+    if via == "file":
+        r = cli("import", str(src), ok=False)
+    else:
+        r = cli("import", "-", input=payload, ok=False)
+    assert r.exit_code == code, r.stderr
+    assert "Traceback" not in r.stderr and says in r.stderr, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == (1 if code else 0), r.stderr
+    leads = cli.json("list")
+    assert len(leads) == imported
+    for lead in leads:
         assert "\x00" not in json.dumps(lead)
     assert cli.json("db", "check")["ok"] is True
+
+
+def test_jsonl_import_of_the_corpus(cli, tmp_path) -> None:
+    from hostile import REJECTED
+
+    src = tmp_path / "hostile.jsonl"
+    rows = [
+        {"name": v, "company": v, "external_id": f"ok-{n}"} for n, v in enumerate(ACCEPTED.values())
+    ]
+    rows += [{"name": v, "external_id": f"bad-{n}"} for n, v in enumerate(REJECTED.values())]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    r = cli("import", str(src), ok=False)
+    assert r.exit_code == 0, r.stderr
+    rejected = [line for line in r.stderr.splitlines() if line.startswith("Rejected")]
+    assert len(rejected) == len(REJECTED)
+    assert all(len(line) < 300 for line in rejected)  # the value is not echoed
+    by_ext = {lead["external_id"]: lead for lead in cli.json("list", "--limit", "1000")}
+    for n, value in enumerate(ACCEPTED.values()):
+        assert by_ext[f"ok-{n}"]["name"] == value.strip()
+        assert by_ext[f"ok-{n}"]["company"] == value.strip()
+    assert not any(k.startswith("bad-") for k in by_ext)
