@@ -63,7 +63,7 @@ class PhoneNormalizer:
         # The trunk-'0' path needs a region whose national prefix IS '0' (SG has
         # none: there a leading 0 is part of the number).
         trunk = md is not None and self._is_simple(md) and md.national_prefix == "0"
-        self.region_cc = md.country_code if trunk else None
+        self.region_cc = md.country_code if trunk and md is not None else None
 
     @staticmethod
     def _is_simple(md: Any) -> bool:
