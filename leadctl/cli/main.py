@@ -165,9 +165,9 @@ def root(
 def _register() -> None:
     # Command modules import only typer and light core modules at the top;
     # heavy work (phonenumbers, dateutil, rich) loads inside the commands.
-    from leadctl.cli import activity, db, leads, pipeline, settings
+    from leadctl.cli import activity, db, leads, pipeline, report, settings, source, target
 
-    for module in (leads, pipeline, activity, settings, db):
+    for module in (leads, pipeline, activity, settings, db, report, target, source):
         module.register(app)
 
 
