@@ -93,19 +93,19 @@ def unit_period(unit: str, ref: date, tz: tzinfo, *, name: str | None = None) ->
     if unit == "week":
         monday = ref - timedelta(days=ref.weekday())
         iso = monday.isocalendar()
-        label = name or f"{iso[0]}-W{iso[1]:02d}"
+        label = name or f"{iso[0]:04d}-W{iso[1]:02d}"
         return _span(label, monday, monday + timedelta(days=7), tz, unit)
     if unit == "month":
         first = date(ref.year, ref.month, 1)
-        label = name or f"{ref.year}-{ref.month:02d}"
+        label = name or f"{ref.year:04d}-{ref.month:02d}"
         return _span(label, first, _month_start(ref.year, ref.month + 1), tz, unit)
     if unit == "quarter":
         q = (ref.month - 1) // 3
         first = date(ref.year, 3 * q + 1, 1)
-        label = name or f"{ref.year}-Q{q + 1}"
+        label = name or f"{ref.year:04d}-Q{q + 1}"
         return _span(label, first, _month_start(ref.year, 3 * q + 4), tz, unit)
     if unit == "year":
-        label = name or str(ref.year)
+        label = name or f"{ref.year:04d}"
         return _span(label, date(ref.year, 1, 1), date(ref.year + 1, 1, 1), tz, unit)
     raise ValidationError(f"Unknown period unit {unit!r}", f"Use one of: {', '.join(UNITS)}.")
 

@@ -134,7 +134,7 @@ def remove_target(conn: sqlite3.Connection, unit: str, metric: str, *, owner: st
 
 def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | None) -> int:
     """The metric's value over the period, for `owner` (None or '' = the team)."""
-    from leadctl.reports import WON_KINDS, WORK_KINDS, in_list, where, window
+    from leadctl.reports import WON_KINDS, WORK_KINDS, closed_terms, in_list, where, window
 
     p: list[Any] = []
     if metric in ("new_leads", "qualified"):
@@ -153,13 +153,13 @@ def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | N
         sel = "count(*)" if metric == "won_count" else "SUM(CASE WHEN currency = ? THEN value END)"
         if metric == "won_value":
             p.append(currency)
-        terms = ["closed_at IS NOT NULL", in_list("stage", won, p)]
-        terms += window("closed_at", period, p)
+        terms = [in_list("stage", won, p), *closed_terms(period, p)]
         if owner:
             terms.append("owner = ?")
             p.append(owner)
         return int(conn.execute(f"SELECT {sel} FROM leads{where(terms)}", p).fetchone()[0] or 0)
-    terms = [in_list("kind", WORK_KINDS, p), *window("at", period, p)]
+    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None)]
+    terms += window("at", period, p)
     if owner:
         terms.append("actor = ?")
         p.append(owner)

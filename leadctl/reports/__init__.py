@@ -101,12 +101,27 @@ def context(
     return Context(conn, period, now, tz, owner_key, get_setting(conn, "currency", "IDR"), stages)
 
 
-def in_list(col: str, values: list[str] | tuple[str, ...], params: list[Any]) -> str:
-    """`col IN (?, ?)` with the values appended to params ('0' if empty: matches nothing)."""
+def in_list(
+    col: str, values: list[str] | tuple[str, ...], params: list[Any], *, indexed: bool = False
+) -> str:
+    """`col IN (?, ?)` with the values appended to params ('0' if empty: matches nothing).
+
+    Unless `indexed`, the column gets a unary plus so SQLite does not drive the
+    query from an index on it: a stage or kind list matches a large share of
+    the table, and walking an index then fetching each row at random costs
+    several times a plain scan (measured: 7.7 s vs 1.5 s over 1M leads).
+    """
     if not values:
         return "0"
     params.extend(values)
-    return f"{col} IN ({', '.join('?' for _ in values)})"
+    return f"{'' if indexed else '+'}{col} IN ({', '.join('?' for _ in values)})"
+
+
+def closed_terms(period: Period, params: list[Any], col: str = "closed_at") -> list[str]:
+    """Leads closed in the period. Bounded: by the partial index on closed_at
+    (the IS NOT NULL term lets SQLite use it); unbounded: a scan."""
+    terms = window(col, period, params)
+    return [f"{col} IS NOT NULL", *terms] if terms else []
 
 
 def window(col: str, period: Period, params: list[Any]) -> list[str]:

@@ -21,7 +21,8 @@ def activity(
 ) -> Report:
     ctx = context(conn, period, now, tz, owner)
     p: list[Any] = []
-    terms = [in_list("kind", WORK_KINDS, p), *window("at", period, p)]
+    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None)]
+    terms += window("at", period, p)
     terms += owner_terms("actor", ctx, p)
     people: dict[Any, dict[str, Any]] = {}
     kinds_seen: set[str] = set()

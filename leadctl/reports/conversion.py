@@ -48,12 +48,14 @@ def conversion(
     sql = (
         f"SELECT {key} AS grp, stage, count(*) AS n,"
         " SUM(CASE WHEN currency = ? THEN value END) AS value"
-        f" FROM leads{where(terms)} GROUP BY {key}, stage"
+        f" FROM leads{where(terms)} GROUP BY {key} COLLATE NOCASE, stage"
     )
     rows: dict[Any, dict[str, Any]] = {}
     total = _row(key, None)
     for r in conn.execute(sql, [ctx.currency, *wp]):
-        row = rows.setdefault(r["grp"], _row(key, r["grp"]))
+        # Text dimensions group case-insensitively ('Ads' and 'ads' are one source).
+        fold = r["grp"].casefold() if isinstance(r["grp"], str) else r["grp"]
+        row = rows.setdefault(fold, _row(key, r["grp"]))
         kind = ctx.kind_of(r["stage"])
         kind = "won" if kind in ("won", "inactive") else kind
         for target in (row, total):

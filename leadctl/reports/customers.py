@@ -21,6 +21,7 @@ from leadctl.periods import Period
 from leadctl.reports import (
     WON_KINDS,
     Report,
+    closed_terms,
     context,
     in_list,
     iround,
@@ -42,13 +43,13 @@ def customers(
     won_names = ctx.names(*WON_KINDS)
     inactive_names = ctx.names("inactive")
 
-    def customer_ids(p: list[Any]) -> str:
-        t = [in_list("stage", won_names, p), *owner_terms("owner", ctx, p)]
-        return f"SELECT id FROM leads{where(t)}"
+    def customer_terms(p: list[Any]) -> list[str]:
+        # Sales first (the partial index idx_activities_sales), then the lead by id.
+        return [in_list("l.stage", won_names, p), *owner_terms("l.owner", ctx, p)]
 
     # Lifetime figures: every sale of a customer up to the end of the period.
     lp: list[Any] = [ctx.currency]
-    lterms = ["a.kind = 'sale'", f"a.lead_id IN ({customer_ids(lp)})"]
+    lterms = ["a.kind = 'sale'", *customer_terms(lp)]
     if period.end is not None:
         lterms.append("a.at < ?")
         lp.append(period.end_s)
@@ -69,7 +70,7 @@ def customers(
 
     # Sales in the period, per product.
     sp: list[Any] = [ctx.currency]
-    sterms = ["a.kind = 'sale'", f"a.lead_id IN ({customer_ids(sp)})"]
+    sterms = ["a.kind = 'sale'", *customer_terms(sp)]
     sterms += window("a.at", period, sp)
     rows = []
     for r in conn.execute(
@@ -87,7 +88,9 @@ def customers(
 
     # Churn: entries into an inactive stage in the period ...
     cp: list[Any] = []
-    cterms = [in_list("h.stage", inactive_names, cp), *window("h.entered_at", period, cp)]
+    bounded = period.start is not None
+    cterms = [in_list("h.stage", inactive_names, cp, indexed=bounded)]
+    cterms += window("h.entered_at", period, cp)
     join = ""
     if ctx.owner is not None:
         join = " JOIN leads l ON l.id = h.lead_id"
@@ -97,17 +100,16 @@ def customers(
     ).fetchone()[0]
     # ... over the customers at the start: won before it and not yet inactive.
     bp: list[Any] = []
-    bterms = ["closed_at IS NOT NULL", in_list("stage", won_names, bp)]
-    bterms += owner_terms("owner", ctx, bp)
+    bterms = [in_list("stage", won_names, bp), *owner_terms("owner", ctx, bp)]
     if period.start is not None:
-        bterms.append("closed_at < ?")
+        bterms.append("closed_at IS NOT NULL AND closed_at < ?")
         bp.append(period.start_s)
         bterms.append(f"NOT ({in_list('stage', inactive_names, bp)} AND stage_entered_at < ?)")
         bp.append(period.start_s)
     base = conn.execute(f"SELECT count(*) FROM leads{where(bterms)}", bp).fetchone()[0]
     wp: list[Any] = []
-    wterms = ["closed_at IS NOT NULL", in_list("stage", won_names, wp)]
-    wterms += window("closed_at", period, wp) + owner_terms("owner", ctx, wp)
+    wterms = [in_list("stage", won_names, wp), *closed_terms(period, wp)]
+    wterms += owner_terms("owner", ctx, wp)
     new_customers = conn.execute(f"SELECT count(*) FROM leads{where(wterms)}", wp).fetchone()[0]
 
     totals = {

@@ -77,7 +77,7 @@ def forecast(
     for r in conn.execute(
         f"SELECT {month} AS m, count(*) AS n, SUM(CASE WHEN l.currency = ? THEN l.value END) AS v,"
         f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) END) / 100.0 AS w"
-        f" FROM leads l JOIN stages s ON s.name = l.stage{where(oterms)} GROUP BY m",
+        f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(oterms)} GROUP BY m",
         [ctx.currency, ctx.currency, *op],
     ):
         row = slot(r["m"])
@@ -88,7 +88,7 @@ def forecast(
     # time (an integer we computed, so it is safe to inline).
     wmonth = f"strftime('%Y-%m', closed_at, '{shift}')"
     wp: list[Any] = []
-    wterms = ["closed_at IS NOT NULL", in_list("stage", ctx.names(*WON_KINDS), wp)]
+    wterms = [in_list("stage", ctx.names(*WON_KINDS), wp)]
     wterms += owner_terms("owner", ctx, wp) + month_terms(wmonth, wp)
     for r in conn.execute(
         f"SELECT {wmonth} AS m, count(*) AS n, SUM(CASE WHEN currency = ? THEN value END) AS v"

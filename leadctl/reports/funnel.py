@@ -41,13 +41,24 @@ def funnel(
     reach_expr = f"CASE h.stage {case} ELSE 1 END" if index else "1"
     wp: list[Any] = []
     terms = window("l.created_at", period, wp) + owner_terms("l.owner", ctx, wp)
-    sql = (
-        f"SELECT reached, count(*) AS n FROM ("
-        f" SELECT MAX({reach_expr}) AS reached"
-        f" FROM leads l LEFT JOIN stage_history h ON h.lead_id = l.id{where(terms)}"
-        " GROUP BY l.id) GROUP BY reached"
-    )
-    counts = {r["reached"]: r["n"] for r in conn.execute(sql, params + wp)}
+    if terms:
+        sql = (
+            f"SELECT reached, count(*) AS n FROM ("
+            f" SELECT MAX({reach_expr}) AS reached"
+            f" FROM leads l LEFT JOIN stage_history h ON h.lead_id = l.id{where(terms)}"
+            " GROUP BY l.id) GROUP BY reached"
+        )
+        counts = {r["reached"]: r["n"] for r in conn.execute(sql, params + wp)}
+    else:
+        # Every lead: one pass over the history alone (no per-lead lookups); a
+        # lead with no history row at all reached the first stage.
+        sql = (
+            f"SELECT reached, count(*) AS n FROM (SELECT MAX({reach_expr}) AS reached"
+            " FROM stage_history h GROUP BY h.lead_id) GROUP BY reached"
+        )
+        counts = {r["reached"]: r["n"] for r in conn.execute(sql, params)}
+        total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        counts[1] = counts.get(1, 0) + total - sum(counts.values())
     leads = sum(counts.values())
     reached = []
     running = 0
@@ -73,7 +84,7 @@ def funnel(
     now_kind = {
         r["kind"]: r["n"]
         for r in conn.execute(
-            "SELECT s.kind AS kind, count(*) AS n FROM leads l JOIN stages s ON s.name = l.stage"
+            "SELECT s.kind AS kind, count(*) AS n FROM leads l CROSS JOIN stages s ON s.name = l.stage"
             f"{where(kterms)} GROUP BY s.kind",
             kp,
         )

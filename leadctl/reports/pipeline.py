@@ -49,8 +49,8 @@ def pipeline(
         f"SELECT l.stage AS stage{', l.' + by + ' AS grp' if by else ''}, count(*) AS n,"
         " SUM(CASE WHEN l.currency = ? THEN l.value END) AS value,"
         f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) END) / 100.0 AS weighted"
-        f" FROM leads l JOIN stages s ON s.name = l.stage{where(terms)}"
-        f" GROUP BY l.stage{group}"
+        f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(terms)}"
+        f" GROUP BY l.stage{group}{' COLLATE NOCASE' if by else ''}"
     )
     found = {(r["stage"], r["grp"] if by else None): r for r in conn.execute(sql, sel + wp)}
     rows: list[dict[str, Any]] = []

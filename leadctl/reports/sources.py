@@ -54,10 +54,10 @@ def sources(
     terms = window("created_at", period, wp) + owner_terms("owner", ctx, wp)
     campaign = ", campaign" if key == "campaign" else ""
     sql = (
-        f"SELECT lower(source) AS src{campaign}, count(*) AS leads, SUM(qualified != 0) AS qualified,"
+        f"SELECT source AS src{campaign}, count(*) AS leads, SUM(qualified != 0) AS qualified,"
         f" SUM({won_in}) AS won,"
         f" SUM(CASE WHEN currency = ? AND {won_in2} THEN value END) AS won_value"
-        f" FROM leads{where(terms)} GROUP BY src{campaign}"
+        f" FROM leads{where(terms)} GROUP BY src COLLATE NOCASE{campaign and campaign + ' COLLATE NOCASE'}"
     )
     costs: dict[str | None, int] = {}
     cp: list[Any] = []
@@ -91,7 +91,7 @@ def sources(
         row["qualified_rate"] = rate(row["qualified"], row["leads"])
         row["close_rate"] = rate(row["won"], row["leads"])
         if with_costs:
-            _add_costs(row, costs.pop(r["src"], None))
+            _add_costs(row, costs.pop(r["src"].lower() if r["src"] else None, None))
         rows.append(row)
     if with_costs:
         # Money spent on a source that brought no lead in the period still counts.

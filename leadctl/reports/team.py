@@ -19,6 +19,7 @@ from leadctl.reports import (
     WON_KINDS,
     WORK_KINDS,
     Report,
+    closed_terms,
     context,
     in_list,
     owner_terms,
@@ -48,8 +49,8 @@ def team(
     won_names = ctx.names(*WON_KINDS)
     lost_names = ctx.names("lost")
     cp: list[Any] = []
-    cterms = ["closed_at IS NOT NULL", in_list("stage", won_names + lost_names, cp)]
-    cterms += window("closed_at", period, cp) + owner_terms("owner", ctx, cp)
+    cterms = [in_list("stage", won_names + lost_names, cp), *closed_terms(period, cp)]
+    cterms += owner_terms("owner", ctx, cp)
     for r in conn.execute(
         "SELECT owner, stage, count(*) AS n, SUM(CASE WHEN currency = ? THEN value END) AS v"
         f" FROM leads{where(cterms)} GROUP BY owner, stage",
@@ -63,7 +64,8 @@ def team(
             rec["lost"] += r["n"]
 
     ap: list[Any] = []
-    aterms = [in_list("kind", WORK_KINDS, ap), *window("at", period, ap)]
+    aterms = [in_list("kind", WORK_KINDS, ap, indexed=period.start is not None)]
+    aterms += window("at", period, ap)
     aterms += owner_terms("actor", ctx, ap)
     for r in conn.execute(
         f"SELECT actor, count(*) AS n FROM activities{where(aterms)} GROUP BY actor", ap

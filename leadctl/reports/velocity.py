@@ -19,6 +19,7 @@ from leadctl.periods import Period
 from leadctl.reports import (
     WON_KINDS,
     Report,
+    closed_terms,
     context,
     in_list,
     iround,
@@ -44,8 +45,8 @@ def velocity(
 
     # Won and lost leads closed in the period (idx_leads_closed).
     p: list[Any] = []
-    terms = ["closed_at IS NOT NULL", in_list("stage", won_names + lost_names, p)]
-    terms += window("closed_at", period, p) + owner_terms("owner", ctx, p)
+    terms = [in_list("stage", won_names + lost_names, p), *closed_terms(period, p)]
+    terms += owner_terms("owner", ctx, p)
     closed = {
         r["stage"]: r
         for r in conn.execute(
@@ -67,8 +68,8 @@ def velocity(
     median = None
     if won:
         mp: list[Any] = []
-        mterms = ["closed_at IS NOT NULL", in_list("stage", won_names, mp)]
-        mterms += window("closed_at", period, mp) + owner_terms("owner", ctx, mp)
+        mterms = [in_list("stage", won_names, mp), *closed_terms(period, mp)]
+        mterms += owner_terms("owner", ctx, mp)
         mids = [
             r[0]
             for r in conn.execute(
@@ -87,7 +88,8 @@ def velocity(
     # Time in each open stage, from stage history.
     open_stages = [s for s in ctx.stages if s["kind"] == "open"]
     hp: list[Any] = [int(now.timestamp())]
-    hterms = [in_list("h.stage", [s["name"] for s in open_stages], hp)]
+    bounded = period.start is not None
+    hterms = [in_list("h.stage", [s["name"] for s in open_stages], hp, indexed=bounded)]
     hterms += window("h.entered_at", period, hp)
     join = ""
     if ctx.owner is not None:
