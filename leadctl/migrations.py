@@ -321,5 +321,19 @@ def m0003_reports_indexes(db: Database) -> None:
             # upsell, cross-sell), so it never fetches activity rows.
             "CREATE INDEX idx_activities_sales ON activities(lead_id, at, amount, product)"
             " WHERE kind = 'sale'",
+            # Covering indexes for the stage-history reports, replacing the two
+            # narrower ones (each a prefix of its replacement, so every earlier
+            # lookup still has its index): time in stage and churn read
+            # (stage, entered_at, seconds, left_at, lead_id) without touching
+            # the table; the funnel groups (lead_id, stage) the same way.
+            "CREATE INDEX idx_stage_history_stage_time"
+            " ON stage_history(stage, entered_at, seconds, left_at, lead_id)",
+            "DROP INDEX idx_stage_history_stage",
+            "CREATE INDEX idx_stage_history_lead_stage ON stage_history(lead_id, entered_at, stage)",
+            "DROP INDEX idx_stage_history_lead",
+            # Work done per person per kind in a period (activity and team
+            # reports, the activities target) from the index alone.
+            "CREATE INDEX idx_activities_kind_at_actor ON activities(kind, at, actor)",
+            "DROP INDEX idx_activities_kind_at",
         ],
     )

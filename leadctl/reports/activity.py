@@ -27,7 +27,7 @@ def activity(
     people: dict[Any, dict[str, Any]] = {}
     kinds_seen: set[str] = set()
     for r in conn.execute(
-        f"SELECT actor, kind, count(*) AS n FROM activities{where(terms)} GROUP BY actor, kind", p
+        f"SELECT actor, kind, count(*) AS n FROM activities{where(terms)} GROUP BY +actor, kind", p
     ):
         row = people.setdefault(r["actor"], {"owner": r["actor"], "total": 0, "by_kind": {}})
         row["by_kind"][r["kind"]] = r["n"]

@@ -50,7 +50,9 @@ def pipeline(
         " SUM(CASE WHEN l.currency = ? THEN l.value END) AS value,"
         f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) END) / 100.0 AS weighted"
         f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(terms)}"
-        f" GROUP BY l.stage{group}{' COLLATE NOCASE' if by else ''}"
+        # +l.stage: group by sorting a scan, not by walking the (stage, owner)
+        # index and fetching every row at random (3× slower on 1M leads).
+        f" GROUP BY +l.stage{group}{' COLLATE NOCASE' if by else ''}"
     )
     found = {(r["stage"], r["grp"] if by else None): r for r in conn.execute(sql, sel + wp)}
     rows: list[dict[str, Any]] = []

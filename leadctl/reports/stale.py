@@ -30,7 +30,7 @@ def stale(
         f" SUM({NO_NEXT_STEP_SQL}) AS no_next_step,"
         f" SUM({STALE_SQL} AND {NO_NEXT_STEP_SQL}) AS both_"
         f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(terms)}"
-        " GROUP BY l.owner ORDER BY l.owner IS NULL, l.owner"
+        " GROUP BY +l.owner ORDER BY l.owner IS NULL, l.owner"
     )
     now_s = to_store(now)
     rows = []

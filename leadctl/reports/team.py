@@ -53,7 +53,7 @@ def team(
     cterms += owner_terms("owner", ctx, cp)
     for r in conn.execute(
         "SELECT owner, stage, count(*) AS n, SUM(CASE WHEN currency = ? THEN value END) AS v"
-        f" FROM leads{where(cterms)} GROUP BY owner, stage",
+        f" FROM leads{where(cterms)} GROUP BY +owner, +stage",
         [ctx.currency, *cp],
     ):
         rec = row(r["owner"])
@@ -68,7 +68,7 @@ def team(
     aterms += window("at", period, ap)
     aterms += owner_terms("actor", ctx, ap)
     for r in conn.execute(
-        f"SELECT actor, count(*) AS n FROM activities{where(aterms)} GROUP BY actor", ap
+        f"SELECT actor, count(*) AS n FROM activities{where(aterms)} GROUP BY +actor", ap
     ):
         row(r["actor"])["activities"] = r["n"]
 
@@ -83,7 +83,7 @@ def team(
         "   WHERE a.lead_id = l.id AND a.at >= l.created_at"
         f"   AND {kinds} AND COALESCE(a.direction, 'out') = 'out'"
         "   ORDER BY a.at LIMIT 1)) - unixepoch(l.created_at) AS fr"
-        f" FROM leads l{where(lterms)}) GROUP BY owner",
+        f" FROM leads l{where(lterms)}) GROUP BY +owner",
         fp,
     ):
         rec = row(r["owner"])

@@ -53,7 +53,7 @@ def velocity(
             "SELECT stage, count(*) AS n, SUM(CASE WHEN currency = ? THEN value END) AS value,"
             " SUM(CASE WHEN currency = ? THEN 1 END) AS n_cur,"
             " SUM(unixepoch(closed_at) - unixepoch(created_at)) AS secs"
-            f" FROM leads{where(terms)} GROUP BY stage",
+            f" FROM leads{where(terms)} GROUP BY +stage",
             [ctx.currency, ctx.currency, *p],
         )
     }
@@ -88,8 +88,8 @@ def velocity(
     # Time in each open stage, from stage history.
     open_stages = [s for s in ctx.stages if s["kind"] == "open"]
     hp: list[Any] = [int(now.timestamp())]
-    bounded = period.start is not None
-    hterms = [in_list("h.stage", [s["name"] for s in open_stages], hp, indexed=bounded)]
+    # The (stage, entered_at, seconds, left_at, lead_id) index covers this query.
+    hterms = [in_list("h.stage", [s["name"] for s in open_stages], hp, indexed=True)]
     hterms += window("h.entered_at", period, hp)
     join = ""
     if ctx.owner is not None:
@@ -98,7 +98,7 @@ def velocity(
     visits = {
         r["stage"]: r
         for r in conn.execute(
-            "SELECT h.stage AS stage, count(*) AS n, count(DISTINCT h.lead_id) AS leads,"
+            "SELECT h.stage AS stage, count(*) AS n,"
             " SUM(COALESCE(h.seconds, ? - unixepoch(h.entered_at))) AS secs,"
             " SUM(h.left_at IS NULL) AS current"
             f" FROM stage_history h{join}{where(hterms)} GROUP BY h.stage",
@@ -114,7 +114,6 @@ def velocity(
             {
                 "stage": st["name"],
                 "visits": n,
-                "leads": r["leads"] if r else 0,
                 "in_stage_now": int(r["current"] or 0) if r else 0,
                 "average_days": rate(secs / DAY, n),
                 "total_days": secs / DAY,
