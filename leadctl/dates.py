@@ -244,7 +244,7 @@ def _parse_dateutil(
         if not any(mo in raw.lower() for mo in months):
             raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES)
     try:
-        dt = du_parser.parse(raw, dayfirst=dayfirst, default=default)
+        dt: datetime = du_parser.parse(raw, dayfirst=dayfirst, default=default)
     except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)

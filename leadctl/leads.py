@@ -38,6 +38,7 @@ SORT_KEYS = {
     "expected_close": "l.expected_close",
 }  # fmt: skip
 MAX_TEXT = 10_000
+KEY_LABELS = {"email": "e-mail", "phone": "phone", "external_id": "external id"}
 
 
 @dataclass
@@ -165,10 +166,10 @@ def add_lead(
                 external_id=values.get("external_id"),
             )  # fmt: skip
             if dupes:
-                lead_id, key = dupes[0]
+                dup_id, key = dupes[0]
                 raise ConflictError(
-                    f"Lead {lead_id} already has this {key.replace('_', ' ')}",
-                    f"See `leadctl show {lead_id}`, or add --allow-duplicate.",
+                    f"Lead {dup_id} already has this {KEY_LABELS[key]}",
+                    f"See `leadctl show {dup_id}`, or add --allow-duplicate.",
                 )
         _check_owner(conn, values.get("owner"))
         stage = pipeline.first_open_stage(conn)
@@ -365,7 +366,7 @@ def edit_lead(
             if dupes:
                 other, key = dupes[0]
                 raise ConflictError(
-                    f"Lead {other} already has this {key.replace('_', ' ')}",
+                    f"Lead {other} already has this {KEY_LABELS[key]}",
                     "Merge them by hand, or add --allow-duplicate.",
                 )
         tags = list(lead.tags)

@@ -10,6 +10,8 @@ only when a database actually has pending migrations.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -272,7 +274,7 @@ def m0001_initial(db: Database) -> None:
 @migrations(name="0002_default_pipeline")
 def m0002_default_pipeline(db: Database) -> None:
     # The default pipeline of DESIGN.md §2; the owner changes it with `leadctl stages`.
-    stages = [
+    stages: list[tuple[Any, ...]] = [
         ("new", 1, "open", 10, 3, 0),
         ("contacted", 2, "open", 20, 7, 0),
         ("nurturing", 3, "open", 20, 30, 0),
@@ -297,7 +299,7 @@ def m0002_default_pipeline(db: Database) -> None:
     for key, value in settings.items():
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [key, value])
     # BANT, the default qualification criteria (DESIGN.md §2).
-    criteria = [
+    criteria: list[tuple[Any, ...]] = [
         ("budget", "Budget: can they pay?", "yesno", None, 1, 1),
         ("authority", "Authority: is this the decision maker?", "yesno", None, 1, 2),
         ("need", "Need: what problem do they need solved?", "text", None, 1, 3),
@@ -311,8 +313,114 @@ def m0002_default_pipeline(db: Database) -> None:
         )
 
 
-@migrations(name="0003_reports_indexes")
-def m0003_reports_indexes(db: Database) -> None:
+# The message templates that ship with leadctl (issue 5): the four of the
+# source material in English, each with an Indonesian variant. Channel 'any'
+# with a subject, so each works for WhatsApp and for e-mail. Kept here, frozen
+# with the migration, and read again by `leadctl template reset`.
+TEMPLATES_DEFAULTS: list[tuple[str, str, str]] = [
+    (
+        "product-intro",
+        "Introducing {product}",
+        "Hi {first_name},\n\n"
+        "This is {owner_name}. Thank you for your interest in {product}! It is made "
+        "for businesses like yours: simple to use, and our team is always happy to help.\n\n"
+        "Shall I send you our price list and a few photos? Just reply to this message.\n\n"
+        "Thank you and have a great day,\n"
+        "{owner_name}",
+    ),
+    (
+        "meeting-request",
+        "Can we meet to talk about {product}?",
+        "Hi {first_name},\n\n"
+        "I hope business is going well at {company}. I would love to show you {product} "
+        "in person; it only takes about 30 minutes. Would you have time this week, at your "
+        "place or over a video call?\n\n"
+        "Please let me know a day and time that suit you, or call me at {owner_phone}.\n\n"
+        "Best regards,\n"
+        "{owner_name}",
+    ),
+    (
+        "thank-you",
+        "Thank you, {first_name}!",
+        "Hi {first_name},\n\n"
+        "Thank you so much for choosing {product}. Your support means a lot to a small "
+        "business like ours.\n\n"
+        "If you have any questions or need a hand, message me anytime.\n\n"
+        "Warm regards,\n"
+        "{owner_name}",
+    ),
+    (
+        "product-launch",
+        "Something new for you, {first_name}",
+        "Hi {first_name},\n\n"
+        "Good news! We have just launched a new product, and because you chose {product}, "
+        "we wanted you to be among the first to hear about it. This month there is a special "
+        "launch price for our first customers.\n\n"
+        "Would you like me to send you the details and photos? Just reply to this message.\n\n"
+        "Cheers,\n"
+        "{owner_name}",
+    ),
+    (
+        "product-intro-id",
+        "Perkenalan {product}",
+        "Halo Kak {first_name},\n\n"
+        "Salam kenal, saya {owner_name}. Terima kasih sudah tertarik dengan {product}. "
+        "Produk ini kami buat untuk usaha seperti punya Kakak: mudah dipakai, dan tim kami "
+        "siap membantu kapan saja.\n\n"
+        "Boleh saya kirimkan daftar harga dan beberapa foto produknya? Cukup balas pesan ini ya.\n\n"
+        "Terima kasih,\n"
+        "{owner_name}",
+    ),
+    (
+        "meeting-request-id",
+        "Jadwal bertemu untuk {product}",
+        "Halo Kak {first_name},\n\n"
+        "Semoga usaha di {company} lancar selalu. Saya ingin menunjukkan {product} secara "
+        "langsung, cukup sekitar 30 menit. Apakah Kakak ada waktu minggu ini, di tempat Kakak "
+        "atau lewat video call?\n\n"
+        "Silakan kabari hari dan jam yang cocok, atau hubungi saya di {owner_phone}.\n\n"
+        "Salam,\n"
+        "{owner_name}",
+    ),
+    (
+        "thank-you-id",
+        "Terima kasih, Kak {first_name}!",
+        "Halo Kak {first_name},\n\n"
+        "Terima kasih banyak sudah memilih {product}. Dukungan Kakak sangat berarti bagi "
+        "usaha kecil kami.\n\n"
+        "Kalau ada pertanyaan atau butuh bantuan, jangan ragu menghubungi saya kapan saja.\n\n"
+        "Salam hangat,\n"
+        "{owner_name}",
+    ),
+    (
+        "product-launch-id",
+        "Ada yang baru untuk Kak {first_name}",
+        "Halo Kak {first_name},\n\n"
+        "Ada kabar gembira! Kami baru saja meluncurkan produk baru, dan karena Kakak sudah "
+        "memilih {product}, Kakak termasuk yang pertama kami kabari. Khusus bulan ini ada "
+        "harga spesial peluncuran untuk pembeli pertama.\n\n"
+        "Mau saya kirimkan detail dan fotonya? Balas saja pesan ini ya.\n\n"
+        "Salam,\n"
+        "{owner_name}",
+    ),
+]
+
+
+@migrations(name="0003_templates_defaults")
+def m0003_templates_defaults(db: Database) -> None:
+    # created_at is when this database got them (a migration has no injected clock).
+    for name, subject, body in TEMPLATES_DEFAULTS:
+        db.execute(
+            "INSERT INTO templates (name, channel, subject, body, builtin, created_at, updated_at)"
+            " VALUES (?, 'any', ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
+            " strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+            " ON CONFLICT(name) DO NOTHING",
+            [name, subject, body],
+        )
+
+
+@migrations(name="0004_reports_indexes")
+def m0004_reports_indexes(db: Database) -> None:
     _run(
         db,
         [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 OPEN = "open"
@@ -86,7 +86,14 @@ class Lead:
         return self.stage_kind == OPEN
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: asdict() deep-copies and was 60% of `list` time.
+        d = {name: getattr(self, name) for name in _LEAD_FIELDS}
+        d["tags"] = list(self.tags)
+        d["fields"] = dict(self.fields)
+        return d
+
+
+_LEAD_FIELDS = tuple(f.name for f in fields(Lead))
 
 
 @dataclass

@@ -223,8 +223,7 @@ def _plain_table(
     for row in cells:
         for i, v in enumerate(row):
             widths[i] = max(widths[i], _display_width(v))
-    if title:
-        out.write(safe_text(title) + "\n")
+    lines = [safe_text(title)] if title else []
 
     def line(values: Sequence[str]) -> str:
         parts = []
@@ -237,12 +236,14 @@ def _plain_table(
                 parts.append(v if last else v + " " * pad)
         return "  ".join(parts).rstrip()
 
-    out.write(line([c.header for c in columns]) + "\n")
-    for row in cells:
-        out.write(line(row) + "\n")
+    lines.append(line([c.header for c in columns]))
+    lines.extend(line(row) for row in cells)
+    out.write("\n".join(lines) + "\n")
 
 
 def _display_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -61,6 +61,21 @@ KNOWN: dict[str, Setting] = {
 }
 
 
+def _yes_no(text: str) -> bool:
+    from leadctl.normalize import parse_bool
+
+    return parse_bool(text)
+
+
+# Assignment (issue 4): `assign --auto` gives a lead to the member who captured it.
+KNOWN["assign_prefer_captured_by"] = Setting(
+    "assign_prefer_captured_by",
+    "assign --auto gives a lead to the member who captured it, if they can take it",
+    _yes_no,
+    False,
+)
+
+
 def _known(key: str) -> Setting:
     if key not in KNOWN:
         raise NotFoundError(f"Unknown setting {key!r}", f"Settings: {', '.join(sorted(KNOWN))}.")

@@ -11,10 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from leadctl.cli.main import app
 from leadctl.db import open_db
+
+# Typer's CliRunner rebuilds the whole command tree on every invoke (~0.2 s
+# with every group registered); the tree is immutable, so build it once.
+_built: dict[int, Any] = {}
+_build = typer.testing._get_command
+
+
+def _get_command_once(typer_app: Any) -> Any:
+    key = id(typer_app)
+    if key not in _built:
+        _built[key] = _build(typer_app)
+    return _built[key]
+
+
+typer.testing._get_command = _get_command_once  # type: ignore[assignment]
 
 # The fixed "now" of the whole test suite: Sunday 2026-11-22 08:00 UTC.
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)

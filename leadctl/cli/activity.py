@@ -1,7 +1,5 @@
 """log: record a call, e-mail, WhatsApp, SMS, meeting, note, document or sale."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

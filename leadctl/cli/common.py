@@ -1,7 +1,5 @@
 """What every command shares: the state from global options, option types, output."""
 
-from __future__ import annotations
-
 import os
 import sqlite3
 from dataclasses import dataclass, field

@@ -1,7 +1,5 @@
 """db: where the database is, and its maintenance."""
 
-from __future__ import annotations
-
 import typer
 
 from leadctl.cli.common import state

@@ -1,7 +1,5 @@
 """add, list, show, edit, delete."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -5,8 +5,6 @@ its exit code (0 ok, 1 failed, 2 usage, 3 not found). Anything unexpected is
 reported the same way, without a traceback (LEADCTL_DEBUG=1 shows it).
 """
 
-from __future__ import annotations
-
 import os
 import sqlite3
 import sys
@@ -79,7 +77,7 @@ class LeadctlGroup(TyperGroup):
             msg = exc.format_message().rstrip(".")
             _print_error(f"{msg}. See '{cmd} --help'.")
             return _exit(EXIT_USAGE, standalone_mode)
-        except click_exc.Abort:
+        except typer.Abort:
             _print_error("Aborted.")
             return _exit(EXIT_FAILED, standalone_mode)
         except click_exc.ClickException as exc:
@@ -119,24 +117,12 @@ def _exit(code: int, standalone: bool) -> Any:
     return code
 
 
-app = typer.Typer(
-    cls=LeadctlGroup,
-    name="leadctl",
-    help="Lead management for small businesses, in one SQLite file.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-)
-
-
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"leadctl {__version__}\n")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -162,17 +148,85 @@ def root(
     ctx.obj = State(db_arg=db, tz_name=tz, actor_arg=actor)
 
 
-def _register() -> None:
-    # Command modules import only typer and light core modules at the top;
-    # heavy work (phonenumbers, dateutil, rich) loads inside the commands.
-    from leadctl.cli import activity, db, leads, pipeline, report, settings, source, target
+# Which module registers each top-level command. `run()` builds only the
+# module a command line needs: Typer inspects every parameter of every
+# registered command when it builds the app, which would cost every
+# invocation ~1 ms per command. tests/test_help.py keeps this map complete.
+COMMAND_MODULES: dict[str, str] = {
+    "add": "leads",
+    "list": "leads",
+    "show": "leads",
+    "edit": "leads",
+    "delete": "leads",
+    "advance": "pipeline",
+    "stages": "pipeline",
+    "log": "activity",
+    "settings": "settings",
+    "db": "db",
+    "template": "template",
+    "team": "team",
+    "assign": "assign",
+    "report": "report",
+    "target": "target",
+    "source": "source",
+}
+MODULE_ORDER = list(dict.fromkeys(COMMAND_MODULES.values()))
+# Root options that take a value, so `run()` can find the command word.
+_VALUE_OPTIONS = {"--db", "--tz", "--as"}
 
-    for module in (leads, pipeline, activity, settings, db, report, target, source):
-        module.register(app)
+
+def make_app(modules: list[str] | None = None) -> typer.Typer:
+    """The CLI with the given command modules (all of them by default)."""
+    import importlib
+
+    new = typer.Typer(
+        cls=LeadctlGroup,
+        name="leadctl",
+        help="Lead management for small businesses, in one SQLite file.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode=None,
+    )
+    new.callback()(root)
+    for name in modules if modules is not None else MODULE_ORDER:
+        importlib.import_module(f"leadctl.cli.{name}").register(new)
+    return new
 
 
-_register()
+def command_word(argv: list[str]) -> str | None:
+    """The top-level command in argv, skipping root options; None for root help."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _VALUE_OPTIONS:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            if (
+                arg in ("-h", "--help")
+                or arg.startswith("--install-completion")
+                or arg.startswith("--show-completion")
+            ):
+                return None
+            i += 1
+            continue
+        return arg
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from leadctl.cli.main import app` (tests, docs) gets the full app, built once.
+    if name == "app":
+        full = make_app()
+        globals()["app"] = full
+        return full
+    raise AttributeError(name)
 
 
 def run() -> None:
-    app()
+    word = command_word(sys.argv[1:])
+    module = COMMAND_MODULES.get(word) if word else None
+    # Shell completion asks through environment variables: give it everything.
+    completing = any(k.startswith("_LEADCTL_COMPLETE") for k in os.environ)
+    make_app([module] if module and not completing else None)()

@@ -1,7 +1,5 @@
 """advance, and `stages` to see and shape the pipeline."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,8 +1,6 @@
 """report: pipeline, funnel, conversion, velocity, stale, forecast, activity,
 sources, customers, team, targets, summary (`leadctl report` alone)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

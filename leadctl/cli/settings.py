@@ -1,7 +1,5 @@
 """settings: per-database currency, phone region, time zone."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """source: what each lead source cost per month (for CAC and return on spend)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

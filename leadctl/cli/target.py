@@ -1,7 +1,5 @@
 """target: set, list and remove targets (per period, metric, optionally per person)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,0 +1,176 @@
+"""The foundation through the CLI, on a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tests.conftest import Cli
+
+ISSUE_ADD = [
+    "add", "Budi Santoso", "--email", "budi@example.co.id", "--phone", "0812-3456-7890",
+    "--company", "PT Maju Jaya", "--source", "whatsapp", "--product", "Paket Premium",
+    "--segment", "retail", "--city", "Jakarta", "--value", "15000000", "--tag", "hot",
+    "--owner", "ani", "--captured-by", "ani", "--note", "asked for price list",
+    "--field", "birthday=1990-04-02",
+]  # fmt: skip
+
+
+def test_add_prints_the_id_and_json(cli: Cli) -> None:
+    r = cli(*ISSUE_ADD)
+    assert r.stdout == "1\n"
+    lead = cli.json("add", "Siti", "--phone", "+62 813 9876 5432", "--value", "1.5jt")
+    assert lead["id"] == 2 and lead["phone"] == "+6281398765432" and lead["value"] == 1_500_000
+    assert set(lead) >= {
+        "id", "name", "email", "phone", "company", "source", "product", "segment", "city",
+        "value", "currency", "stage", "owner", "captured_by", "tags", "score", "probability",
+        "created_at", "updated_at",
+    }  # fmt: skip
+
+
+def test_show_has_fields_and_timeline_newest_first(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    cli("log", "1", "--kind", "call", "--note", "demo booked", "--at", "2026-11-22 09:00")
+    cli("advance", "1")
+    shown = cli.json("show", "1")
+    assert shown["fields"] == {"birthday": "1990-04-02"}
+    assert shown["owner"] == "ani" and shown["tags"] == ["hot"]
+    kinds = [a["kind"] for a in shown["activities"]]
+    assert kinds == ["call", "stage_change", "note", "created"]
+    call = shown["activities"][0]
+    assert call["at"] == "2026-11-22T09:00:00Z" and call["note"] == "demo booked"
+    assert call["actor"] == "tester" and call["direction"] == "out"
+    table = cli("show", "1").stdout
+    assert "Budi Santoso" in table and "demo booked" in table
+
+
+def test_list_filters_through_cli(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    cli("add", "Ani", "--city", "Bandung", "--source", "ads")
+    rows = cli.json("list", "--city", "jakarta")
+    assert [r["id"] for r in rows] == [1]
+    rows = cli.json("list", "--sort", "-id", "--limit", "1")
+    assert [r["id"] for r in rows] == [2]
+    jl = cli("list", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(x)["id"] for x in jl] == [1, 2]
+    csv_out = cli("list", "--format", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("id,name,email,phone")
+    empty = cli("list", "--stage", "won")
+    assert empty.stdout == "" and "No leads match" in empty.stderr
+
+
+def test_edit_through_cli(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    lead = cli.json(
+        "edit", "1", "--phone", "0813-1111-2222", "--field", "k=v", "--remove-tag", "hot"
+    )
+    assert lead["phone"] == "+6281311112222" and lead["tags"] == [] and lead["fields"]["k"] == "v"
+    r = cli("edit", "1", "--name", "Budi Santoso")
+    assert "nothing changed" in r.stderr
+
+
+def test_advance_and_reasons(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    moved = cli.json("advance", "1", "--to", "negotiation")
+    assert moved == [
+        {"lead_id": 1, "from": "new", "to": "negotiation", "at": "2026-11-22T08:00:00Z",
+         "reason": None, "activity_id": moved[0]["activity_id"]}
+    ]  # fmt: skip
+    r = cli("advance", "1", "--to", "lost", ok=False)
+    assert r.exit_code == 2 and r.stderr.startswith("Error: Moving to 'lost' needs a reason")
+    cli("advance", "1", "--to", "lost", "--reason", "too expensive")
+    r = cli("advance", "1", ok=False)
+    assert r.exit_code == 1 and "--reopen" in r.stderr
+    r = cli("advance", "1", "--to", "bogus", ok=False)
+    assert r.exit_code == 3 and "Stages: new, contacted" in r.stderr
+    assert cli.json("advance", "1", "--to", "new", "--reopen")[0]["to"] == "new"
+
+
+def test_log_kinds_and_sale(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    act = cli.json(
+        "log", "1", "--kind", "whatsapp", "--inbound", "--note", "hi", "--outcome", "interested",
+        "--attach", "https://example.com/quote.pdf", "--at", "yesterday 15:00",
+    )  # fmt: skip
+    assert act["kind"] == "whatsapp" and act["direction"] == "in"
+    assert act["at"] == "2026-11-21T15:00:00Z" and act["attachment"].endswith("quote.pdf")
+    sale = cli.json("log", "1", "--kind", "sale", "--amount", "Rp 2.500.000", "--product", "X")
+    assert sale["amount"] == 2_500_000 and sale["product"] == "X"
+    r = cli("log", "1", "--kind", "fax", ok=False)
+    assert r.exit_code == 2 and "Use one of: call, email, whatsapp" in r.stderr
+    r = cli("log", "1", "--kind", "call", "--at", "someday", ok=False)
+    assert r.exit_code == 2 and "Cannot read 'someday' as a date" in r.stderr
+
+
+def test_stages_command(cli: Cli) -> None:
+    stages = cli.json("stages")
+    assert [s["name"] for s in stages] == [
+        "new", "contacted", "nurturing", "qualified", "negotiation", "won", "lost",
+        "disqualified", "inactive",
+    ]  # fmt: skip
+    assert [s["probability"] for s in stages] == [10, 20, 20, 50, 75, 100, 0, 0, 0]
+    cli("stages", "add", "proposal", "--probability", "60", "--after", "qualified")
+    cli("stages", "set", "proposal", "--rot-days", "5")
+    cli("stages", "rename", "proposal", "quotation")
+    cli("stages", "move", "quotation", "--before", "qualified")
+    names = [s["name"] for s in cli.json("stages", "list")]
+    assert names[2:5] == ["nurturing", "quotation", "qualified"]
+    r = cli("stages", "set", "won", "--probability", "101", ok=False)
+    assert r.exit_code == 2
+
+
+def test_errors_are_one_line_with_exit_codes(cli: Cli) -> None:
+    for args, code in [
+        (["show", "99"], 3),
+        (["add", "--email", "nope"], 2),
+        (["add", "X", "--phone", "123"], 2),
+        (["add", "X", "--value", "lots"], 2),
+        (["add", "--company", "only"], 2),
+        (["edit", "99", "--name", "x"], 3),
+        (["advance", "99"], 3),
+        (["nope"], 2),
+        (["show", "abc"], 2),
+    ]:
+        r = cli(*args, ok=False)
+        assert r.exit_code == code, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (args, r.stderr)
+        assert "Traceback" not in r.stderr
+
+
+def test_duplicate_through_cli(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    r = cli("add", "Other", "--email", "BUDI@example.co.id", ok=False)
+    assert r.exit_code == 1 and "Lead 1 already has this e-mail" in r.stderr
+    assert "budi@" not in r.stderr  # no lead data beyond the id and the field
+    assert cli("add", "Other", "--email", "budi@example.co.id", "--allow-duplicate").stdout == "2\n"
+
+
+def test_delete_needs_confirmation_when_not_interactive(cli: Cli) -> None:
+    cli(*ISSUE_ADD)
+    r = cli("delete", "1", ok=False)
+    assert r.exit_code == 2 and "--yes" in r.stderr
+    cli("delete", "1", "--yes")
+    assert cli("show", "1", ok=False).exit_code == 3
+
+
+def test_settings_and_db_path(cli: Cli, db_path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("db", "path").stdout.strip() == str(db_path)
+    assert cli("--db", "/tmp/other.db", "db", "path").stdout.strip() == "/tmp/other.db"
+    cli("settings", "set", "currency", "usd")
+    assert cli.json("add", "X", "--value", "$1,054.50")["value"] == 105450
+    r = cli("settings", "set", "currency", "IDR", ok=False)
+    assert r.exit_code == 2 and "another currency" in r.stderr
+    r = cli("settings", "set", "colour", "red", ok=False)
+    assert r.exit_code == 3
+
+
+def test_new_database_is_private(cli: Cli, db_path) -> None:  # type: ignore[no-untyped-def]
+    cli("add", "X")
+    assert os.stat(db_path).st_mode & 0o777 == 0o600
+
+
+def test_version(cli: Cli) -> None:
+    from leadctl import __version__
+
+    assert cli("--version").stdout.strip() == f"leadctl {__version__}"
