@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -240,12 +241,26 @@ def main() -> None:
          " activities), (SELECT count(*) FROM stage_history)"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
+    # The fixed cost of any leadctl command (Python, Typer, opening a database):
+    # the same report on an empty database.
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = {**env, "LEADCTL_DB": str(Path(tmp) / "empty.db")}
+        subprocess.run([leadctl, "report", "targets"], env=empty, check=True, capture_output=True)
+        startup = best_of([leadctl, "report", "pipeline", "--format", "json"], 5, empty)
     print(f"database: {args.db} (leads|activities|stage_history = {counts}); best of {args.repeat}")
-    print(f"{'report':<34} {'leadctl s':>9} {'floor s':>8} {'ratio':>6}")
+    print(f"leadctl start-up (same command, empty database): {startup:.2f} s")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print(
+        "| report | leadctl s | leadctl − start-up s | floor s (sqlite3) | ratio | ratio w/o start-up |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for label, argv, sql in CASES:
         ours = best_of([leadctl, "report", *argv, "--format", "json"], args.repeat, env)
         floor = best_of([sqlite3, str(args.db)], args.repeat, env, stdin=sql)
-        print(f"{label:<34} {ours:9.2f} {floor:8.2f} {ours / floor:6.2f}", flush=True)
+        net = max(ours - startup, 0.0)
+        print(f"| {label} | {ours:.2f} | {net:.2f} | {floor:.2f} | {ours / floor:.2f} |"
+              f" {net / floor:.2f} |", flush=True)  # fmt: skip
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     if args.plans:
         show_plans(args.db)
 
