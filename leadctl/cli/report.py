@@ -106,6 +106,18 @@ def _emit(
         key_value(pairs)
 
 
+def _target_cells(rows: list[dict[str, Any]], currency: str) -> None:
+    """Table cells for target rows: money for won_value, plain numbers otherwise."""
+    from leadctl.normalize import format_money
+
+    for r in rows:
+        money = r["metric"] == "won_value"
+        for key in ("actual", "target", "expected_by_now"):
+            r[f"{key}_cell"] = format_money(r[key], currency) if money else str(r[key])
+        r["who"] = r["owner"] or "team"
+        r["window_name"] = r["window"]["name"]
+
+
 # ---- reports -----------------------------------------------------------------
 
 
@@ -138,11 +150,14 @@ def cmd_summary(
     st = state(ctx)
     p = _period(st, period, since, until, "this-month") if (period or since or until) else None
     rep = summary(st.conn, p, st.now, st.tz, owner)
+    if fmt is Format.table:
+        _target_cells(rep.rows, rep.currency)
     _emit(
         rep, fmt,
-        [("metric", "Target", "text"), ("owner", "Owner", "text"), ("actual", "Actual", "int"),
-         ("target", "Target", "int"), ("percent", "%", "pct"),
-         ("expected_by_now", "Expected now", "int"), ("on_track", "On track", "text")],
+        [("metric", "Month target", "text"), ("who", "Who", "text"),
+         ("actual_cell", "Actual", "num"), ("target_cell", "Target", "num"),
+         ("percent", "%", "pct"), ("expected_by_now_cell", "Expected now", "num"),
+         ("on_track", "On track", "text")],
         totals=[
             ("followups_due_today", "Follow-ups due today", "int"),
             ("followups_overdue", "  of which overdue", "int"),
@@ -464,17 +479,14 @@ def cmd_targets(
                 "Use a calendar period, e.g. --period last-month or --period 2026-Q3.",
             )
     rep = targets(st.conn, p, st.now, st.tz, owner)
-    rows = rep.rows
     if fmt is Format.table:
-        for r in rows:
-            r["who"] = r["owner"] or "team"
-            r["window_name"] = r["window"]["name"]
+        _target_cells(rep.rows, rep.currency)
     _emit(
         rep, fmt,
         [("period", "Period", "text"), ("window_name", "Window", "text"),
-         ("metric", "Metric", "text"), ("who", "Who", "text"), ("actual", "Actual", "int"),
-         ("target", "Target", "int"), ("percent", "%", "pct"),
-         ("expected_by_now", "Expected now", "int"), ("on_track", "On track", "text")],
+         ("metric", "Metric", "text"), ("who", "Who", "text"), ("actual_cell", "Actual", "num"),
+         ("target_cell", "Target", "num"), ("percent", "%", "pct"),
+         ("expected_by_now_cell", "Expected now", "num"), ("on_track", "On track", "text")],
         bar="percent",
         totals=[("targets", "Targets", "int"), ("on_track", "On track", "int"),
                 ("reached", "Reached", "int")],

@@ -57,7 +57,7 @@ def sources(
         f"SELECT source AS src{campaign}, count(*) AS leads, SUM(qualified != 0) AS qualified,"
         f" SUM({won_in}) AS won,"
         f" SUM(CASE WHEN currency = ? AND {won_in2} THEN value END) AS won_value"
-        f" FROM leads{where(terms)} GROUP BY src COLLATE NOCASE{campaign and campaign + ' COLLATE NOCASE'}"
+        f" FROM leads{where(terms)} GROUP BY src{campaign}"
     )
     costs: dict[str | None, int] = {}
     cp: list[Any] = []
@@ -77,21 +77,29 @@ def sources(
         costs[r["src"]] = int(r["amount"])
     # Costs are per source: they apply to the whole team and to --by source only.
     with_costs = bool(costs) and key == "source" and ctx.owner is None
-    rows = []
+    # Exact groups from SQLite, case-folded here on the few grouped rows
+    # (COLLATE NOCASE in the GROUP BY makes the sort ~2× slower on 1M rows).
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in conn.execute(sql, sel + wp):
-        row: dict[str, Any] = {"source": r["src"]}
-        if key == "campaign":
-            row["campaign"] = r["campaign"]
-        row.update(
-            leads=r["leads"],
-            qualified=int(r["qualified"] or 0),
-            won=int(r["won"] or 0),
-            won_value=int(r["won_value"] or 0),
-        )
+        camp = r["campaign"] if key == "campaign" else None
+        fk = tuple(v.casefold() if isinstance(v, str) else v for v in (r["src"], camp))
+        row = folded.get(fk)
+        if row is None:
+            row = folded[fk] = {"source": r["src"]}
+            if key == "campaign":
+                row["campaign"] = camp
+            row.update(leads=0, qualified=0, won=0, won_value=0)
+        row["leads"] += r["leads"]
+        row["qualified"] += int(r["qualified"] or 0)
+        row["won"] += int(r["won"] or 0)
+        row["won_value"] += int(r["won_value"] or 0)
+    rows = []
+    for row in folded.values():
         row["qualified_rate"] = rate(row["qualified"], row["leads"])
         row["close_rate"] = rate(row["won"], row["leads"])
         if with_costs:
-            _add_costs(row, costs.pop(r["src"].lower() if r["src"] else None, None))
+            src = row["source"]
+            _add_costs(row, costs.pop(src.lower() if src else None, None))
         rows.append(row)
     if with_costs:
         # Money spent on a source that brought no lead in the period still counts.
