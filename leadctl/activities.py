@@ -62,6 +62,12 @@ def record(
             (at_s, lead_id, at_s),
         )
     assert cur.lastrowid is not None
+    # Every write path (add, edit, log, qualify, import) records an activity
+    # after changing the lead, so rescoring here keeps scores current.
+    # rescore_lead never records an activity, so this cannot recurse.
+    from leadctl.scoring import rescore_lead
+
+    rescore_lead(conn, lead_id, now)
     return cur.lastrowid
 
 

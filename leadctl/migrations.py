@@ -419,8 +419,49 @@ def m0003_templates_defaults(db: Database) -> None:
         )
 
 
-@migrations(name="0004_reports_indexes")
-def m0004_reports_indexes(db: Database) -> None:
+@migrations(name="0004_score_default_rules")
+def m0004_score_default_rules(db: Database) -> None:
+    # The default rule score (DESIGN.md §3): fit up to 60, engagement up to 40,
+    # negative rules down to -50; the owner edits them with `leadctl score rules`.
+    groups = [("fit", 60), ("engagement", 40), ("negative", 50)]
+    for name, cap in groups:
+        db.execute("INSERT INTO score_groups (name, cap) VALUES (?, ?)", [name, cap])
+    rules: list[tuple[str, str, str, str | None, int, str]] = [
+        # fit: a reachable, complete, qualified lead with a real deal
+        ("has_email", "has:email", "eq", "yes", 5, "fit"),
+        ("has_phone", "has:phone", "eq", "yes", 5, "fit"),
+        ("has_company", "has:company", "eq", "yes", 5, "fit"),
+        ("qualified", "qualified", "eq", "yes", 15, "fit"),
+        ("budget_yes", "answer:budget", "eq", "yes", 5, "fit"),
+        ("authority_yes", "answer:authority", "eq", "yes", 5, "fit"),
+        ("need_known", "answer:need", "exists", None, 2, "fit"),
+        ("timeline_known", "answer:timeline", "exists", None, 3, "fit"),
+        ("deal_medium", "value", "between", "1000000..10000000", 4, "fit"),
+        ("deal_large", "value", "gte", "10000000", 8, "fit"),
+        ("source_referral", "source", "in", "referral,partner", 5, "fit"),
+        # engagement: each activity counts, less as it ages
+        ("calls", "activities:call", "each", None, 4, "engagement"),
+        ("meetings", "activities:meeting", "each", None, 8, "engagement"),
+        ("whatsapp", "activities:whatsapp", "each", None, 2, "engagement"),
+        ("emails", "activities:email", "each", None, 2, "engagement"),
+        ("inbound_replies", "activities:inbound", "each", None, 5, "engagement"),
+        ("touched_this_week", "days_since_touch", "lte", "7", 5, "engagement"),
+        # negative: cannot or should not be contacted, or gone quiet
+        ("do_not_contact", "do_not_contact", "eq", "yes", -30, "negative"),
+        ("no_contact_data", "has:contact", "eq", "no", -10, "negative"),
+        ("invalid_contact", "tags", "contains", "invalid-contact", -20, "negative"),
+        ("long_silence", "days_since_touch", "gt", "30", -10, "negative"),
+    ]
+    for rule in rules:
+        db.execute(
+            "INSERT INTO score_rules (name, field, operator, value, points, grp, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1)",
+            list(rule),
+        )
+
+
+@migrations(name="0005_reports_indexes")
+def m0005_reports_indexes(db: Database) -> None:
     _run(
         db,
         [

@@ -250,7 +250,7 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_probability(text: str | float) -> float:
-    """'35', '35%', '0.35' -> 35.0 (percent)."""
+    """'35' or '35%' -> 35.0: a percentage, 0-100."""
     s = str(text).strip().rstrip("%").strip()
     try:
         value = float(s)

@@ -165,6 +165,10 @@ def move_stage(
                 reason, to_store(now), lead_id,
             ),
         )  # fmt: skip
+        # The activity above was scored with the old stage; rescore with the new one.
+        from leadctl.scoring import rescore_lead
+
+        rescore_lead(conn, lead_id, now)
     return StageMove(lead_id, current.name, target.name, when_s, reason, activity_id)
 
 

@@ -38,6 +38,24 @@ def _timezone(text: str) -> str | None:
     return text.strip()
 
 
+def _decay(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise ValidationError(
+            f"{text!r} is not a decay factor", "Use a number in (0, 1], e.g. 0.75."
+        )
+    return value
+
+
+def _decay_days(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValidationError(f"{text!r} is not a number of days", "Use a whole number, e.g. 30.")
+    return int(text)
+
+
 @dataclass
 class Setting:
     key: str
@@ -57,6 +75,9 @@ KNOWN: dict[str, Setting] = {
             _timezone,
             None,
         ),
+        # Engagement points decay with the activity's age (leadctl.scoring).
+        Setting("score_decay", "Engagement points × this per score_decay_days", _decay, 0.75),
+        Setting("score_decay_days", "Days per engagement decay step", _decay_days, 30),
     )
 }
 

@@ -222,6 +222,8 @@ def cmd_show(
 
 def describe_activity(a: Any) -> str:
     """One readable line for an activity in the timeline."""
+    from leadctl.models import ACTIVITY_KINDS
+
     d = a.data or {}
     parts: list[str] = []
     if a.kind == "stage_change":
@@ -235,6 +237,11 @@ def describe_activity(a: Any) -> str:
             parts.append(f"{k}: {old if old not in (None, '') else '-'} → {new}")
     elif a.kind == "created":
         parts.append(f"created in {d.get('stage')}")
+    elif a.kind == "message_sent":
+        parts.append(f"template {d.get('template')} via {d.get('channel')}")
+    elif d and a.kind not in ("note", *ACTIVITY_KINDS):
+        # Other system activities (qualification, import, follow-ups...): their data.
+        parts.append(", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {})))
     if a.direction == "in":
         parts.append("(inbound)")
     if a.outcome:

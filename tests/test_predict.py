@@ -1,0 +1,170 @@
+"""Learned win probability: naive Bayes by hand, AUC/Brier on known sets, overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from leadctl import predict
+
+
+def add(cli: Any, *args: str) -> int:
+    return int(cli("add", *args).stdout.strip())
+
+
+def close(cli: Any, lead_id: int, won: bool) -> None:
+    if won:
+        cli("advance", str(lead_id), "--to", "won")
+    else:
+        cli("advance", str(lead_id), "--to", "lost", "--reason", "no budget")
+
+
+def make_history(cli: Any) -> dict[str, int]:
+    """2 won from ads, 1 lost from ads, 1 lost from web; 2 open leads."""
+    ids = {}
+    for name, source, won in (("w1", "ads", True), ("w2", "ads", True), ("l1", "ads", False),
+                              ("l2", "web", False)):  # fmt: skip
+        ids[name] = add(cli, name, "--source", source)
+        close(cli, ids[name], won)
+    ids["open_ads"] = add(cli, "o1", "--source", "ads")
+    ids["open_web"] = add(cli, "o2", "--source", "web")
+    return ids
+
+
+def test_auc_on_a_known_set() -> None:
+    # Every won lead above every lost one: 1; reversed: 0.
+    assert predict.auc([0.9, 0.8, 0.2], [True, True, False]) == 1.0
+    assert predict.auc([0.1, 0.8, 0.9], [True, False, False]) == 0.0
+    # By hand: pairs (won, lost) = (0.35,0.1) 1, (0.35,0.4) 0, (0.8,0.1) 1, (0.8,0.4) 1 -> 3/4
+    assert predict.auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    # Ties count half: won {0.5, 0.9}, lost {0.5, 0.2}: 0.5 + 1 + 1 + 1 = 3.5 / 4
+    assert predict.auc([0.5, 0.5, 0.2, 0.9], [True, False, False, True]) == 0.875
+    # All tied: 0.5
+    assert predict.auc([0.3] * 4, [True, False, True, False]) == 0.5
+
+
+def test_brier_on_a_known_set() -> None:
+    # ((0.8-1)^2 + (0.3-0)^2 + (0.5-1)^2) / 3 = (0.04 + 0.09 + 0.25) / 3
+    assert predict.brier([0.8, 0.3, 0.5], [True, False, True]) == pytest.approx(0.38 / 3)
+
+
+def test_naive_bayes_matches_the_formula_by_hand(cli: Any) -> None:
+    ids = make_history(cli)
+    out = cli.json("score", "--train", "--fields", "source")
+    assert out["won"] == 2 and out["lost"] == 2 and out["predicted"] == 2
+    # source=ads: won 2, lost 1; source=web: won 0, lost 1 (+0.1 each).
+    # Totals per field: won 2.1 + 0.1 = 2.2, lost 1.1 + 1.1 = 2.2; prior 2/4 each.
+    # ads: S_won = .5 × 2.1/2.2, S_lost = .5 × 1.1/2.2 -> p = 2.1 / 3.2
+    # web: S_won = .5 × 0.1/2.2, S_lost = .5 × 1.1/2.2 -> p = 0.1 / 1.2
+    ads = cli.json("show", str(ids["open_ads"]))
+    web = cli.json("show", str(ids["open_web"]))
+    assert ads["probability_auto"] == pytest.approx(100 * 2.1 / 3.2, abs=0.01)
+    assert web["probability_auto"] == pytest.approx(100 * 0.1 / 1.2, abs=0.01)
+    assert ads["probability"] == ads["probability_auto"]
+    # closed leads keep their stage's probability
+    assert cli.json("show", str(ids["w1"]))["probability"] == 100
+
+
+def test_unseen_values_are_skipped(cli: Any) -> None:
+    make_history(cli)
+    lid = add(cli, "new", "--source", "tiktok")
+    cli("score", "--train", "--fields", "source")
+    # only the prior (2 won / 2 lost) is left
+    assert cli.json("show", str(lid))["probability_auto"] == 50
+
+
+def test_training_refuses_without_won_or_lost(cli: Any) -> None:
+    r = cli("score", "--train", ok=False)
+    assert r.exit_code == 2
+    assert "at least 1 won and 1 lost" in r.stderr and "has 0 won and 0 lost" in r.stderr
+    lid = add(cli, "a")
+    close(cli, lid, True)
+    r = cli("score", "--train", ok=False)
+    assert "has 1 won and 0 lost" in r.stderr
+    r = cli("score", "--evaluate", ok=False)
+    assert r.exit_code == 2
+
+
+def test_manual_override_survives_retraining(cli: Any) -> None:
+    ids = make_history(cli)
+    lid = ids["open_ads"]
+    cli("score", "--train", "--fields", "source")
+    learned = cli.json("show", str(lid))["probability_auto"]
+    out = cli.json("score", str(lid), "--probability", "35%")
+    assert out["probability_manual"] == 35 and out["probability"] == 35
+    cli("score", "--train", "--fields", "source")
+    x = add(cli, "w3", "--source", "web")
+    close(cli, x, True)  # the closed set changed: --all retrains
+    out = cli.json("score", "--all")
+    assert out["trained"] is True
+    lead = cli.json("show", str(lid))
+    assert lead["probability_manual"] == 35 and lead["probability"] == 35
+    assert lead["probability_auto"] != learned  # retrained underneath
+    cli("score", str(lid), "--clear-probability")
+    lead = cli.json("show", str(lid))
+    assert lead["probability_manual"] is None
+    assert lead["probability"] == lead["probability_auto"]
+    r = cli("score", str(lid), "--probability", "120", ok=False)
+    assert r.exit_code == 2
+
+
+def test_score_all_retrains_only_when_stale(cli: Any) -> None:
+    make_history(cli)
+    assert cli.json("score", "--all")["trained"] is True  # no model yet
+    assert cli.json("score", "--all")["trained"] is False  # nothing closed since
+
+
+def test_explain_shows_what_pushes_the_probability(cli: Any) -> None:
+    ids = make_history(cli)
+    cli("score", "--train", "--fields", "source,tags")
+    out = cli.json("score", str(ids["open_web"]), "--explain")
+    factors = out["prediction"]["factors"]
+    assert factors[0]["field"] == "source" and factors[0]["value"] == "web"
+    assert factors[0]["weight"] < 0  # web pushes down
+    text = cli("score", str(ids["open_web"]), "--explain").stdout
+    assert "Learned probability" in text and "down" in text
+
+
+def test_new_open_lead_gets_a_probability_from_the_model(cli: Any) -> None:
+    make_history(cli)
+    cli("score", "--train", "--fields", "source")
+    lid = add(cli, "later", "--source", "ads")
+    assert cli.json("show", str(lid))["probability_auto"] == pytest.approx(65.62, abs=0.01)
+
+
+def test_unknown_prediction_field(cli: Any) -> None:
+    make_history(cli)
+    r = cli("score", "--train", "--fields", "colour", ok=False)
+    assert r.exit_code == 2 and "field:<name>" in r.stderr
+
+
+def test_numeric_fields_are_binned(conn: Any) -> None:
+    samples = [
+        predict.Sample(i, i >= 10, [("field:visits", str(i)), ("source", "ads")]) for i in range(20)
+    ]
+    model = predict.fit(samples, ["fields", "source"])
+    assert "field:visits" in model.bins and "source" not in model.bins
+    assert len(model.freq["field:visits"]) <= predict.MAX_BINS
+    high = model.probability([("field:visits", "19")])
+    low = model.probability([("field:visits", "1")])
+    assert high > 80 > 20 > low
+    # JSON round trip keeps predictions identical
+    again = predict.Model.from_json(model.to_json())
+    assert again.probability([("field:visits", "19")]) == high
+
+
+def test_evaluate_reports_auc_and_brier(cli: Any) -> None:
+    # source decides the outcome perfectly: cross-validated AUC is 1
+    for i in range(10):
+        lid = add(cli, f"g{i}", "--source", "ads" if i % 2 else "web")
+        close(cli, lid, won=bool(i % 2))
+    out = cli.json("score", "--evaluate", "--folds", "5", "--fields", "source")
+    assert out["leads"] == 10 and out["won"] == 5 and out["folds"] == 5
+    assert out["auc"] == 1.0
+    assert 0 <= out["brier"] < out["brier_baseline"] == 0.25
+    assert "AUC" in cli("score", "--evaluate", "--fields", "source").stdout
+    r = cli("score", "--evaluate", "--folds", "1", ok=False)
+    assert r.exit_code == 2
+    r = cli("score", "--evaluate", "--folds", "50", ok=False)
+    assert r.exit_code == 2 and "needs at least 50" in r.stderr

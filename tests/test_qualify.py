@@ -1,0 +1,169 @@
+"""Qualification: BANT answers, custom criteria, missing criteria, --advance, history."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadctl import qualify
+from leadctl.errors import ValidationError
+from tests.conftest import NOW
+
+
+def add(cli: Any, *args: str) -> int:
+    return int(cli("add", *args).stdout.strip())
+
+
+def test_bant_answers_qualify_the_lead_and_update_it(cli: Any) -> None:
+    lid = add(cli, "Budi", "--phone", "0812-3456-7890")
+    out = cli.json(
+        "qualify", str(lid), "--budget", "yes", "--authority", "Ya", "--need", "a POS system",
+        "--timeline", "2026-12", "--segment", "retail", "--value", "20000000", "--tag", "b2b",
+    )  # fmt: skip
+    assert out["qualified"] is True and out["missing"] == []
+    assert out["answers"] == {"budget": "yes", "authority": "yes", "need": "a POS system",
+                              "timeline": "2026-12-31"}  # fmt: skip
+    lead = cli.json("show", str(lid))
+    assert lead["qualified"] is True
+    assert lead["segment"] == "retail" and lead["value"] == 20000000 and "b2b" in lead["tags"]
+    kinds = [a for a in lead["activities"] if a["kind"] == "qualification"]
+    assert {a["data"]["criterion"] for a in kinds} == {"budget", "authority", "need", "timeline"}
+    assert all(a["data"]["old"] is None for a in kinds)
+    assert [x["id"] for x in cli.json("list", "--qualified")] == [lid]
+    assert cli.json("list", "--unqualified") == []
+
+
+def test_missing_criteria_are_named(cli: Any) -> None:
+    lid = add(cli, "Ani")
+    r = cli("qualify", str(lid), "--budget", "no", "--need", "x")
+    assert "not qualified" in r.stderr
+    assert "budget (answered 'no')" in r.stderr and "authority (not answered)" in r.stderr
+    out = cli.json("qualify", str(lid))  # no answers: shows the status
+    assert [m["criterion"] for m in out["missing"]] == ["budget", "authority", "timeline"]
+    assert cli.json("show", str(lid))["qualified"] is False
+
+
+def test_changed_answer_is_recorded_with_old_and_new(cli: Any) -> None:
+    lid = add(cli, "Cici")
+    cli("qualify", str(lid), "--budget", "no")
+    cli("qualify", str(lid), "--budget", "yes")
+    cli("qualify", str(lid), "--budget", "yes")  # unchanged: no new activity
+    acts = [a for a in cli.json("show", str(lid))["activities"] if a["kind"] == "qualification"]
+    assert [(a["data"]["old"], a["data"]["new"]) for a in acts] == [("no", "yes"), (None, "no")]
+    cli("qualify", str(lid), "--budget", "")  # clears
+    assert cli.json("qualify", str(lid))["answers"]["budget"] is None
+
+
+def test_advance_moves_only_when_qualified(cli: Any) -> None:
+    lid = add(cli, "Dodi")
+    out = cli.json("qualify", str(lid), "--budget", "yes", "--advance")
+    assert out["moved_to"] is None
+    assert cli.json("show", str(lid))["stage"] == "new"
+    # the answers were still saved
+    assert out["answers"]["budget"] == "yes"
+    out = cli.json(
+        "qualify", str(lid), "--authority", "yes", "--need", "n", "--timeline", "+30d",
+        "--advance",
+    )  # fmt: skip
+    assert out["moved_to"] == "qualified"
+    lead = cli.json("show", str(lid))
+    assert lead["stage"] == "qualified"
+    assert any(a["kind"] == "stage_change" for a in lead["activities"])
+
+
+def test_advance_never_moves_backwards(cli: Any) -> None:
+    lid = add(cli, "Eko")
+    cli("advance", str(lid), "--to", "negotiation")
+    out = cli.json(
+        "qualify", str(lid), "--budget", "y", "--authority", "y", "--need", "n",
+        "--timeline", "2027-01-15", "--advance",
+    )  # fmt: skip
+    assert out["moved_to"] is None and out["stage"] == "negotiation"
+
+
+def test_custom_criteria_with_types(cli: Any) -> None:
+    cli("criteria", "add", "size", "--type", "choice", "--choices", "small,Medium,large",
+        "--label", "Company size")  # fmt: skip
+    cli("criteria", "add", "seats", "--type", "number", "--optional")
+    lid = add(cli, "Fajar")
+    out = cli.json("qualify", str(lid), "--answer", "size=medium", "-a", "seats=1,200")
+    assert out["answers"]["size"] == "Medium" and out["answers"]["seats"] == "1200"
+    r = cli("qualify", str(lid), "--answer", "size=huge", ok=False)
+    assert r.exit_code == 2 and "Choices: small, Medium, large" in r.stderr
+    r = cli("qualify", str(lid), "--answer", "seats=many", ok=False)
+    assert r.exit_code == 2
+    r = cli("qualify", str(lid), "--answer", "colour=red", ok=False)
+    assert (
+        r.exit_code == 3 and "Criteria: budget, authority, need, timeline, size, seats" in r.stderr
+    )
+    r = cli("qualify", str(lid), "--answer", "novalue", ok=False)
+    assert r.exit_code == 2
+    r = cli("qualify", str(lid), "--timeline", "someday", ok=False)
+    assert r.exit_code == 2 and "timeline" in r.stderr
+    keys = [c["key"] for c in cli.json("criteria", "list")]
+    assert keys == ["budget", "authority", "need", "timeline", "size", "seats"]
+
+
+def test_criteria_edit_and_remove_requalify(cli: Any) -> None:
+    lid = add(cli, "Gita")
+    cli("qualify", str(lid), "--budget", "yes", "--authority", "yes", "--need", "x")
+    assert cli.json("show", str(lid))["qualified"] is False  # timeline missing
+    cli("criteria", "edit", "timeline", "--optional")
+    assert cli.json("show", str(lid))["qualified"] is True
+    cli("criteria", "add", "size", "--type", "text")  # required by default
+    assert cli.json("show", str(lid))["qualified"] is False
+    cli("criteria", "remove", "size")
+    assert cli.json("show", str(lid))["qualified"] is True
+    r = cli("criteria", "edit", "budget", "--type", "text", ok=False)
+    assert r.exit_code == 1 and "answer" in r.stderr
+    r = cli("criteria", "add", "Bad Key", ok=False)
+    assert r.exit_code == 2
+    r = cli("criteria", "add", "x", "--type", "colour", ok=False)
+    assert r.exit_code == 2 and "yesno, choice" in r.stderr
+    r = cli("criteria", "remove", "nope", ok=False)
+    assert r.exit_code == 3
+
+
+def test_qualify_unknown_lead(cli: Any) -> None:
+    r = cli("qualify", "42", "--budget", "yes", ok=False)
+    assert r.exit_code == 3
+
+
+CRITERIA = [
+    qualify.Criterion("b", "B", "yesno", [], True, 1),
+    qualify.Criterion("n", "N", "number", [], True, 2),
+    qualify.Criterion("d", "D", "date", [], True, 3),
+    qualify.Criterion("c", "C", "choice", ["Red", "green"], True, 4),
+    qualify.Criterion("t", "T", "text", [], True, 5),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(CRITERIA), st.text(max_size=30))
+def test_parse_answer_is_idempotent_and_raises_only_validation_error(
+    c: qualify.Criterion, text: str
+) -> None:
+    try:
+        value = qualify.parse_answer(c, text, NOW, timezone.utc)
+    except ValidationError:
+        return
+    if value is not None:
+        assert qualify.parse_answer(c, value, NOW, timezone.utc) == value
+
+
+@pytest.mark.parametrize(
+    ("ctype", "text", "expected"),
+    [
+        ("yesno", "Y", "yes"), ("yesno", "tidak", "no"), ("number", "2.50", "2.5"),
+        ("number", "1_000", "1000"), ("date", "2026-12", "2026-12-31"),
+        ("date", "tomorrow", "2026-11-23"), ("choice", "GREEN", "green"), ("text", "  a ", "a"),
+    ],
+)  # fmt: skip
+def test_parse_answer_examples(ctype: str, text: str, expected: str | None) -> None:
+    c = next(x for x in CRITERIA if x.type == ctype)
+    got = qualify.parse_answer(c, text, NOW, timezone.utc)
+    assert got == expected

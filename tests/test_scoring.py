@@ -1,0 +1,403 @@
+"""Rule score: default rules, explain == stored score, decay, caps, rules CLI, --all."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadctl import activities, leads, scoring
+from leadctl.errors import NotFoundError, ValidationError
+from tests.conftest import NOW
+
+
+def add(cli: Any, *args: str) -> int:
+    return int(cli("add", *args).stdout.strip())
+
+
+def explain(cli: Any, lead_id: int) -> dict[str, Any]:
+    return cli.json("score", str(lead_id), "--explain")
+
+
+def stored_score(cli: Any, lead_id: int) -> int:
+    return cli.json("show", str(lead_id))["score"]
+
+
+def test_new_lead_is_scored_and_explain_total_equals_stored_score(cli: Any) -> None:
+    lid = add(cli, "Budi", "--phone", "0812-3456-7890", "--email", "b@x.co", "--value", "15jt")
+    out = explain(cli, lid)
+    fired = {r["rule"]: r["points"] for r in out["rules"]}
+    # 5 e-mail + 5 phone + 8 large deal + 5 touched this week (created now)
+    assert fired == {"has_email": 5, "has_phone": 5, "deal_large": 8, "touched_this_week": 5}
+    assert out["score"] == 23 == stored_score(cli, lid)
+    assert sum(g["counted"] for g in out["groups"]) == pytest.approx(out["raw"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["Nobody"],
+        ["Ani", "--email", "a@x.co", "--company", "PT A", "--source", "referral"],
+        ["Cici", "--phone", "0813-1111-2222", "--do-not-contact", "--tag", "invalid-contact"],
+        ["Dodi", "--email", "d@x.co", "--value", "5jt"],
+    ],
+)
+def test_explain_total_equals_stored_score_for_many_leads(cli: Any, args: list[str]) -> None:
+    lid = add(cli, *args)
+    cli("log", str(lid), "--kind", "call", "--at", "2026-10-01")
+    cli("log", str(lid), "--kind", "meeting", "--at", "2026-11-20")
+    cli("log", str(lid), "--kind", "whatsapp", "--inbound")
+    cli("qualify", str(lid), "--budget", "yes", "--need", "a till")
+    out = explain(cli, lid)
+    assert out["score"] == stored_score(cli, lid)
+    raw = sum(g["counted"] for g in out["groups"])
+    assert out["score"] == round(max(0, min(100, raw)))
+    by_group: dict[str, float] = {}
+    for r in out["rules"]:
+        by_group[r["group"]] = by_group.get(r["group"], 0) + r["points"]
+    for g in out["groups"]:
+        assert g["points"] == pytest.approx(by_group[g["group"]], abs=0.01)
+
+
+def test_negative_rules_and_clamp_at_zero(cli: Any) -> None:
+    lid = add(cli, "Nobody", "--do-not-contact")
+    out = explain(cli, lid)
+    fired = {r["rule"] for r in out["rules"]}
+    assert {"do_not_contact", "no_contact_data"} <= fired
+    assert out["raw"] < 0
+    assert out["score"] == 0 == stored_score(cli, lid)
+
+
+def test_engagement_decays_with_age(cli: Any) -> None:
+    lid = add(cli, "Eko", "--email", "e@x.co")
+    # NOW is 2026-11-22T08:00Z: exactly 30 and 60 days before
+    cli("log", str(lid), "--kind", "call", "--at", "2026-10-23T08:00:00Z")
+    cli("log", str(lid), "--kind", "meeting", "--at", "2026-09-23T08:00:00Z")
+    fired = {r["rule"]: r["points"] for r in explain(cli, lid)["rules"]}
+    assert fired["calls"] == pytest.approx(4 * 0.75)
+    assert fired["meetings"] == pytest.approx(8 * 0.75**2)
+
+
+def test_decay_setting_changes_the_points(cli: Any) -> None:
+    lid = add(cli, "Eko", "--email", "e@x.co")
+    cli("log", str(lid), "--kind", "call", "--at", "2026-10-23T08:00:00Z")
+    cli("settings", "set", "score_decay", "0.5")
+    fired = {r["rule"]: r["points"] for r in explain(cli, lid)["rules"]}
+    assert fired["calls"] == pytest.approx(2.0)
+
+
+def test_group_cap_limits_a_group(cli: Any) -> None:
+    lid = add(cli, "Fajar", "--email", "f@x.co")
+    for _ in range(6):
+        cli("log", str(lid), "--kind", "meeting")  # 6 × 8 = 48 > cap 40
+    out = explain(cli, lid)
+    eng = next(g for g in out["groups"] if g["group"] == "engagement")
+    assert eng["points"] > 40
+    assert eng["counted"] == 40
+    cli("score", "rules", "cap", "engagement", "10")
+    eng = next(g for g in explain(cli, lid)["groups"] if g["group"] == "engagement")
+    assert eng["counted"] == 10
+
+
+def test_total_clamped_to_100(cli: Any) -> None:
+    lid = add(cli, "Gita", "--email", "g@x.co")
+    cli("score", "rules", "add", "vip", "--field", "name", "--op", "eq", "--value", "gita",
+        "--points", "500", "--group", "boost")  # fmt: skip
+    out = explain(cli, lid)
+    assert out["raw"] > 100
+    assert out["score"] == 100 == stored_score(cli, lid)
+
+
+def test_scores_follow_changes_automatically(cli: Any) -> None:
+    lid = add(cli, "Hadi", "--phone", "0812-9999-0000")
+    s0 = stored_score(cli, lid)
+    cli("edit", str(lid), "--email", "h@x.co")
+    s1 = stored_score(cli, lid)
+    assert s1 == s0 + 5
+    cli("log", str(lid), "--kind", "call")
+    s2 = stored_score(cli, lid)
+    assert s2 == s1 + 4
+    cli("qualify", str(lid), "--budget", "yes")
+    s3 = stored_score(cli, lid)
+    assert s3 == s2 + 5
+    cli("score", "rules", "add", "in_qualified", "--field", "stage", "--op", "eq",
+        "--value", "contacted", "--points", "7")  # fmt: skip
+    s4 = stored_score(cli, lid)
+    cli("advance", str(lid))  # new -> contacted
+    assert stored_score(cli, lid) == s4 + 7
+
+
+def test_score_history_records_changes(cli: Any, conn: Any) -> None:
+    lid = add(cli, "Ika")
+    cli("log", str(lid), "--kind", "call")
+    rows = conn.execute(
+        "SELECT old_score, new_score FROM score_history WHERE lead_id = ? ORDER BY id", (lid,)
+    ).fetchall()
+    assert [tuple(r) for r in rows][-1] == (rows[-1][0], stored_score(cli, lid))
+    assert rows[0][0] is None  # the first score
+    assert all(r[0] != r[1] for r in rows)  # only changes are kept
+    hist = explain(cli, lid)["history"]
+    assert hist[0]["new_score"] == stored_score(cli, lid)
+
+
+def test_unknown_field_and_operator_list_the_valid_ones(cli: Any) -> None:
+    r = cli("score", "rules", "add", "x", "--field", "colour", "--op", "eq", "--value", "red",
+            "--points", "1", ok=False)  # fmt: skip
+    assert r.exit_code == 2
+    assert "Unknown rule field 'colour'" in r.stderr and "has:" in r.stderr
+    assert "activities:" in r.stderr
+    r = cli("score", "rules", "add", "x", "--field", "source", "--op", "like", "--value", "a",
+            "--points", "1", ok=False)  # fmt: skip
+    assert r.exit_code == 2 and "Operators: eq, ne" in r.stderr
+    r = cli("score", "rules", "add", "x", "--field", "answer:colour", "--op", "exists",
+            "--points", "1", ok=False)  # fmt: skip
+    assert r.exit_code == 3 and "Criteria: budget, authority" in r.stderr
+    r = cli("score", "rules", "add", "x", "--field", "source", "--op", "each", "--points", "1",
+            ok=False)  # fmt: skip
+    assert r.exit_code == 2 and "activities:" in r.stderr
+    r = cli("score", "rules", "edit", "nope", "--points", "1", ok=False)
+    assert r.exit_code == 3 and "has_email" in r.stderr
+
+
+def test_rules_add_edit_remove_rescore(cli: Any) -> None:
+    lid = add(cli, "Joko", "--email", "j@x.co", "--source", "ads", "--field", "visits=12")
+    before = stored_score(cli, lid)
+    cli("score", "rules", "add", "many_visits", "--field", "field:visits", "--op", "gte",
+        "--value", "10", "--points", "6", "--group", "fit")  # fmt: skip
+    assert stored_score(cli, lid) == before + 6
+    cli("score", "rules", "edit", "many_visits", "--points", "9")
+    assert stored_score(cli, lid) == before + 9
+    cli("score", "rules", "edit", "many_visits", "--inactive")
+    assert stored_score(cli, lid) == before
+    rules = {r["name"]: r for r in cli.json("score", "rules", "list")}
+    assert rules["many_visits"]["active"] is False
+    cli("score", "rules", "remove", "many_visits")
+    assert "many_visits" not in {r["name"] for r in cli.json("score", "rules", "list")}
+
+
+def test_operators(conn: Any) -> None:
+    lead = leads.add_lead(
+        conn, {"name": "Op", "source": "Ads", "tags": ["hot", "b2b"], "value": "5000000",
+               "fields": {"size": "42", "note": "Big Shop"}},
+        now=NOW, actor="t",
+    )  # fmt: skip
+    cases = [
+        ("source", "eq", "ads", True), ("source", "ne", "ads", False),
+        ("source", "in", "web, ads", True), ("tags", "contains", "b2b", True),
+        ("tags", "eq", "hot", True), ("tags", "contains", "cold", False),
+        ("field:size", "gt", "41", True), ("field:size", "lte", "41", False),
+        ("field:size", "between", "40..42", False), ("field:size", "between", "40..43", True),
+        ("field:note", "contains", "shop", True), ("field:missing", "missing", None, True),
+        ("field:note", "exists", None, True), ("value", "gte", "5jt", True),
+        ("value", "lt", "5.000.000", False), ("value", "eq", "5jt", True),
+        ("value", "in", "1jt, 5jt", True), ("value", "ne", "5000000", False), ("has:company", "eq", "no", True),
+        ("do_not_contact", "eq", "no", True), ("activities:created", "gte", "1", True),
+        ("activities:call", "each", None, False), ("age_days", "lte", "0", True),
+    ]  # fmt: skip
+    for i, (fld, op, value, _) in enumerate(cases):
+        scoring.add_rule(conn, scoring.Rule(None, f"r{i}", fld, op, value, 1, "t"))
+    result = scoring.score_lead(conn, lead.id, NOW)
+    fired = {f.rule for f in result.fired}
+    for i, (fld, op, value, expect) in enumerate(cases):
+        assert (f"r{i}" in fired) == expect, (fld, op, value)
+
+
+def test_export_import_roundtrip(cli: Any, tmp_path: Any) -> None:
+    path = tmp_path / "rules.toml"
+    cli("score", "rules", "add", "quote\"d", "--field", "source", "--op", "eq", "--value",
+        'say "hi" \\ there', "--points", "2.5", "--group", "fit", ok=False)  # fmt: skip
+    cli("score", "rules", "add", "odd_value", "--field", "source", "--op", "eq", "--value",
+        'say "hi" \\ there', "--points", "2.5", "--group", "fit")  # fmt: skip
+    before = cli.json("score", "rules", "list")
+    cli("score", "rules", "export", str(path))
+    text = path.read_text()
+    assert "[[rule]]" in text and "[groups]" in text
+    cli("score", "rules", "remove", "odd_value")
+    cli("score", "rules", "import", str(path))
+
+    def without_ids(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != "id"} for r in rules]
+
+    assert without_ids(cli.json("score", "rules", "list")) == without_ids(before)
+    groups = {g["group"]: g["cap"] for g in cli.json("score", "rules", "groups")}
+    assert groups["engagement"] == 40
+
+
+def test_import_syntax_error_names_the_line_and_keeps_rules(cli: Any, tmp_path: Any) -> None:
+    before = cli.json("score", "rules", "list")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[groups]\nfit = 10\n\n[[rule]]\nname = "x"\nfield = = "source"\n')
+    r = cli("score", "rules", "import", str(bad), ok=False)
+    assert r.exit_code == 2
+    assert "line 6" in r.stderr and "kept" in r.stderr
+    assert cli.json("score", "rules", "list") == before
+    # a valid file with one invalid rule is refused as a whole too
+    bad.write_text(
+        '[[rule]]\nname = "a"\nfield = "source"\noperator = "eq"\nvalue = "x"\npoints = 1\n'
+        'group = "fit"\n\n[[rule]]\nname = "b"\nfield = "colour"\noperator = "eq"\n'
+        'value = "x"\npoints = 1\ngroup = "fit"\n'
+    )
+    r = cli("score", "rules", "import", str(bad), ok=False)
+    assert r.exit_code == 2 and "rule #2" in r.stderr and "colour" in r.stderr
+    assert cli.json("score", "rules", "list") == before
+
+
+def test_import_replaces_rules(cli: Any, tmp_path: Any) -> None:
+    lid = add(cli, "Kiki", "--source", "ads")
+    f = tmp_path / "r.toml"
+    f.write_text(
+        '[groups]\nads = 3\n\n[[rule]]\nname = "from_ads"\nfield = "source"\n'
+        'operator = "eq"\nvalue = "ads"\npoints = 10\ngroup = "ads"\n'
+    )
+    cli("score", "rules", "import", str(f))
+    assert [r["name"] for r in cli.json("score", "rules", "list")] == ["from_ads"]
+    assert stored_score(cli, lid) == 3
+
+
+def test_score_all_recomputes_with_few_queries(conn: Any) -> None:
+    ids = []
+    for i in range(30):
+        lead = leads.add_lead(conn, {"name": f"L{i}", "email": f"l{i}@x.co"}, now=NOW, actor="t")
+        ids.append(lead.id)
+        for _ in range(i % 3):
+            activities.record(conn, lead.id, "call", at=NOW, now=NOW, actor="t")
+    conn.execute("UPDATE leads SET score = NULL")
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    result = scoring.score_all(conn, NOW)
+    conn.set_trace_callback(None)
+    assert result.leads == 30 and result.changed == 30
+    activity_queries = [s for s in statements if "FROM activities" in s]
+    assert len(activity_queries) == 1 and "GROUP BY" in activity_queries[0]
+    # a constant number of statements, not one per lead
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) < 10
+    for lid in ids:
+        one = scoring.score_lead(conn, lid, NOW).score
+        assert conn.execute("SELECT score FROM leads WHERE id = ?", (lid,)).fetchone()[0] == one
+
+
+def test_score_all_cli_and_progress_callback(cli: Any, conn: Any) -> None:
+    for i in range(3):
+        add(cli, f"M{i}")
+    out = cli.json("score", "--all")
+    assert out["leads"] == 3 and out["changed"] == 0 and out["trained"] is False
+    seen: list[tuple[int, int]] = []
+    scoring.score_all(conn, NOW, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (3, 3)
+
+
+def test_score_routing_and_usage(cli: Any) -> None:
+    lid = add(cli, "Nina")
+    assert cli.json("score", str(lid))["score"] == cli.json("score", "show", str(lid))["score"]
+    assert "Rules that fired" in cli("score", str(lid), "--explain").stdout
+    r = cli("score", ok=False)
+    assert r.exit_code == 2 and "--all" in r.stderr
+    r = cli("score", "999", ok=False)
+    assert r.exit_code == 3
+    assert "has_email" in cli("score", "rules").stdout
+
+
+def test_check_rule_core_errors(conn: Any) -> None:
+    with pytest.raises(ValidationError):
+        scoring.add_rule(conn, scoring.Rule(None, "bad name!", "source", "eq", "x", 1, "fit"))
+    with pytest.raises(ValidationError):
+        scoring.add_rule(conn, scoring.Rule(None, "n", "source", "eq", None, 1, "fit"))
+    with pytest.raises(ValidationError):
+        scoring.add_rule(conn, scoring.Rule(None, "n", "field:size", "gt", "abc", 1, "fit"))
+    with pytest.raises(ValidationError):
+        scoring.add_rule(conn, scoring.Rule(None, "n", "value", "between", "1", 1, "fit"))
+    with pytest.raises(NotFoundError):
+        scoring.get_rule(conn, "nope")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_rules_parser_raises_only_validation_error(text: str) -> None:
+    import sqlite3
+
+    from leadctl.db import open_db
+
+    conn = _PARSER_DB.get("conn")
+    if conn is None:
+        import tempfile
+
+        conn = _PARSER_DB["conn"] = open_db(tempfile.mkdtemp() + "/p.db")
+    assert isinstance(conn, sqlite3.Connection)
+    with contextlib.suppress(ValidationError):
+        scoring.parse_rules_toml(conn, text)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+            st.sampled_from(["source", "tags", "field:x", "value", "has:email"]),
+            st.sampled_from(["eq", "ne", "contains", "exists", "gte"]),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12),
+            st.integers(-50, 50),
+        ),
+        max_size=5,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_rules_export_import_is_idempotent(rules: list[tuple[str, str, str, str, int]]) -> None:
+    import tempfile
+
+    from leadctl.db import open_db
+
+    conn = open_db(tempfile.mkdtemp() + "/r.db")
+    try:
+        scoring.import_rules(conn, "")
+        for name, fld, op, value, points in rules:
+            if op == "gte" or fld == "value":
+                value = "5"
+            try:
+                scoring.add_rule(conn, scoring.Rule(None, name, fld, op, value, points, "g"))
+            except ValidationError:
+                continue
+        first = scoring.export_rules(conn)
+        scoring.import_rules(conn, first)
+        assert scoring.export_rules(conn) == first
+    finally:
+        conn.close()
+
+
+_PARSER_DB: dict[str, object] = {}
+
+
+def test_migration_0003_on_fresh_and_upgraded_database(tmp_path: Any) -> None:
+    from leadctl.db import SCHEMA_VERSION, open_db
+
+    path = tmp_path / "up.db"
+    conn = open_db(path)
+    assert len(scoring.list_rules(conn)) == 21
+    caps = {g["group"]: g["cap"] for g in scoring.list_groups(conn)}
+    assert caps == {"engagement": 40, "fit": 60, "negative": 50}
+    # Make it look like a schema-3 database (before this migration), with a lead.
+    leads.add_lead(conn, {"name": "Old"}, now=NOW, actor="t")
+    conn.execute("DELETE FROM score_rules")
+    conn.execute("DELETE FROM score_groups")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_score_default_rules'")
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    conn = open_db(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert len(scoring.list_rules(conn)) == 21
+    assert scoring.score_all(conn, NOW).leads == 1
+    conn.close()
+
+
+def test_deferred_rescoring_scores_once_at_the_end(conn: Any) -> None:
+    with scoring.deferred_rescoring(conn, NOW):
+        lead = leads.add_lead(conn, {"name": "Bulk", "email": "b@x.co"}, now=NOW, actor="t")
+        activities.record(conn, lead.id, "call", at=NOW, now=NOW, actor="t")
+        assert (
+            conn.execute("SELECT score FROM leads WHERE id = ?", (lead.id,)).fetchone()[0] is None
+        )
+    stored = conn.execute("SELECT score FROM leads WHERE id = ?", (lead.id,)).fetchone()[0]
+    assert stored == scoring.score_lead(conn, lead.id, NOW).score == 14
