@@ -43,3 +43,9 @@ def test_owner_none_selects_unassigned(conn: Any, cli: Any) -> None:
     rep = cli.json("report", "pipeline", "--owner", "none")
     assert rep["totals"]["count"] == 1
     assert cli.json("report", "conversion", "--owner", "ani")["totals"]["leads"] == 1
+
+
+def test_group_options_before_the_report_name_are_refused(cli: Any) -> None:
+    r = cli("report", "--owner", "ani", "pipeline", ok=False)
+    assert r.exit_code == 2 and "after the report name" in r.stderr
+    assert cli.json("report", "--period", "this-month")["report"] == "summary"

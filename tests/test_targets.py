@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadctl import costs, targets
+from leadctl.errors import ValidationError
 
 
 def test_set_list_replace_remove(cli: Any) -> None:
@@ -47,3 +56,46 @@ def test_source_costs(cli: Any) -> None:
     cli("source", "remove-cost", "ads", "--month", "2026-10")
     assert len(cli.json("source", "costs")) == 1
     assert cli("source", "remove-cost", "ads", "--month", "2026-10", ok=False).exit_code == 3
+
+
+# ---- parsers ------------------------------------------------------------------
+
+NOW = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
+UTC = ZoneInfo("UTC")
+
+
+def test_parse_month_words() -> None:
+    assert costs.parse_month(None, NOW, UTC) == "2026-01"
+    assert costs.parse_month("last-month", NOW, UTC) == "2025-12"
+    assert costs.parse_month("2026-3", NOW, UTC) == "2026-03"
+    with pytest.raises(ValidationError):
+        costs.parse_month("2026-00", NOW, UTC)
+
+
+@given(st.text(max_size=20))
+def test_parse_month_only_validation_errors_and_idempotent(text: str) -> None:
+    try:
+        month = costs.parse_month(text, NOW, UTC)
+    except ValidationError:
+        return
+    assert costs.parse_month(month, NOW, UTC) == month
+
+
+@given(st.text(max_size=20), st.sampled_from(targets.METRICS))
+def test_target_value_only_validation_errors(text: str, metric: str) -> None:
+    try:
+        value = targets.parse_value(metric, text, "IDR")
+    except ValidationError:
+        return
+    assert value >= 0
+    assert targets.parse_value(metric, str(value), "IDR") == value
+
+
+@given(st.text(max_size=20))
+def test_metric_and_unit_names(text: str) -> None:
+    for check in (targets.check_metric, targets.check_unit):
+        try:
+            name = check(text)
+        except ValidationError:
+            continue
+        assert check(name) == name

@@ -133,6 +133,14 @@ def report_root(
     """Without a report name: the summary (follow-ups today, pipeline, month vs target, stale)."""
     if ctx.invoked_subcommand is None:
         cmd_summary(ctx, period, since, until, owner, fmt)
+    elif period or since or until or owner or fmt is not Format.table:
+        # `report --owner ani pipeline` would otherwise silently report everyone.
+        from leadctl.errors import UsageError
+
+        raise UsageError(
+            "Report options go after the report name",
+            f"Example: leadctl report {ctx.invoked_subcommand} --period this-month.",
+        )
 
 
 @report_app.command("summary")
