@@ -44,6 +44,13 @@ def to_store(dt: datetime) -> str:
 
 def from_store(text: str) -> datetime:
     """Stored UTC text -> aware UTC datetime."""
+    # fromisoformat is ~15x faster than strptime (which also imports _strptime
+    # and locale on first use); listings parse one or two values per row.
+    if len(text) == 20 and text[10] == "T" and text[19] == "Z":
+        try:
+            return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     return datetime.strptime(text, STORE_FORMAT).replace(tzinfo=UTC)
 
 

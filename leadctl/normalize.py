@@ -7,9 +7,12 @@ raises only ValidationError; Hypothesis tests hold them to that.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from leadctl.errors import ValidationError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 # ISO 4217 minor-unit exponents, with one deliberate exception: IDR is kept at
 # 0 because sen are not used in practice, so an IDR value is whole rupiah.
@@ -108,6 +111,9 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
     otherwise it is the decimal mark. So 'Rp 7.500.000' is 7,500,000 and
     '1.5jt' is 1,500,000. Negative amounts are refused.
     """
+    # decimal is imported here, not at start-up: listing leads never needs it.
+    from decimal import Decimal
+
     if isinstance(text, int) and not isinstance(text, bool):
         amount = Decimal(text)
         return _to_minor(amount, currency, str(text))
@@ -138,6 +144,8 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
 
 
 def _decimal_from_grouped(number: str, *, has_multiplier: bool) -> Decimal | None:
+    from decimal import Decimal, InvalidOperation
+
     if not number or not number[0].isdigit() or not number[-1].isdigit():
         return None
     dots, commas = number.count("."), number.count(",")
@@ -206,11 +214,13 @@ def format_money(minor: int | None, currency: str) -> str:
         if code == "IDR":
             return "Rp " + whole.replace(",", ".")
         return f"{code} {whole}"
-    major = Decimal(minor).scaleb(-exponent)
-    return f"{code} {major:,.{exponent}f}"
+    major, cents = divmod(minor, 10**exponent)
+    return f"{code} {major:,}.{cents:0{exponent}d}"
 
 
 def minor_to_major(minor: int, currency: str) -> Decimal:
+    from decimal import Decimal
+
     return Decimal(minor).scaleb(-currency_exponent(currency))
 
 

@@ -29,6 +29,14 @@ def cmd_log(
     ] = None,
     amount: Annotated[str | None, typer.Option(help="Sale amount (with --kind sale).")] = None,
     product: Annotated[str | None, typer.Option(help="Product sold (with --kind sale).")] = None,
+    next_: Annotated[
+        str | None,
+        typer.Option("--next", help="Also schedule a follow-up: +2d, 'tomorrow 10:00', mon ..."),
+    ] = None,
+    next_kind: Annotated[
+        str | None, typer.Option("--next-kind", help="Kind of that follow-up (default: --kind).")
+    ] = None,
+    next_note: Annotated[str | None, typer.Option("--next-note", help="Its note.")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Log an activity on a lead's history."""
@@ -49,17 +57,46 @@ def cmd_log(
         minor = parse_money(amount, lead.currency)
     elif k == "sale":
         raise UsageError("A sale needs --amount", "Example: --kind sale --amount 15000000")
+    next_due = None
+    if next_:
+        from datetime import time
+
+        next_due = parse_when(st, next_, default_time=time(9, 0))
+    followup = None
     with transaction(st.conn):
         activity_id = activities.record(
             st.conn, lead_id, k, at=when, now=st.now, actor=st.actor, note=note,
             outcome=outcome, direction="in" if inbound else "out", attachment=attach,
             amount=minor, product=product,
         )  # fmt: skip
+        if next_due is not None:
+            from leadctl import followups
+
+            followup = followups.add_followup(
+                st.conn, lead_id, next_due, now=st.now,
+                kind=next_kind or ("call" if k in ("note", "document", "sale") else k),
+                note=next_note,
+            )  # fmt: skip
+    if inbound:
+        # A reply stops the lead's sequences (those with stop-on-reply).
+        from leadctl import sequences
+
+        sequences.sync(st.conn, now=st.now)
     act = activities.get_activity(st.conn, activity_id)
     if fmt is Format.table:
         message(f"Logged {k} on lead {lead_id} (activity {activity_id}).")
+        if followup is not None:
+            from leadctl.dates import format_local
+
+            message(
+                f"Next: follow-up {followup.id} ({followup.kind}) on"
+                f" {format_local(followup.due_at, st.tz)}."
+            )
     else:
-        emit_object(act.to_dict(), fmt.value)
+        out = act.to_dict()
+        if followup is not None:
+            out["next_followup"] = followup.to_dict()
+        emit_object(out, fmt.value)
 
 
 def register(app: typer.Typer) -> None:

@@ -169,6 +169,8 @@ COMMAND_MODULES: dict[str, str] = {
     "qualify": "qualify",
     "criteria": "qualify",
     "score": "score",
+    "followups": "followups",
+    "sequence": "sequence",
     "report": "report",
     "target": "target",
     "source": "source",
@@ -228,8 +230,17 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def run() -> None:
-    word = command_word(sys.argv[1:])
+    argv = sys.argv[1:]
+    word = command_word(argv)
     module = COMMAND_MODULES.get(word) if word else None
     # Shell completion asks through environment variables: give it everything.
     completing = any(k.startswith("_LEADCTL_COMPLETE") for k in os.environ)
-    make_app([module] if module and not completing else None)()
+    if completing:
+        modules = None
+    elif module:
+        modules = [module]
+    elif word is None and "--version" in argv and not {"-h", "--help"} & set(argv):
+        modules = []  # --version answers before any command is needed
+    else:
+        modules = None
+    make_app(modules)()

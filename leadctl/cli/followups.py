@@ -1,0 +1,410 @@
+"""followups: what is due today, by urgency; add, done, snooze, cancel.
+
+`leadctl followups` is what cron runs every morning, so this module imports
+only typer and stdlib at the top; the core, Rich (terminal tables only) and
+icalendar (--format ics only) load inside the commands.
+
+Annotations here are real objects, not postponed strings, on purpose: Typer
+would eval() each string annotation at start-up (tests/test_help.py).
+"""
+
+import sys
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from leadctl.cli.common import Format, FormatOpt, State, parse_when, state
+
+followups_app = typer.Typer(
+    help="What to do today, most urgent first; add, done, snooze, cancel follow-ups.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    ics = "ics"
+
+
+CSV_KEYS = (
+    "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "due_local", "kind",
+    "note", "owner", "urgency", "overdue", "overdue_days", "stale", "no_next_step", "stage",
+    "probability", "score", "value", "currency",
+    "sequence", "step", "template", "snoozed",
+)  # fmt: skip
+WHEN_HELP = "e.g. 'tomorrow 10:00', mon, +3d, eow, 2026-12-01 14:00 (a date alone means 09:00)."
+
+
+def _due_default_time() -> Any:
+    from datetime import time
+
+    return time(9, 0)
+
+
+def _when(st: State, text: str) -> Any:
+    return parse_when(st, text, default_time=_due_default_time())
+
+
+def _what(rec: dict[str, Any]) -> str:
+    if rec["id"] is None:
+        return "no next step" + (" (stale)" if rec["stale"] else "")
+    what = str(rec["kind"])
+    if rec.get("note"):
+        what += f": {rec['note']}"
+    return what
+
+
+def _when_text(rec: dict[str, Any]) -> str:
+    if rec["id"] is None:
+        return "-"
+    text = str(rec["due_local"])
+    if rec["overdue_days"]:
+        text += f" ({rec['overdue_days']}d overdue)"
+    elif rec["overdue"]:
+        text += " (overdue)"
+    return text
+
+
+def _lead_text(rec: dict[str, Any]) -> str:
+    name = rec["lead_name"] or f"lead {rec['lead_id']}"
+    return f"{name}, {rec['company']}" if rec.get("company") else str(name)
+
+
+def _flags(rec: dict[str, Any]) -> str:
+    flags = []
+    if rec["no_next_step"]:
+        flags.append("no next step")
+    if rec["stale"]:
+        flags.append("stale")
+    if rec.get("sequence"):
+        flags.append(f"{rec['sequence']} #{rec['step']}")
+    return ", ".join(flags)
+
+
+def _empty_text(upcoming: int | None, include_all: bool) -> str:
+    if include_all:
+        return "No open follow-ups and no lead without a next step."
+    if upcoming:
+        return f"Nothing due in the next {upcoming} days."
+    return "Nothing due today."
+
+
+def _print_plain(records: list[dict[str, Any]]) -> None:
+    """The cron / pipe format: one self-contained line per follow-up, no header,
+    so it reads well in a mail or a chat message and greps cleanly."""
+    from leadctl.render import safe_text
+
+    out = []
+    for rec in records:
+        ref = f"#{rec['id']}" if rec["id"] is not None else f"lead #{rec['lead_id']}"
+        parts = [
+            _when_text(rec), _lead_text(rec), rec["phone"] or "-", _what(rec),
+            f"[{rec['owner'] or 'unassigned'}]", ref,
+        ]  # fmt: skip
+        out.append(safe_text("  ".join(str(p) for p in parts)))
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _print_table(st: State, records: list[dict[str, Any]]) -> None:
+    from leadctl.render import Column, table
+
+    for rec in records:
+        rec["_what"] = _what(rec)
+        rec["_when"] = _when_text(rec)
+        rec["_lead"] = _lead_text(rec)
+        rec["_flags"] = _flags(rec)
+    table(
+        records,
+        [
+            Column("id", "ID", justify="right"), Column("_when", "Due"),
+            Column("urgency", "Urg", justify="right"), Column("lead_id", "Lead", justify="right"),
+            Column("_lead", "Name"), Column("phone", "Phone"),
+            Column("_what", "What", max_width=40), Column("owner", "Owner"),
+            Column("_flags", "Flags"),
+        ],
+    )  # fmt: skip
+
+
+def _explain(st: State, followup_id: int, fmt: ListFormat) -> None:
+    from leadctl import followups
+    from leadctl.dates import format_local
+    from leadctl.render import Column, emit_object, key_value, table
+
+    data = followups.explain(st.conn, followup_id, now=st.now, tz=st.tz)
+    if fmt in (ListFormat.json, ListFormat.jsonl):
+        emit_object(data, fmt.value)
+        return
+    if fmt is ListFormat.csv:
+        from leadctl.render import write_csv
+
+        write_csv(data["terms"], ["term", "value", "coefficient", "points"], sys.stdout)
+        return
+    key_value(
+        [("follow-up", data["id"]), ("lead", f"{data['lead_id']} {data['lead_name'] or ''}"),
+         ("due", format_local(data["due_at"], st.tz)), ("status", data["status"])]
+    )  # fmt: skip
+    rows = [*data["terms"], {"term": "urgency", "points": data["urgency"]}]
+    table(
+        rows,
+        [
+            Column("term", "Term"), Column("value", "Value", justify="right"),
+            Column("coefficient", "Coefficient", justify="right"),
+            Column("points", "Points", justify="right"),
+        ],
+    )  # fmt: skip
+
+
+@followups_app.callback()
+def cmd_followups(
+    ctx: typer.Context,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only this owner's ('none' = unassigned).")
+    ] = None,
+    upcoming: Annotated[
+        str | None, typer.Option("--upcoming", help="Also what is due in the next N days: 7d, 2w.")
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every open follow-up, plus open leads with no next step (flagged)."
+        ),
+    ] = False,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: call, ...")] = None,
+    lead: Annotated[
+        int | None, typer.Option("--lead", metavar="ID", help="Only this lead's.")
+    ] = None,
+    explain: Annotated[
+        int | None,
+        typer.Option("--explain", metavar="FID", help="Show how a follow-up's urgency adds up."),
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Time zone for 'today', e.g. Asia/Jakarta.")
+    ] = None,
+    fmt: Annotated[
+        ListFormat,
+        typer.Option("--format", "-f", help="table for people; json, jsonl, csv, ics (calendar)."),
+    ] = ListFormat.table,
+) -> None:
+    """What is overdue and due today, most urgent first.
+
+    When stdout is not a terminal (cron, pipes) the table is plain text, one
+    line per follow-up: when, lead, phone, what, owner, id.
+    """
+    st = state(ctx)
+    if tz:
+        st.tz_name = tz
+        st._tz = None
+    if ctx.invoked_subcommand is not None:
+        return
+    from leadctl import followups
+
+    conn = st.conn
+    if followups.pending_sequence_stops(conn):
+        from leadctl import sequences
+
+        sequences.sync(conn, now=st.now)
+    if explain is not None:
+        _explain(st, explain, fmt)
+        return
+    days = followups.parse_span(upcoming) if upcoming else None
+    records = followups.list_followups(
+        conn, now=st.now, tz=st.tz, owner=owner, kind=kind, upcoming_days=days,
+        include_all=all_, lead_id=lead,
+    )  # fmt: skip
+    if fmt is ListFormat.ics:
+        from leadctl.calendar_ics import build_calendar, db_identity
+
+        data = build_calendar(records, identity=db_identity(conn), now=st.now)
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    if fmt is not ListFormat.table:
+        from leadctl.render import emit_records
+
+        emit_records(records, [], fmt.value, csv_keys=CSV_KEYS)
+        return
+    if not records:
+        # Data, not a message: cron mails and chat hooks show stdout.
+        sys.stdout.write(_empty_text(days, all_) + "\n")
+        return
+    if sys.stdout.isatty():
+        _print_table(st, records)
+    else:
+        _print_plain(records)
+
+
+@followups_app.command("add")
+def cmd_add(
+    ctx: typer.Context,
+    lead_id: Annotated[int, typer.Argument(help="Lead id.", metavar="ID")],
+    due: Annotated[str, typer.Option("--due", "-d", help=f"When: {WHEN_HELP}")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="call, email, whatsapp, ...")] = "call",
+    note: Annotated[str | None, typer.Option("--note", "-n", help="What to do.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Who does it (default: the lead's owner).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Schedule a follow-up for a lead."""
+    from leadctl import followups
+    from leadctl.render import emit_object, message
+
+    st = state(ctx)
+    when = _when(st, due)
+    fu = followups.add_followup(
+        st.conn, lead_id, when, now=st.now, kind=kind, note=note, owner=owner
+    )
+    if fmt is Format.table:
+        from leadctl.dates import format_local
+
+        message(
+            f"Follow-up {fu.id}: {fu.kind} lead {lead_id} on {format_local(fu.due_at, st.tz)}"
+            f" ({fu.owner or 'unassigned'})."
+        )
+    else:
+        emit_object(fu.to_dict(), fmt.value)
+
+
+def _interactive() -> bool:
+    """A person at a terminal (both ends): only then may a command ask."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask_next(st: State, lead_id: int) -> Any:
+    """On a terminal only: ask for the next step until it parses or is empty."""
+    from leadctl.errors import ValidationError
+    from leadctl.render import message
+
+    while True:
+        text = typer.prompt(
+            f"Next step for lead {lead_id} (e.g. +3d, 'tomorrow 10:00'; Enter for none)",
+            default="",
+            show_default=False,
+        )
+        if not text.strip():
+            return None
+        try:
+            return _when(st, text)
+        except ValidationError as exc:
+            message(f"{exc}")
+
+
+@followups_app.command("done")
+def cmd_done(
+    ctx: typer.Context,
+    followup_id: Annotated[int, typer.Argument(help="Follow-up id.", metavar="FID")],
+    note: Annotated[str | None, typer.Option("--note", "-n", help="What happened.")] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="Outcome, e.g. no-answer, interested.")
+    ] = None,
+    next_: Annotated[
+        str | None, typer.Option("--next", help=f"Schedule the next follow-up: {WHEN_HELP}")
+    ] = None,
+    next_kind: Annotated[
+        str | None, typer.Option("--next-kind", help="Kind of the next one (default: same).")
+    ] = None,
+    next_note: Annotated[str | None, typer.Option("--next-note", help="Its note.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Mark a follow-up done: logs the activity (of its kind) on the lead.
+
+    On a terminal, asks for the next step unless --next is given; never asks
+    when not interactive.
+    """
+    from leadctl import followups, sequences
+    from leadctl.dates import format_local
+    from leadctl.render import emit_object, message
+
+    st = state(ctx)
+    conn = st.conn
+    next_due = _when(st, next_) if next_ else None
+    done = followups.complete_followup(
+        conn, followup_id, now=st.now, actor=st.actor, note=note, outcome=outcome,
+        next_due=next_due, next_kind=next_kind, next_note=next_note,
+    )  # fmt: skip
+    fu = done.followup
+    if (
+        next_due is None
+        and done.sequence_next is None
+        and _interactive()
+        and _lead_is_open(conn, fu.lead_id)
+    ):
+        asked = _ask_next(st, fu.lead_id)
+        if asked is not None:
+            done.next_followup = followups.add_followup(
+                conn, fu.lead_id, asked, now=st.now, kind=next_kind or fu.kind,
+                note=next_note, owner=fu.owner,
+            )  # fmt: skip
+    sequences.sync(conn, now=st.now)
+    if fmt is not Format.table:
+        emit_object(done.to_dict(), fmt.value)
+        return
+    message(f"Done: follow-up {fu.id} ({fu.kind}, lead {fu.lead_id}); activity {done.activity_id}.")
+    for label, nxt in (("Sequence next", done.sequence_next), ("Next", done.next_followup)):
+        if nxt is not None:
+            message(
+                f"{label}: follow-up {nxt.id} ({nxt.kind}) on {format_local(nxt.due_at, st.tz)}."
+            )
+    if done.enrollment_status == "completed":
+        message("The sequence is complete for this lead.")
+
+
+def _lead_is_open(conn: Any, lead_id: int) -> bool:
+    row = conn.execute(
+        "SELECT s.kind FROM leads l JOIN stages s ON s.name = l.stage WHERE l.id = ?", (lead_id,)
+    ).fetchone()
+    return row is not None and row[0] == "open"
+
+
+@followups_app.command("snooze")
+def cmd_snooze(
+    ctx: typer.Context,
+    followup_id: Annotated[int, typer.Argument(help="Follow-up id.", metavar="FID")],
+    to: Annotated[str, typer.Option("--to", "-t", help=f"New due time: {WHEN_HELP}")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Move a follow-up to a later time."""
+    from leadctl import followups
+    from leadctl.dates import format_local
+    from leadctl.render import emit_object, message
+
+    st = state(ctx)
+    fu = followups.snooze_followup(st.conn, followup_id, _when(st, to), now=st.now)
+    if fmt is Format.table:
+        message(f"Follow-up {fu.id} moved to {format_local(fu.due_at, st.tz)}.")
+    else:
+        emit_object(fu.to_dict(), fmt.value)
+
+
+@followups_app.command("cancel")
+def cmd_cancel(
+    ctx: typer.Context,
+    followup_id: Annotated[int, typer.Argument(help="Follow-up id.", metavar="FID")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Cancel a follow-up (a sequence step is skipped: the next step is scheduled)."""
+    from leadctl import followups
+    from leadctl.dates import format_local
+    from leadctl.render import emit_object, message
+
+    st = state(ctx)
+    fu, nxt = followups.cancel_followup(st.conn, followup_id, now=st.now)
+    if fmt is not Format.table:
+        emit_object(
+            {"followup": fu.to_dict(), "sequence_next": nxt.to_dict() if nxt else None},
+            fmt.value,
+        )
+        return
+    message(f"Follow-up {fu.id} cancelled.")
+    if nxt is not None:
+        message(
+            f"Sequence next: follow-up {nxt.id} ({nxt.kind}) on {format_local(nxt.due_at, st.tz)}."
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(followups_app, name="followups")
