@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from leadctl.dates import UTC, parse_when, to_store
+from leadctl.dates import UTC, WEEKDAYS, parse_when, to_store
 from leadctl.errors import UsageError, ValidationError
 
 NAMES = (
@@ -156,9 +156,9 @@ def parse_period(text: str, now: datetime, tz: tzinfo) -> Period:
 
 
 def _is_date_only(text: str) -> bool:
-    # "2026-11-30", "today", "yesterday", "mon": a whole day, not a moment.
+    # "2026-11-30", "today", "yesterday", "fri": a whole day, not a moment.
     s = text.strip().lower()
-    return bool(_DAY_RE.match(s)) or s in ("today", "yesterday", "tomorrow")
+    return bool(_DAY_RE.match(s)) or s in ("today", "yesterday", "tomorrow") or s in WEEKDAYS
 
 
 def resolve(

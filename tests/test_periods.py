@@ -88,6 +88,9 @@ def test_since_until() -> None:
     p = resolve(None, "2026-11-10", None, now=NOW, tz=JKT)
     assert (p.start_s, p.end) == ("2026-11-09T17:00:00Z", None)
     assert resolve(None, None, None, now=NOW, tz=UTC, default="this-week").name == "this-week"
+    # A day word for --until includes that day: "fri" is the coming Friday, 11-27.
+    assert resolve(None, None, "fri", now=NOW, tz=UTC).end_s == "2026-11-28T00:00:00Z"
+    assert resolve(None, None, "today", now=NOW, tz=UTC).end_s == "2026-11-23T00:00:00Z"
     with pytest.raises(ValidationError):
         resolve(None, "2026-11-30", "2026-11-01", now=NOW, tz=UTC)
 
