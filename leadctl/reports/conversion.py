@@ -49,7 +49,7 @@ def conversion(
     sql = (
         f"SELECT {key} AS grp, stage, count(*) AS n,"
         " SUM(CASE WHEN currency = ? THEN value END) AS value"
-        f" FROM leads{where(terms)} GROUP BY {key}, stage"
+        f" FROM leads{where(terms)} GROUP BY +{key}, +stage"
     )
     rows: dict[Any, dict[str, Any]] = {}
     total = _row(key, None)

@@ -44,7 +44,7 @@ def pipeline(
     terms = [in_list("l.stage", [s["name"] for s in stages], wp)]
     terms += window("l.created_at", period, wp)
     terms += owner_terms("l.owner", ctx, wp)
-    group = f", l.{by}" if by else ""
+    group = f", +l.{by}" if by else ""
     sql = (
         f"SELECT l.stage AS stage{', l.' + by + ' AS grp' if by else ''}, count(*) AS n,"
         " SUM(CASE WHEN l.currency = ? THEN l.value END) AS value,"
