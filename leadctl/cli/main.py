@@ -171,6 +171,8 @@ COMMAND_MODULES: dict[str, str] = {
     "score": "score",
     "followups": "followups",
     "sequence": "sequence",
+    "import": "transfer",
+    "export": "transfer",
     "report": "report",
     "target": "target",
     "source": "source",

@@ -1,0 +1,137 @@
+"""Time `leadctl import` against sqlite-utils and the sqlite3 shell on one CSV.
+
+    python benchmarks/bench_import.py --rows 1000000
+
+Generates benchmarks/_work/leads-<rows>.csv with gen_leads.py (deterministic)
+if it is missing, then runs, each into a fresh database:
+
+  leadctl import FILE --no-score                   (validates, deduplicates, history)
+  leadctl import FILE                              (the same, then scores every lead)
+  sqlite-utils insert DB leads FILE --csv --no-detect-types
+  sqlite3 DB ".import --csv FILE leads"
+
+and prints wall time, CPU time (user + sys) and peak memory (max RSS) of each
+child, measured with /usr/bin/time -v when present, else resource.getrusage.
+CPU time is printed because a shared machine inflates wall time unevenly.
+Goal (issue 3): leadctl wall time <= 0.5x sqlite-utils, peak memory < 100 MB
+and flat in the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work"
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run cmd; return wall seconds, cpu seconds and peak RSS (MB) of the child."""
+    timer = shutil.which("time") or "/usr/bin/time"
+    if os.path.exists("/usr/bin/time"):
+        report = WORK / "time.txt"
+        start = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-v", "-o", str(report), *cmd],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        stats = {}
+        for line in report.read_text().splitlines():
+            key, _, value = line.strip().rpartition(": ")
+            stats[key] = value
+        cpu = float(stats["User time (seconds)"]) + float(stats["System time (seconds)"])
+        rss = int(stats["Maximum resident set size (kbytes)"]) / 1024
+    else:  # pragma: no cover - no GNU time
+        del timer
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        rss = after.ru_maxrss / 1024
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-2000:])
+        raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
+    return {"wall": wall, "cpu": cpu, "rss": rss, "stderr": proc.stderr}  # type: ignore[dict-item]
+
+
+def fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            p.unlink()
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--skip", action="append", default=[], help="leadctl, sqlite-utils, sqlite3")
+    args = ap.parse_args()
+    WORK.mkdir(exist_ok=True)
+    csv_path = WORK / f"leads-{args.rows}.csv"
+    if not csv_path.exists():
+        with csv_path.open("w", encoding="utf-8", newline="") as out:
+            subprocess.run(
+                [sys.executable, str(HERE / "gen_leads.py"), str(args.rows)], stdout=out, check=True
+            )
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"file: {csv_path.name}, {args.rows:,} rows, {size_mb:.0f} MB", flush=True)
+    bindir = Path(sys.executable).parent
+    runs: list[tuple[str, list[str], dict[str, str] | None]] = [
+        (
+            "leadctl import --no-score",
+            [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl.db")), "import",
+             str(csv_path), "--format", "json", "--no-score"],
+            {**os.environ, "LEADCTL_TZ": "UTC"},
+        ),
+        (
+            "leadctl import (then scores every lead)",
+            [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl2.db")), "import",
+             str(csv_path), "--format", "json"],
+            {**os.environ, "LEADCTL_TZ": "UTC"},
+        ),
+        (
+            "sqlite-utils insert --csv --no-detect-types",
+            [str(bindir / "sqlite-utils"), "insert", str(fresh(WORK / "bench-su.db")), "leads",
+             str(csv_path), "--csv", "--no-detect-types"],
+            None,
+        ),
+        (
+            "sqlite3 .import --csv",
+            ["sqlite3", str(fresh(WORK / "bench-sqlite3.db")), f".import --csv {csv_path} leads"],
+            None,
+        ),
+    ]  # fmt: skip
+    results = []
+    for name, cmd, env in runs:
+        if any(name.startswith(s) for s in args.skip):
+            continue
+        r = measure(cmd, env)
+        results.append((name, r))
+        print(
+            f"  {name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss']:.0f} MB", flush=True
+        )
+    base = next((r["wall"] for n, r in results if n.startswith("sqlite-utils")), None)
+    print()
+    print("| tool | wall s | CPU s | peak RSS MB | wall vs sqlite-utils |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results:
+        ratio = f"{r['wall'] / base:.2f}x" if base else "-"
+        print(f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {ratio} |")
+    print(f"\nload average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""Reading import files: encoding, dialect, physical line numbers, never a traceback.
+
+`inspect_file` looks at the bytes once (hash for resume, encoding check, binary
+check, delimiter); `read_rows` then yields `(line, row, error)` where `line` is
+the physical line in the file where the record starts (a quoted field with
+newlines spans several lines; blank lines count) and `row` maps header -> value.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadctl.errors import ValidationError
+from leadctl.headers import unique_headers
+
+CHUNK = 1 << 20
+# A field bigger than this is refused by the CSV reader (the row is rejected);
+# Python's default, 128 KiB, is too small for a long note pasted in a cell.
+FIELD_LIMIT = 16 << 20
+DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|", "pipe": "|"}
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx or .ods spreadsheet?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office file (.xls)"),
+    (b"%PDF", "a PDF file"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip file"),
+)
+
+Row = dict[str, Any]
+
+
+@dataclass
+class SourceInfo:
+    path: Path
+    size: int
+    sha256: str
+    encoding: str
+    format: str  # csv | jsonl
+    delimiter: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _refuse_binary(head: bytes, name: str) -> None:
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise ValidationError(
+                f"{name} is {what}, not a CSV or JSON lines file",
+                "Save it as CSV (UTF-8) from the spreadsheet and import that.",
+            )
+    sample = head[:8192]
+    if sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+        if controls > len(sample) // 10:
+            raise ValidationError(
+                f"{name} looks like a binary file, not text",
+                "Import a CSV or JSON lines file (save the spreadsheet as CSV).",
+            )
+
+
+def inspect_file(
+    path: Path,
+    *,
+    name: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    input_format: str | None = None,
+) -> SourceInfo:
+    """Hash the file, settle its encoding and format; refuse what cannot be text."""
+    digest = hashlib.sha256()
+    size = 0
+    warnings: list[str] = []
+    with path.open("rb") as fh:
+        head = fh.read(CHUNK)
+        _refuse_binary(head, name)
+        if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError as exc:
+                raise ValidationError(
+                    f"Unknown encoding {encoding!r}", "Examples: utf-8, cp1252, latin-1, utf-16."
+                ) from exc
+            enc = encoding
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            enc = "utf-16"
+        else:
+            enc = "utf-8-sig"
+        utf8 = codecs.getincrementaldecoder("utf-8")() if enc == "utf-8-sig" else None
+        chunk = head
+        valid_utf8 = True
+        while chunk:
+            digest.update(chunk)
+            size += len(chunk)
+            if utf8 is not None and valid_utf8:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    valid_utf8 = False
+            chunk = fh.read(CHUNK)
+        if utf8 is not None and valid_utf8:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid_utf8 = False
+    if not valid_utf8:
+        enc = _fallback_encoding(path, name)
+        warnings.append(
+            f"{name} is not valid UTF-8; it was read as Windows-1252 (cp1252). "
+            "If names look wrong, pass the right --encoding (e.g. latin-1)."
+        )
+    text_head = _decode_head(head, enc, name)
+    fmt = input_format or _guess_format(path, text_head)
+    if fmt == "json":
+        fmt = "jsonl"
+    if fmt not in ("csv", "jsonl"):
+        raise ValidationError(f"Unknown input format {fmt!r}", "Use csv or jsonl.")
+    if (
+        fmt == "jsonl"
+        and text_head.lstrip().startswith("[")
+        and not _one_object_per_line(text_head)
+    ):
+        fmt = "json-array"
+    if delimiter:
+        if delimiter.lower() not in DELIMITERS and len(delimiter) != 1:
+            raise ValidationError(
+                f"{delimiter!r} is not a delimiter", "Use one character, e.g. ';', or 'tab'."
+            )
+        delim = DELIMITERS.get(delimiter.lower(), delimiter)
+    else:
+        delim = _sniff_delimiter(text_head)
+    return SourceInfo(path, size, digest.hexdigest(), enc, fmt, delim, warnings)
+
+
+def _fallback_encoding(path: Path, name: str) -> str:
+    # cp1252 is what Excel on Windows writes; five byte values are undefined in
+    # it, so a file that still fails is something else: refuse, never guess.
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{name} is not valid UTF-8 and not Windows-1252 text",
+            "Tell leadctl its encoding, e.g. --encoding latin-1 (or utf-16, cp1250).",
+        ) from exc
+    return "cp1252"
+
+
+def _decode_head(head: bytes, enc: str, name: str) -> str:
+    try:
+        return codecs.getincrementaldecoder(enc)(errors="strict").decode(head[:65536])
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{name} cannot be read as {enc}", "Pass the right --encoding, e.g. latin-1."
+        ) from exc
+
+
+def _guess_format(path: Path, head: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    return "jsonl" if head.lstrip().startswith("{") else "csv"
+
+
+def _one_object_per_line(head: str) -> bool:
+    """A JSON array written one object per line (as `leadctl export -f json` does)."""
+    lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
+    if len(lines) < 2 or lines[0] != "[":
+        return False
+    if lines[1] == "]":
+        return True
+    try:
+        return isinstance(json.loads(lines[1].rstrip(",")), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _sniff_delimiter(head: str) -> str:
+    """The candidate that splits the header line most often (outside quotes)."""
+    first = ""
+    for line in head.splitlines():
+        if line.strip():
+            first = line
+            break
+    counts = {d: 0 for d in (",", ";", "\t", "|")}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class _Counter:
+    """Wraps a text file: counts characters read, for the progress callback."""
+
+    def __init__(self, fh: io.TextIOBase) -> None:
+        self.fh = fh
+        self.chars = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.fh:
+            self.chars += len(line)
+            yield line
+
+
+@dataclass
+class Reader:
+    header: list[str]
+    header_line: int
+    rows: Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]
+    position: Callable[[], int]
+
+
+def open_reader(info: SourceInfo, fh: io.TextIOBase) -> Reader:
+    """Rows as (first line, last line, row dict, raw values, error)."""
+    counter = _Counter(fh)
+    if info.format == "jsonl":
+        return Reader([], 0, _jsonl_rows(counter), lambda: counter.chars)
+    if info.format == "json-array":
+        return Reader([], 0, _json_array_rows(fh), lambda: info.size)
+    return _csv_reader(info, counter)
+
+
+def _csv_reader(info: SourceInfo, counter: _Counter) -> Reader:
+    csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(counter, delimiter=info.delimiter, strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    last = 0
+    while header is None:
+        try:
+            values = next(reader)
+        except StopIteration:
+            raise ValidationError(
+                f"{info.path.name} is empty (no header row)",
+                "The first line must name the columns, e.g. Name,Email,Phone.",
+            ) from None
+        except csv.Error as exc:
+            raise ValidationError(
+                f"The header row of {info.path.name} is not valid CSV ({exc})",
+                "Fix the first line of the file.",
+            ) from exc
+        last = reader.line_num
+        if any(v.strip() for v in values):
+            header = unique_headers([v.replace("\x00", "") for v in values])
+            header_line = last
+
+    def rows() -> Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]:
+        prev = header_line
+        width = len(header)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start, prev = prev + 1, reader.line_num
+                reason = str(exc)
+                if "unexpected end of data" in reason:
+                    reason = "a quoted field is not closed before the end of the file"
+                elif "field larger" in reason:
+                    reason = f"a field is larger than {FIELD_LIMIT >> 20} MiB"
+                yield start, prev, None, None, f"malformed CSV: {reason}"
+                continue
+            start, prev = prev + 1, reader.line_num
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue  # a blank line: nothing to import, nothing lost
+            if len(values) > width:
+                extra = values[width:]
+                if any(v.strip() for v in extra):
+                    yield (
+                        start, prev, None, values,
+                        f"the row has {len(values)} fields but the header has {width}",
+                    )  # fmt: skip
+                    continue
+                values = values[:width]
+            yield start, prev, dict(zip(header, values, strict=False)), values, None
+
+    return Reader(header, header_line, rows(), lambda: counter.chars)
+
+
+def _jsonl_rows(
+    counter: _Counter,
+) -> Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]:
+    for n, line in enumerate(counter, start=1):
+        text = line.strip()
+        if not text or (n == 1 and text == "[") or text in ("]", ","):
+            continue
+        text = text.rstrip(",")
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            yield n, n, None, [line.rstrip("\r\n")], f"not valid JSON ({msg})"
+            continue
+        if not isinstance(obj, dict):
+            yield n, n, None, [line.rstrip("\r\n")], "a JSON line must be an object {...}"
+            continue
+        yield n, n, obj, [line.rstrip("\r\n")], None
+
+
+def _json_array_rows(
+    fh: io.TextIOBase,
+) -> Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]:
+    # A pretty-printed JSON array has no line per record: it is loaded whole
+    # (use JSON lines for big files) and "line" is the record's number.
+    try:
+        data = json.load(fh)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
+        yield line, line, None, None, "not valid JSON"
+        return
+    if not isinstance(data, list):
+        yield 1, 1, None, None, "a JSON file must hold an array of objects"
+        return
+    for n, obj in enumerate(data, start=1):
+        if isinstance(obj, dict):
+            yield n, n, obj, [json.dumps(obj, ensure_ascii=False)], None
+        else:
+            yield n, n, None, [json.dumps(obj, ensure_ascii=False)], "a record must be an object"

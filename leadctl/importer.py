@@ -1,0 +1,1034 @@
+"""Bulk import of leads from CSV / JSON lines: map, validate, deduplicate, batch, resume.
+
+The flow per batch (default 10,000 rows): read and convert rows (values go
+through `leads.normalize_input` and the exact fast paths of `import_values`),
+look up the batch's duplicate keys in the database with a few IN queries,
+resolve duplicates in file order (an in-memory index holds only the current
+batch: earlier batches are already in the database), then write leads,
+activities and stage history with executemany in ONE transaction that also
+moves `imports.last_line`. A crash loses at most the open batch, and a rerun of
+the same file (same SHA-256) continues after `last_line`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+from leadctl import import_values, leads
+from leadctl.dates import from_store, to_store
+from leadctl.db import transaction
+from leadctl.errors import LeadctlError, UsageError, ValidationError
+from leadctl.headers import (
+    EXPORT_COMPUTED,
+    FIELD_PREFIX,
+    REJECT_COLUMNS,
+    TARGETS,
+    header_key,
+    recognise,
+)
+from leadctl.import_source import SourceInfo, inspect_file, open_reader
+from leadctl.normalize import (
+    currency_exponent,
+    normalize_currency,
+    parse_bool,
+    parse_probability,
+)
+
+DUPLICATE_MODES = ("skip", "update", "merge")
+KEY_ORDER = ("external_id", "email", "phone")
+# Columns `--on-duplicate update|merge` may change on an existing lead. Stage
+# and history columns are not among them: moving an existing lead is `advance`.
+UPDATABLE = (
+    "name", "email", "phone", "external_id", "company", "source", "campaign", "product",
+    "segment", "city", "value", "currency", "owner", "captured_by", "expected_close",
+    "do_not_contact", "qualified", "probability_manual", "tags", "fields",
+)  # fmt: skip
+LEAD_INSERT = (
+    "id", "name", "email", "phone", "external_id", "company", "source", "campaign",
+    "product", "segment", "city", "value", "currency", "stage", "owner", "captured_by",
+    "tags", "fields", "do_not_contact", "qualified", "probability_manual",
+    "expected_close", "lost_reason", "created_at", "updated_at", "stage_entered_at",
+    "closed_at", "last_touch_at", "import_id",
+)  # fmt: skip
+_LEAD_SQL = (
+    f"INSERT INTO leads ({', '.join(LEAD_INSERT)}) VALUES ({', '.join('?' for _ in LEAD_INSERT)})"
+)
+_ACT_SQL = (
+    "INSERT INTO activities (id, lead_id, kind, at, actor, note, data, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_HIST_SQL = (
+    "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_IN_CHUNK = 500
+# scoring.deferred_rescoring rescores lead by lead up to 200 leads and every
+# lead at once beyond: 201 ids are enough to choose, so no more are kept.
+RESCORE_SAMPLE = 201
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_DATE_FIELDS = ("created_at", "closed_at", "stage_entered_at", "last_touch_at")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportOptions:
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignore_unmapped: bool = False
+    encoding: str | None = None
+    delimiter: str | None = None
+    input_format: str | None = None
+    region: str | None = None
+    currency: str | None = None
+    dayfirst: bool = False
+    stage_map: dict[str, str] = field(default_factory=dict)
+    keys: tuple[str, ...] = KEY_ORDER
+    on_duplicate: str = "skip"
+    strict: bool = False
+    lenient: bool = False
+    dry_run: bool = False
+    nulls: tuple[str, ...] = ()
+    batch_size: int = 10_000
+    preview: int = 5
+    score: bool = True  # score the new/updated leads at the end (as add does)
+
+    def stored(self) -> dict[str, Any]:
+        """What decides how rows are stored: a resume must use the same."""
+        d = asdict(self)
+        for k in ("dry_run", "batch_size", "preview", "strict", "score"):
+            d.pop(k)
+        d["keys"] = list(d["keys"])
+        d["nulls"] = list(d["nulls"])
+        return d
+
+
+@dataclass
+class ImportResult:
+    import_id: int | None
+    file: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped_duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    status: str = "done"
+    resumed_after_line: int | None = None
+    dry_run: bool = False
+    encoding: str = ""
+    delimiter: str | None = None
+    format: str = "csv"
+    mapping: list[dict[str, str | None]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- option parsing (shared by the CLI) --------------------------------------
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """['external_id=opportunity_id', 'name=Full Name'] -> {field: column}."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        target, sep, column = item.partition("=")
+        key = target.strip().lower().replace("-", "_")
+        if not sep or not column.strip():
+            raise UsageError(
+                f"--map {item!r} is not FIELD=COLUMN", 'Example: --map name="Full Name"'
+            )
+        if key not in TARGETS:
+            raise UsageError(
+                f"--map: unknown lead field {target.strip()!r}", f"Fields: {', '.join(TARGETS)}."
+            )
+        out[key] = column.strip()
+    return out
+
+
+def parse_stage_map(text: str | None) -> dict[str, str]:
+    """'Engaging=contacted,Prospecting=new' -> {'engaging': 'contacted', ...}."""
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        src, sep, dst = part.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise UsageError(
+                f"--stage-map part {part.strip()!r} is not FOREIGN=STAGE",
+                'Example: --stage-map "Engaging=contacted,Prospecting=new,Won=won"',
+            )
+        out[src.strip().casefold()] = dst.strip().lower()
+    return out
+
+
+def parse_keys(items: list[str] | None) -> tuple[str, ...]:
+    if not items:
+        return KEY_ORDER
+    wanted: set[str] = set()
+    for item in items:
+        for k in item.split(","):
+            key = k.strip().lower().replace("-", "_")
+            if key in ("none", ""):
+                continue
+            if key in ("id", "externalid", "ext"):
+                key = "external_id"
+            if key not in KEY_ORDER:
+                raise UsageError(
+                    f"--key {k.strip()!r} is not a duplicate key",
+                    "Use email, phone, external_id (comma-separated), or none.",
+                )
+            wanted.add(key)
+    return tuple(k for k in KEY_ORDER if k in wanted)
+
+
+# ---- column mapping -------------------------------------------------------------
+
+
+class Mapper:
+    """Decides, per column name, which lead field (or custom field) it fills."""
+
+    def __init__(self, opts: ImportOptions, leadctl_export: bool) -> None:
+        self.opts = opts
+        self.leadctl_export = leadctl_export
+        self.explicit = {col: f for f, col in opts.mapping.items()}
+        self.explicit_keys = {header_key(col): f for f, col in opts.mapping.items()}
+        self.taken = set(opts.mapping)
+        self.resolved: dict[str, tuple[str, str | None]] = {}
+        self.exclusive = True
+
+    def resolve(self, column: str) -> tuple[str, str | None]:
+        """('field', name) | ('custom', key) | ('drop', None)."""
+        hit = self.resolved.get(column)
+        if hit is not None:
+            return hit
+        if column in self.explicit:
+            hit = ("field", self.explicit[column])
+        elif column in REJECT_COLUMNS or (self.leadctl_export and column in EXPORT_COMPUTED):
+            hit = ("drop", None)
+        elif header_key(column) in self.explicit_keys:
+            hit = ("field", self.explicit_keys[header_key(column)])
+        else:
+            auto = recognise(column)
+            # In a CSV header a field is filled by one column (the first that
+            # names it); JSON records may spell keys differently line by line.
+            if auto is not None and (auto not in self.taken or not self.exclusive):
+                self.taken.add(auto)
+                hit = ("field", auto)
+            elif self.opts.ignore_unmapped:
+                hit = ("drop", None)
+            elif column.startswith(FIELD_PREFIX):
+                hit = ("custom", column[len(FIELD_PREFIX) :])
+            else:
+                hit = ("custom", column)
+        self.resolved[column] = hit
+        return hit
+
+    def check_header(self, header: list[str]) -> None:
+        for f, col in self.opts.mapping.items():
+            if col in header:
+                continue
+            matches = [h for h in header if header_key(h) == header_key(col)]
+            if not matches:
+                shown = ", ".join(header[:30])
+                raise UsageError(
+                    f"--map {f}={col}: the file has no column {col!r}", f"Columns: {shown}."
+                )
+            self.explicit[matches[0]] = f
+        self.explicit_keys = {}
+        for h in header:
+            self.resolve(h)
+
+    def describe(self, header: list[str]) -> list[dict[str, str | None]]:
+        out: list[dict[str, str | None]] = []
+        for h in header or list(self.resolved):
+            kind, name = self.resolve(h)
+            out.append(
+                {
+                    "column": h,
+                    "field": name if kind == "field" else None,
+                    "custom_field": name if kind == "custom" else None,
+                }
+            )
+        return out
+
+
+# ---- one row -> values ----------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    line: int
+    values: dict[str, Any]  # normalised lead columns that the row supplied
+    custom: dict[str, Any]
+    note: str | None
+    raw: list[str] | None
+
+
+def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What conversion needs from the database (picklable, for the worker)."""
+    stages = conn.execute("SELECT name, kind, requires_reason FROM stages ORDER BY position")
+    return {
+        "defaults": leads.Defaults.load(conn),
+        "stages": {r[0]: (r[1], bool(r[2])) for r in stages},
+        "team": {r[0] for r in conn.execute("SELECT handle FROM team_members")},
+    }
+
+
+class Converter:
+    def __init__(
+        self,
+        context: dict[str, Any],
+        opts: ImportOptions,
+        mapper: Mapper,
+        *,
+        now: datetime,
+        tz: tzinfo,
+        minor_values: bool,
+    ) -> None:
+        self.opts = opts
+        self.mapper = mapper
+        self.defaults = context["defaults"]
+        self.region = (opts.region or self.defaults.region).upper()
+        self.currency = normalize_currency(opts.currency or self.defaults.currency)
+        self.phone = import_values.PhoneNormalizer(self.region)
+        self.money = import_values.Memo(import_values.money)
+        self.date = import_values.make_date_parser(now, tz, opts.dayfirst)
+        from leadctl.dates import parse_day
+
+        self.day = import_values.Memo(
+            lambda s: parse_day(s, now, tz, dayfirst=opts.dayfirst).isoformat()
+        )
+        self.minor_values = minor_values
+        # A leadctl CSV export prefixed formula-like cells with "'": undo that.
+        self.unquote = mapper.leadctl_export and not minor_values
+        self.nulls = {n.strip().casefold() for n in opts.nulls}
+        self.stages: dict[str, tuple[str, bool]] = context["stages"]
+        self.team: set[str] = context["team"]
+        self.warnings: list[dict[str, Any]] = []
+
+    def _text(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value, ensure_ascii=False)
+        s = str(value).strip()
+        if not s or (self.nulls and s.casefold() in self.nulls):
+            return None
+        if self.unquote and s[0] == "'" and s[1:2] in _FORMULA_START:
+            return s[1:]
+        return s
+
+    def convert(self, line: int, row: dict[str, Any], raw: list[str] | None) -> Prepared:
+        """Raise ValidationError (the reject reason) or return the row's values."""
+        resolved = self.mapper.resolved
+        given: dict[str, Any] = {}
+        columns: dict[str, str] = {}
+        custom: dict[str, Any] = {}
+        plain = not (self.nulls or self.unquote)
+        for col, value in row.items():
+            kind, name = resolved.get(col) or self.mapper.resolve(col)
+            if kind == "drop":
+                continue
+            if plain and value.__class__ is str:
+                # The hot path: a CSV cell.
+                value = value.strip()
+                if not value:
+                    continue
+                if kind == "field":
+                    if name not in given:
+                        given[name] = value  # type: ignore[index]
+                        columns[name] = col  # type: ignore[index]
+                    continue
+                if len(value) > leads.MAX_TEXT:
+                    raise ValidationError(
+                        f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
+                    )
+                custom[name] = value  # type: ignore[index]
+                continue
+            if kind == "field":
+                if name == "tags" and isinstance(value, list):
+                    given["tags"] = value
+                    continue
+                text = self._text(value)
+                if text is not None and name not in given:
+                    given[name] = text  # type: ignore[index]
+                    columns[name] = col  # type: ignore[index]
+            elif col == "fields" and isinstance(value, dict):
+                for k, v in value.items():
+                    text = self._text(v)
+                    if text is not None:
+                        custom[str(k)] = text
+            else:
+                text = self._text(value)
+                if text is not None:
+                    if len(text) > leads.MAX_TEXT:
+                        raise ValidationError(
+                            f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
+                        )
+                    custom[name] = text  # type: ignore[index]
+        return self._values(line, given, columns, custom, raw)
+
+    def _values(
+        self,
+        line: int,
+        given: dict[str, Any],
+        columns: dict[str, str],
+        custom: dict[str, Any],
+        raw: list[str] | None,
+    ) -> Prepared:
+        if "name" not in given and ("first_name" in given or "last_name" in given):
+            given["name"] = " ".join(
+                p for p in (given.get("first_name"), given.get("last_name")) if p
+            )
+        data: dict[str, Any] = {k: given[k] for k in leads.TEXT_FIELDS if k in given}
+        if "currency" in given:
+            data["currency"] = given["currency"]
+        if "tags" in given:
+            data["tags"] = given["tags"]
+        if "do_not_contact" in given:
+            data["do_not_contact"] = parse_bool(given["do_not_contact"])
+        if custom:
+            data["fields"] = custom
+        values = leads.normalize_input(data, self.defaults, region=self.region)
+        values.setdefault("currency", self.currency)
+        values["fields"] = custom
+        for key, fn in (("email", import_values.email), ("phone", self.phone)):
+            if key in given:
+                try:
+                    values[key] = fn(given[key])
+                except ValidationError as exc:
+                    if not self.opts.lenient:
+                        raise
+                    values[key] = None
+                    custom[columns.get(key, key)] = given[key]
+                    self.warnings.append({"line": line, "warning": exc.message})
+        if "value" in given:
+            values["value"] = self._money(given["value"], values["currency"])
+        if "stage" in given:
+            values["stage"] = self._stage(given["stage"])
+        for key in _DATE_FIELDS:
+            if key in given:
+                try:
+                    values[key] = self.date(given[key])
+                except ValidationError as exc:
+                    raise ValidationError(f"{key.replace('_', ' ')}: {exc.message}") from None
+        if "expected_close" in given:
+            values["expected_close"] = self.day(given["expected_close"])
+        if "qualified" in given:
+            values["qualified"] = parse_bool(given["qualified"])
+        if "probability_manual" in given:
+            values["probability_manual"] = parse_probability(given["probability_manual"])
+        for key in ("lost_reason", "note"):
+            text = given.get(key)
+            if text is not None and "\x00" in text:
+                raise ValidationError(f"The {key.replace('_', ' ')} contains a NUL byte")
+            if text is not None and len(text) > leads.MAX_TEXT:
+                raise ValidationError(
+                    f"The {key.replace('_', ' ')} is longer than {leads.MAX_TEXT} characters"
+                )
+        if "lost_reason" in given:
+            values["lost_reason"] = given["lost_reason"]
+        if not (
+            values.get("name")
+            or values.get("email")
+            or values.get("phone")
+            or values.get("external_id")
+        ):
+            raise ValidationError("no name, e-mail, phone or external id")
+        owner = values.get("owner")
+        if owner and self.team and owner not in self.team:
+            raise ValidationError(f"unknown team member {owner!r} (owner)")
+        return Prepared(line, values, custom, given.get("note"), raw)
+
+    def _money(self, text: str, currency: str) -> int:
+        if self.minor_values:
+            s = text.strip()
+            if not s.isdigit():
+                raise ValidationError(f"{s!r} is not an amount in minor units")
+            return int(s)
+        result: int = self.money(text, currency)
+        return result
+
+    def _stage(self, text: str) -> str:
+        mapped = self.opts.stage_map.get(text.casefold(), text).strip().lower()
+        if mapped not in self.stages:
+            raise ValidationError(
+                f"unknown stage {text!r}"
+                + (f" (mapped to {mapped!r})" if mapped != text.strip().lower() else ""),
+                f'Stages: {", ".join(self.stages)}; map it with --stage-map "{text}=STAGE".',
+            )
+        return mapped
+
+
+# ---- the import -------------------------------------------------------------------
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.rows: list[Prepared] = []
+        self.rejects: list[tuple[int, str, list[str] | None]] = []
+        self.last_line = 0
+        self.read = 0
+        self.position = 0
+
+
+@dataclass
+class _Run:
+    conn: sqlite3.Connection
+    opts: ImportOptions
+    now: datetime
+    actor: str | None
+    result: ImportResult
+    conv: Converter
+    import_id: int
+    keyless_done_line: int
+    reject_writer: Any
+    first_stage: str
+    now_s: str = ""
+    touched: list[int] = field(default_factory=list)  # at most RESCORE_SAMPLE ids
+
+
+def run_import(
+    conn: sqlite3.Connection,
+    path: Path,
+    opts: ImportOptions,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    actor: str | None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
+    rejects_out: IO[str] | None = None,
+) -> ImportResult:
+    """Import `path` into the database; see the module docstring for the flow."""
+    if opts.on_duplicate not in DUPLICATE_MODES:
+        raise UsageError(
+            f"--on-duplicate {opts.on_duplicate!r} is not a mode", "Use skip, update or merge."
+        )
+    if opts.batch_size < 1:
+        raise UsageError("--batch-size must be 1 or more", "Example: --batch-size 10000")
+    name = display_name or path.name
+    info = inspect_file(
+        path, name=name, encoding=opts.encoding, delimiter=opts.delimiter,
+        input_format=opts.input_format,
+    )  # fmt: skip
+    result = ImportResult(
+        None, name, dry_run=opts.dry_run, encoding=info.encoding, format=info.format,
+        delimiter=info.delimiter if info.format == "csv" else None,
+    )  # fmt: skip
+    result.warnings += [{"line": None, "warning": w} for w in info.warnings]
+    context = load_context(conn)
+    with path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
+        reader, mapper, rows = _setup(info, fh, opts)
+        conv = Converter(
+            context, opts, mapper, now=now, tz=tz,
+            minor_values=mapper.leadctl_export and info.format != "csv",
+        )  # fmt: skip
+        reject_writer = None
+        if rejects_out is not None:
+            reject_writer = csv.writer(rejects_out, lineterminator="\n")
+            if info.format == "csv":
+                reject_writer.writerow([*reader.header, *REJECT_COLUMNS])
+            else:
+                reject_writer.writerow([*REJECT_COLUMNS, "raw"])
+        outer = opts.dry_run or opts.strict
+        if outer:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            run = _start(conn, info, opts, now, actor, result, conv, reject_writer)
+            skip = result.resumed_after_line or 0
+            batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
+            _loop(run, batches, info, progress)
+            result.rejected.sort(key=lambda r: r["line"])
+            result.mapping = mapper.describe(reader.header)
+            result.warnings += conv.warnings
+            if outer and opts.strict and not opts.dry_run and not result.rejected:
+                conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
+                if opts.score:
+                    _rescore(conn, now, run.touched)
+            elif not outer:
+                if opts.score:
+                    _rescore(conn, now, run.touched)
+            else:
+                conn.execute("ROLLBACK")
+                if opts.strict and not opts.dry_run:
+                    result.status = "rejected"
+                    result.inserted = result.updated = result.skipped_duplicates = 0
+                    result.import_id = _record_refused(conn, info, name, opts, now, result)
+                if opts.dry_run:
+                    result.import_id = None
+                    result.status = "dry-run"
+        except BaseException:
+            if outer and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            elif not outer and result.import_id is not None:
+                _mark(conn, result.import_id, "interrupted")
+            raise
+    return result
+
+
+def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> None:
+    """Score the imported and updated leads as `add`/`edit` would."""
+    if not touched:
+        return
+    from leadctl import scoring
+
+    with scoring.deferred_rescoring(conn, now):
+        for lead_id in touched:
+            scoring.rescore_lead(conn, lead_id, now)
+
+
+def _touch(run: _Run, ids: Iterable[int]) -> None:
+    for lead_id in ids:
+        if len(run.touched) >= RESCORE_SAMPLE:
+            return
+        run.touched.append(lead_id)
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def _start(
+    conn: sqlite3.Connection,
+    info: SourceInfo,
+    opts: ImportOptions,
+    now: datetime,
+    actor: str | None,
+    result: ImportResult,
+    conv: Converter,
+    reject_writer: Any,
+) -> _Run:
+    stored = json.dumps(opts.stored(), sort_keys=True)
+    prev = conn.execute(
+        "SELECT id, status, options, last_line FROM imports WHERE file_hash = ?"
+        " ORDER BY id DESC LIMIT 1",
+        (info.sha256,),
+    ).fetchone()
+    keyless_done = 0
+    now_s = to_store(now)
+    with transaction(conn):
+        if (
+            prev is not None
+            and prev["status"] in ("running", "interrupted")
+            and (prev["options"] == stored)
+        ):
+            import_id = prev["id"]
+            result.resumed_after_line = prev["last_line"]
+            conn.execute("UPDATE imports SET status = 'running' WHERE id = ?", (import_id,))
+        else:
+            if prev is not None and prev["status"] == "done":
+                keyless_done = prev["last_line"]
+            cur = conn.execute(
+                "INSERT INTO imports (file_name, file_hash, status, options, started_at)"
+                " VALUES (?, ?, 'running', ?, ?)",
+                (result.file, info.sha256, stored, now_s),
+            )
+            import_id = int(cur.lastrowid or 0)
+    result.import_id = import_id
+    first_stage = next(n for n, (k, _) in conv.stages.items() if k == "open")
+    return _Run(
+        conn, opts, now, actor, result, conv, import_id, keyless_done, reject_writer,
+        first_stage, now_s,
+    )  # fmt: skip
+
+
+def _mark(conn: sqlite3.Connection, import_id: int, status: str) -> None:
+    try:
+        with transaction(conn):
+            conn.execute("UPDATE imports SET status = ? WHERE id = ?", (status, import_id))
+    except sqlite3.Error:
+        pass  # best effort: 'running' is resumable too
+
+
+def _record_refused(
+    conn: sqlite3.Connection,
+    info: SourceInfo,
+    name: str,
+    opts: ImportOptions,
+    now: datetime,
+    result: ImportResult,
+) -> int:
+    with transaction(conn):
+        cur = conn.execute(
+            "INSERT INTO imports (file_name, file_hash, status, options, rows_read, rejected,"
+            " started_at, finished_at) VALUES (?, ?, 'rejected', ?, ?, ?, ?, ?)",
+            (
+                name, info.sha256, json.dumps(opts.stored(), sort_keys=True), result.read,
+                len(result.rejected), to_store(now), to_store(now),
+            ),
+        )  # fmt: skip
+    return int(cur.lastrowid or 0)
+
+
+def _reject(run: _Run, line: int, reason: str, raw: list[str] | None) -> None:
+    run.result.rejected.append({"line": line, "reason": reason})
+    if run.reject_writer is not None:
+        if run.result.format == "csv":
+            run.reject_writer.writerow([*(raw or []), line, reason])
+        else:
+            run.reject_writer.writerow([line, reason, *(raw or [])])
+
+
+def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:
+    """The reader, the column mapper and the row iterator of an open file."""
+    reader = open_reader(info, fh)
+    first = None
+    if info.format != "csv":
+        first = next(reader.rows, None)
+        keys = list(first[2]) if first and first[2] else []
+        leadctl_export = "stage_kind" in keys
+    else:
+        leadctl_export = "stage_kind" in reader.header
+    mapper = Mapper(opts, leadctl_export)
+    if info.format == "csv":
+        mapper.check_header(reader.header)
+    else:
+        mapper.exclusive = False
+    rows = reader.rows if first is None else _chain(first, reader.rows)
+    return reader, mapper, rows
+
+
+def _batches(
+    rows: Iterator[Any],
+    conv: Converter,
+    skip_through: int,
+    size: int,
+    position: Callable[[], int],
+) -> Iterator[_Batch]:
+    """Converted rows in batches of `size` read rows; rejects ride along."""
+    batch = _Batch()
+    convert = conv.convert
+    for start, end, row, raw, error in rows:
+        if end <= skip_through:
+            continue
+        batch.read += 1
+        batch.last_line = end
+        if error is not None:
+            batch.rejects.append((start, error, raw))
+        else:
+            try:
+                batch.rows.append(convert(start, row, raw))
+            except LeadctlError as exc:
+                batch.rejects.append((start, str(exc), raw))
+        if batch.read >= size:
+            batch.position = position()
+            yield batch
+            batch = _Batch()
+    batch.position = position()
+    yield batch
+
+
+def _loop(
+    run: _Run, batches: Iterator[_Batch], info: SourceInfo, progress: Progress | None
+) -> None:
+    for batch in batches:
+        _write(run, batch, info, progress)
+        del batch  # one batch in memory at a time
+    with transaction(run.conn):
+        # A crash before this leaves 'running' with last_line at the end of
+        # the file: the rerun reads nothing and lands here.
+        run.conn.execute(
+            "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ?",
+            (run.now_s, run.import_id),
+        )
+    if progress is not None:
+        progress(info.size, info.size)
+
+
+def _write(run: _Run, batch: _Batch, info: SourceInfo, progress: Progress | None) -> None:
+    r = run.result
+    before = (r.inserted, r.updated, r.skipped_duplicates, len(r.rejected))
+    for line, reason, raw in batch.rejects:
+        _reject(run, line, reason, raw)
+    _write_batch(run, batch, before)
+    if progress is not None and batch.read:
+        progress(batch.position, info.size)
+
+
+def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i in range(0, len(values), _IN_CHUNK):
+        chunk = values[i : i + _IN_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        for lead_id, value in conn.execute(
+            f"SELECT id, {key} FROM leads WHERE {key} IN ({marks}) ORDER BY id", chunk
+        ):
+            found.setdefault(value, lead_id)
+    return found
+
+
+def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) -> None:
+    conn = run.conn
+    opts = run.opts
+    result = run.result
+    with transaction(conn):
+        keys = opts.keys
+        in_db: dict[str, dict[str, int]] = {}
+        for key in keys:
+            wanted = list({p.values[key] for p in batch.rows if p.values.get(key)})
+            in_db[key] = _lookup(conn, key, wanted) if wanted else {}
+        seen: dict[tuple[str, str], tuple[str, int]] = {}
+        new: list[Prepared] = []
+        changes: dict[int, list[Prepared]] = {}
+        for p in batch.rows:
+            row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
+            target: tuple[str, int] | None = None
+            for rk in row_keys:
+                target = seen.get(rk)
+                if target is None and rk[1] in in_db[rk[0]]:
+                    target = ("old", in_db[rk[0]][rk[1]])
+                if target is not None:
+                    break
+            if target is None and not row_keys and p.line <= run.keyless_done_line:
+                # Same file, already imported in full: a row without keys is
+                # recognised by its line.
+                result.skipped_duplicates += 1
+                continue
+            if target is None:
+                target = ("new", len(new))
+                new.append(p)
+            elif opts.on_duplicate == "skip":
+                result.skipped_duplicates += 1
+            elif target[0] == "new":
+                new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
+                result.skipped_duplicates += 1
+            else:
+                changes.setdefault(target[1], []).append(p)
+            for rk in row_keys:
+                seen.setdefault(rk, target)
+        _insert(run, new)
+        _update(run, changes)
+        result.read += batch.read
+        if len(result.preview) < opts.preview:
+            for p in new[: opts.preview - len(result.preview)]:
+                result.preview.append({"line": p.line, **_preview(p)})
+        after = (result.inserted, result.updated, result.skipped_duplicates, len(result.rejected))
+        delta = [a - b for a, b in zip(after, before, strict=True)]
+        # Counts add up over the runs of a resumed import.
+        conn.execute(
+            "UPDATE imports SET last_line = max(last_line, ?), rows_read = rows_read + ?,"
+            " inserted = inserted + ?, updated = updated + ?, skipped = skipped + ?,"
+            " rejected = rejected + ? WHERE id = ?",
+            (batch.last_line, batch.read, *delta, run.import_id),
+        )
+
+
+def _preview(p: Prepared) -> dict[str, Any]:
+    out = {k: v for k, v in p.values.items() if v not in (None, [], {})}
+    if p.custom:
+        out["fields"] = p.custom
+    return out
+
+
+def _combine(first: Prepared, later: Prepared, mode: str) -> Prepared:
+    """Two rows of the same file for one new lead."""
+    merged = dict(first.values)
+    for k, v in later.values.items():
+        if k == "tags":
+            merged["tags"] = (
+                v if mode == "update" else first.values.get("tags", []) + [
+                    t for t in v if t not in first.values.get("tags", [])
+                ]
+            )  # fmt: skip
+        elif k == "fields":
+            continue
+        elif v is not None and (mode == "update" or merged.get(k) in (None, "")):
+            merged[k] = v
+    custom = (
+        {**first.custom, **later.custom} if mode == "update" else {**later.custom, **first.custom}
+    )
+    merged["fields"] = custom
+    return Prepared(first.line, merged, custom, first.note or later.note, first.raw)
+
+
+def _insert(run: _Run, new: list[Prepared]) -> None:
+    if not new:
+        return
+    conn = run.conn
+    conv = run.conv
+    now_s = run.now_s
+    actor = run.actor
+    import_id = run.import_id
+    first_stage = run.first_stage
+    lead_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0])
+    act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
+    lead_rows: list[tuple[Any, ...]] = []
+    act_rows: list[tuple[Any, ...]] = []
+    hist_rows: list[tuple[Any, ...]] = []
+    dumps = json.dumps
+    for p in new:
+        v = p.values
+        try:
+            history = _history(v, conv, first_stage, now_s)
+        except ValidationError as exc:
+            _reject(run, p.line, str(exc), p.raw)
+            continue
+        stage, created, entered, closed, lost_reason = history
+        lead_id += 1
+        tags = v.get("tags")
+        fields = v.get("fields")
+        last_touch = v.get("last_touch_at") or max(x for x in (created, entered, closed) if x)
+        lead_rows.append(
+            (
+                lead_id, v.get("name"), v.get("email"), v.get("phone"), v.get("external_id"),
+                v.get("company"), v.get("source"), v.get("campaign"), v.get("product"),
+                v.get("segment"), v.get("city"), v.get("value"), v["currency"], stage,
+                v.get("owner"), v.get("captured_by"),
+                dumps(tags, ensure_ascii=False) if tags else "[]",
+                dumps(fields, ensure_ascii=False) if fields else "{}",
+                int(v.get("do_not_contact") or 0), int(v.get("qualified") or 0),
+                v.get("probability_manual"), v.get("expected_close"), lost_reason, created,
+                now_s, entered, closed, last_touch, import_id,
+            )
+        )  # fmt: skip
+        act_id += 1
+        act_rows.append(
+            (act_id, lead_id, "import", now_s, actor, None,
+             f'{{"import_id": {import_id}, "line": {p.line}}}', now_s)
+        )  # fmt: skip
+        if stage == first_stage:
+            hist_rows.append((lead_id, stage, created, None, None, None))
+        else:
+            seconds = int((from_store(entered) - from_store(created)).total_seconds())
+            hist_rows.append((lead_id, first_stage, created, entered, seconds, None))
+            act_id += 1
+            reason = lost_reason if conv.stages[stage][0] in ("lost", "disqualified") else None
+            data = {"from": first_stage, "to": stage, "reason": reason, "import_id": import_id}
+            act_rows.append(
+                (act_id, lead_id, "stage_change", entered, actor, reason,
+                 dumps(data, ensure_ascii=False), now_s)
+            )  # fmt: skip
+            hist_rows.append((lead_id, stage, entered, None, None, act_id))
+        if p.note:
+            act_id += 1
+            act_rows.append((act_id, lead_id, "note", created, actor, p.note, None, now_s))
+    conn.executemany(_LEAD_SQL, lead_rows)
+    conn.executemany(_ACT_SQL, act_rows)
+    conn.executemany(_HIST_SQL, hist_rows)
+    run.result.inserted += len(lead_rows)
+    _touch(run, (row[0] for row in lead_rows))
+
+
+def _history(
+    v: dict[str, Any], conv: Converter, first_stage: str, now_s: str
+) -> tuple[str, str, str, str | None, str | None]:
+    """(stage, created_at, stage_entered_at, closed_at, lost_reason) of a new lead."""
+    stage = v.get("stage") or first_stage
+    kind, requires_reason = conv.stages[stage]
+    created = v.get("created_at") or now_s
+    closing = kind in ("won", "lost", "disqualified", "inactive")
+    closed = v.get("closed_at") if closing else None
+    entered = v.get("stage_entered_at") or closed or created
+    if stage == first_stage:
+        entered = v.get("stage_entered_at") or created
+    if closing and closed is None:
+        closed = entered
+    if entered < created:
+        raise ValidationError(f"the stage date {entered} is before created_at {created}")
+    if closed is not None and closed < created:
+        raise ValidationError(f"closed_at {closed} is before created_at {created}")
+    lost_reason = v.get("lost_reason")
+    if kind in ("lost", "disqualified"):
+        if not lost_reason and requires_reason:
+            lost_reason = "imported"
+    else:
+        lost_reason = None
+    return stage, created, entered, closed, lost_reason
+
+
+def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
+    if not changes:
+        return
+    conn = run.conn
+    mode = run.opts.on_duplicate
+    ids = list(changes)
+    current: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i : i + _IN_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        for row in conn.execute(f"SELECT * FROM leads WHERE id IN ({marks})", chunk):
+            d = dict(row)
+            d["tags"] = json.loads(d["tags"] or "[]")
+            d["fields"] = json.loads(d["fields"] or "{}")
+            current[d["id"]] = d
+    act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
+    act_rows = []
+    for lead_id, rows in changes.items():
+        lead = current[lead_id]
+        diff: dict[str, list[Any]] = {}
+        for p in rows:
+            for key in UPDATABLE:
+                if key not in p.values:
+                    continue
+                new = p.values[key]
+                old = lead[key]
+                if key == "tags":
+                    if not new:
+                        continue
+                    new = new if mode == "update" else old + [t for t in new if t not in old]
+                elif key == "fields":
+                    if not new:
+                        continue
+                    new = {**old, **new} if mode == "update" else {**new, **old}
+                elif key in ("do_not_contact", "qualified"):
+                    new = int(bool(new))
+                    if mode == "merge":
+                        new = max(int(old or 0), new)
+                elif new is None or (mode == "merge" and old not in (None, "")):
+                    continue
+                if key == "currency" and "value" not in p.values:
+                    continue
+                if new != old:
+                    diff.setdefault(key, [old, new])[1] = new
+                    lead[key] = new
+        if not diff:
+            run.result.skipped_duplicates += len(rows)
+            continue
+        sets = {k: lead[k] for k in diff}
+        for k in ("tags", "fields"):
+            if k in sets:
+                sets[k] = json.dumps(sets[k], ensure_ascii=False)
+        sets["updated_at"] = run.now_s
+        conn.execute(
+            f"UPDATE leads SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+            [*sets.values(), lead_id],
+        )
+        act_id += 1
+        data = {"import_id": run.import_id, "line": rows[-1].line, "changes": diff}
+        act_rows.append(
+            (act_id, lead_id, "import", run.now_s, run.actor, None,
+             json.dumps(data, ensure_ascii=False), run.now_s)
+        )  # fmt: skip
+        run.result.updated += 1
+        run.result.skipped_duplicates += len(rows) - 1
+        _touch(run, (lead_id,))
+    conn.executemany(_ACT_SQL, act_rows)
+
+
+def value_major(minor: int | None, currency: str) -> str:
+    """Minor units -> a plain decimal that parse_money reads back exactly."""
+    if minor is None:
+        return ""
+    exp = currency_exponent(currency)
+    if exp == 0:
+        return str(minor)
+    whole, frac = divmod(minor, 10**exp)
+    text = f"{whole}.{frac:0{exp}d}"
+    # One separator followed by exactly three digits reads as a thousands
+    # group, so three-decimal currencies get a fourth, harmless zero.
+    return text + "0" if exp == 3 else text
