@@ -24,7 +24,7 @@ from leadctl.errors import DatabaseError
 APPLICATION_ID = 0x4C454144
 # Number of migrations in leadctl.migrations; PRAGMA user_version holds how
 # many a database has applied. A test keeps the two in step.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 

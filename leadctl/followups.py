@@ -340,8 +340,8 @@ def parse_span(text: str) -> int:
         raw = raw[:-1]
     elif raw.endswith("w"):
         raw, unit = raw[:-1], 7
-    # isascii: '¹' and other Unicode digits pass isdigit() but not int().
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or int(raw) * unit > 3660:
+    # isascii(): str.isdigit() accepts "¹" and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or not 0 <= int(raw) * unit <= 3660:
         raise ValidationError(f"Cannot read {text!r} as a number of days", "Example: 7d or 2w")
     return int(raw) * unit
 

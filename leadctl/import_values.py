@@ -151,6 +151,7 @@ class PhoneNormalizer:
             if (
                 cc is not None
                 and national
+                and national.isascii()
                 and national.isdigit()
                 and national[0] != "0"
                 and 2 <= len(national) <= 17

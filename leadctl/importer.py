@@ -456,7 +456,7 @@ class Converter:
     def _money(self, text: str, currency: str) -> int:
         if self.minor_values:
             s = text.strip()
-            if not s.isdigit():
+            if not (s.isascii() and s.isdigit()):
                 raise ValidationError(f"{s!r} is not an amount in minor units")
             return int(s)
         result: int = self.money(text, currency)

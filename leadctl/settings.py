@@ -51,7 +51,7 @@ def _decay(text: str) -> float:
 
 
 def _decay_days(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
         raise ValidationError(f"{text!r} is not a number of days", "Use a whole number, e.g. 30.")
     return int(text)
 

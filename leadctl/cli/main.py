@@ -192,6 +192,9 @@ COMMAND_MODULES: dict[str, str] = {
     "sequence": "sequence",
     "import": "transfer",
     "export": "transfer",
+    "report": "report",
+    "target": "target",
+    "source": "source",
 }
 MODULE_ORDER = list(dict.fromkeys(COMMAND_MODULES.values()))
 # Root options that take a value, so `run()` can find the command word.

@@ -1,0 +1,51 @@
+"""Report edge cases: local-time periods, other currencies, unassigned owners."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from leadctl import activities, leads, pipeline
+from leadctl.db import transaction
+
+
+def test_today_is_local(conn: Any, cli: Any) -> None:
+    lead = leads.add_lead(conn, {"name": "A"}, now=datetime(2026, 11, 20, tzinfo=timezone.utc),
+                          actor="ani").id  # fmt: skip
+    with transaction(conn):
+        # 18:00 UTC on the 21st is 01:00 on the 22nd in Jakarta (UTC+7).
+        at = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)
+        activities.record(conn, lead, "call", at=at, now=at, actor="ani", direction="out")
+    utc = cli.json("report", "activity", "--period", "today")
+    assert utc["totals"]["total"] == 0
+    jkt = cli.json("--tz", "Asia/Jakarta", "report", "activity", "--period", "today")
+    assert jkt["totals"]["total"] == 1
+    assert jkt["period"]["since"] == "2026-11-21T17:00:00Z"
+
+
+def test_other_currency_is_counted_not_summed(conn: Any, cli: Any) -> None:
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    a = leads.add_lead(conn, {"name": "A", "value": "1000000", "owner": "ani"}, now=now,
+                       actor="t").id  # fmt: skip
+    b = leads.add_lead(conn, {"name": "B", "value": "100", "currency": "USD", "owner": "ani"},
+                       now=now, actor="t").id  # fmt: skip
+    for lead_id in (a, b):
+        pipeline.move_stage(conn, lead_id, "won", now=now, actor="t")
+    rep = cli.json("report", "conversion")
+    assert rep["currency"] == "IDR"
+    assert rep["rows"][0]["won"] == 2 and rep["rows"][0]["won_value"] == 1_000_000
+
+
+def test_owner_none_selects_unassigned(conn: Any, cli: Any) -> None:
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    leads.add_lead(conn, {"name": "A", "owner": "ani"}, now=now, actor="t")
+    leads.add_lead(conn, {"name": "B"}, now=now, actor="t")
+    rep = cli.json("report", "pipeline", "--owner", "none")
+    assert rep["totals"]["count"] == 1
+    assert cli.json("report", "conversion", "--owner", "ani")["totals"]["leads"] == 1
+
+
+def test_group_options_before_the_report_name_are_refused(cli: Any) -> None:
+    r = cli("report", "--owner", "ani", "pipeline", ok=False)
+    assert r.exit_code == 2 and "after the report name" in r.stderr
+    assert cli.json("report", "--period", "this-month")["report"] == "summary"
