@@ -339,3 +339,39 @@ def test_followup_notes(cli, more_db) -> None:
     assert not any(line.startswith("SUMMARY:EVIL") for line in lines)
     # RFC 5545: no control characters (CTL) other than tab in a TEXT value.
     assert not re.search("[\x00-\x08\x0a-\x1f\x7f]", ics.replace("\n", "")), "CTL in ICS"
+
+
+REPORTS = [
+    ["report", "summary"],
+    ["report", "pipeline"],
+    ["report", "funnel"],
+    ["report", "conversion", "--by", "source"],
+    ["report", "conversion", "--by", "product"],
+    ["report", "conversion", "--by", "owner"],
+    ["report", "velocity"],
+    ["report", "stale"],
+    ["report", "forecast"],
+    ["report", "activity", "--period", "all"],
+    ["report", "sources"],
+    ["report", "customers"],
+    ["report", "team"],
+]
+
+
+def test_reports_show_hostile_names_safely(cli, corpus_db, monkeypatch, tmp_path) -> None:
+    import shutil
+
+    # A private copy: source costs and targets are written for this test only.
+    db = tmp_path / "reports.db"
+    shutil.copy(os.environ["LEADCTL_DB"], db)
+    monkeypatch.setenv("LEADCTL_DB", str(db))
+    for n, value in enumerate(v for v in ACCEPTED.values() if len(v) <= 200):
+        r = cli("source", "cost", "--", value.strip(), str(1000 + n), ok=False)
+        assert r.exit_code in (0, 2), r.stderr
+    for args in [*REPORTS, ["source", "costs"]]:
+        r = cli(*args)
+        assert not terminal_leaks(r.stdout) and not terminal_leaks(r.stderr), args
+        text = cli(*args, "--format", "csv").stdout
+        assert formula_cells(list(csv.reader(io.StringIO(text)))) == [], args
+    sources = {row.get("source") for row in cli.json("report", "sources")["rows"]}
+    assert ACCEPTED["sql"].strip() in sources
