@@ -254,3 +254,29 @@ def test_identify_never_writes(tmp_path) -> None:
     new = identify(tmp_path / "new.db")
     assert new.is_new and not new.is_leadctl
     assert not (tmp_path / "new.db").exists()
+
+
+def test_restore_a_backup_from_the_first_schema(cli, tmp_path) -> None:
+    """A backup made by the first leadctl (schema 2): restored and migrated."""
+    from sqlite_utils import Database
+
+    from leadctl.migrations import migrations
+
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old, isolation_level=None)
+    names = [m.name for m in migrations._migrations]
+    migrations.apply(Database(conn), stop_before=names[2])
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO leads (name, currency, stage, created_at, updated_at, stage_entered_at)"
+        " VALUES ('Lama', 'IDR', 'new', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z',"
+        " '2025-01-01T00:00:00Z')"
+    )
+    conn.close()
+    out = cli.json("db", "restore", str(old), "--yes")
+    assert out["migrated_from"] == 2 and out["schema_version"] == SCHEMA_VERSION
+    check = cli.json("db", "check")
+    assert check["ok"] and check["migrations_applied"] == names
+    assert [lead["name"] for lead in cli.json("list")] == ["Lama"]
+    cli("add", "Baru", "--email", "baru@example.com")  # and it is fully usable
