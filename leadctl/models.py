@@ -74,12 +74,15 @@ class Lead:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Lead:
-        data = dict(row)
-        data["tags"] = json.loads(data["tags"] or "[]")
-        data["fields"] = json.loads(data["fields"] or "{}")
-        data["do_not_contact"] = bool(data["do_not_contact"])
-        data["qualified"] = bool(data["qualified"])
-        return cls(**data)
+        # Positional: LEAD_COLUMNS selects in field order (a test holds them
+        # together); this is the hot loop of list/export.
+        values = list(row)
+        tags, fields_ = values[_TAGS], values[_FIELDS]
+        values[_TAGS] = [] if tags in (None, "[]") else json.loads(tags)
+        values[_FIELDS] = {} if fields_ in (None, "{}") else json.loads(fields_)
+        values[_DNC] = bool(values[_DNC])
+        values[_QUALIFIED] = bool(values[_QUALIFIED])
+        return cls(*values)
 
     @property
     def is_open(self) -> bool:
@@ -94,6 +97,10 @@ class Lead:
 
 
 _LEAD_FIELDS = tuple(f.name for f in fields(Lead))
+_TAGS = _LEAD_FIELDS.index("tags")
+_FIELDS = _LEAD_FIELDS.index("fields")
+_DNC = _LEAD_FIELDS.index("do_not_contact")
+_QUALIFIED = _LEAD_FIELDS.index("qualified")
 
 
 @dataclass

@@ -43,6 +43,8 @@ def _escape_char(m: re.Match[str]) -> str:
 def safe_text(value: Any, *, multiline: bool = False) -> str:
     """Text that is safe to put on a terminal: no control or bidi characters."""
     text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():
+        return text  # the common case, and nothing to escape
     if multiline:
         text = text.replace("\r\n", "\n")
         return "\n".join(_UNSAFE_RE.sub(_escape_char, line) for line in text.split("\n"))
@@ -240,25 +242,30 @@ def _plain_table(
 ) -> None:
     limit = 60
     cells = [[v if len(v) <= limit else v[: limit - 1] + "…" for v in row] for row in cells]
+    # Each cell's display width, computed once (wide East Asian characters take 2).
+    sizes = [[_display_width(v) for v in row] for row in cells]
     widths = [len(c.header) for c in columns]
-    for row in cells:
-        for i, v in enumerate(row):
-            widths[i] = max(widths[i], _display_width(v))
-    lines = [safe_text(title)] if title else []
+    for row_sizes in sizes:
+        for i, w in enumerate(row_sizes):
+            if w > widths[i]:
+                widths[i] = w
+    right = [c.justify == "right" for c in columns]
+    last = len(columns) - 1
 
-    def line(values: Sequence[str]) -> str:
+    def line(values: Sequence[str], lens: Sequence[int]) -> str:
         parts = []
-        for i, (v, c) in enumerate(zip(values, columns, strict=True)):
-            pad = widths[i] - _display_width(v)
-            last = i == len(columns) - 1
-            if c.justify == "right":
+        for i, v in enumerate(values):
+            pad = widths[i] - lens[i]
+            if right[i]:
                 parts.append(" " * pad + v)
             else:
-                parts.append(v if last else v + " " * pad)
+                parts.append(v if i == last else v + " " * pad)
         return "  ".join(parts).rstrip()
 
-    lines.append(line([c.header for c in columns]))
-    lines.extend(line(row) for row in cells)
+    lines = [safe_text(title)] if title else []
+    headers = [c.header for c in columns]
+    lines.append(line(headers, [len(h) for h in headers]))
+    lines.extend(line(row, row_sizes) for row, row_sizes in zip(cells, sizes, strict=True))
     out.write("\n".join(lines) + "\n")
 
 

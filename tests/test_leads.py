@@ -156,3 +156,13 @@ def test_delete_removes_history(conn) -> None:  # type: ignore[no-untyped-def]
     assert conn.execute("SELECT count(*) FROM activities").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM stage_history").fetchone()[0] == 0
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_lead_columns_are_selected_in_field_order(conn) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import fields
+
+    from leadctl.models import LEAD_COLUMNS, LEAD_FROM, Lead
+
+    _add(conn, name="Order check")
+    cur = conn.execute(f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM}")
+    assert [d[0] for d in cur.description] == [f.name for f in fields(Lead)]

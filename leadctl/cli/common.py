@@ -28,6 +28,48 @@ FormatOpt = Annotated[
 ]
 
 
+# The lead filters shared by `list` and `export` (and anything else that
+# selects leads): one definition, so both accept exactly the same options.
+StageFilter = Annotated[
+    list[str] | None, typer.Option("--stage", help="Only these stages (repeatable).")
+]
+OwnerFilter = Annotated[str | None, typer.Option(help="Only this owner ('none' for unassigned).")]
+TagFilter = Annotated[
+    list[str] | None, typer.Option("--tag", help="Having this tag (repeatable: all).")
+]
+SourceFilter = Annotated[str | None, typer.Option(help="Only this source.")]
+ProductFilter = Annotated[str | None, typer.Option(help="Only this product.")]
+SegmentFilter = Annotated[str | None, typer.Option(help="Only this segment.")]
+CityFilter = Annotated[str | None, typer.Option(help="Only this city.")]
+SearchFilter = Annotated[
+    str | None, typer.Option(help="Text in name, e-mail, phone, company, city, external id.")
+]
+OpenFilter = Annotated[bool, typer.Option("--open", help="Only leads in open stages.")]
+QualifiedFilter = Annotated[
+    bool | None, typer.Option("--qualified/--unqualified", help="Only (un)qualified leads.")
+]
+StaleFilter = Annotated[
+    bool, typer.Option("--stale", help="Open leads untouched past their stage's rot days.")
+]
+NoNextStepFilter = Annotated[
+    bool, typer.Option("--no-next-step", help="Open leads with no open follow-up.")
+]
+SortOpt = Annotated[
+    str | None,
+    typer.Option(help="Sort keys, comma-separated; '-' for descending, e.g. -score,name."),
+]
+
+
+def lead_filter(**given: Any) -> Any:
+    """A core LeadFilter from the shared filter options (lists default to empty)."""
+    from leadctl.leads import LeadFilter
+
+    return LeadFilter(
+        stages=given.pop("stage") or [], tags=given.pop("tag") or [],
+        open_only=given.pop("open_only"), **given,
+    )  # fmt: skip
+
+
 @dataclass
 class State:
     """Resolved global options; the database opens lazily, once per command."""

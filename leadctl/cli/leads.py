@@ -4,7 +4,28 @@ from typing import Annotated, Any
 
 import typer
 
-from leadctl.cli.common import Format, FormatOpt, State, fmt_time, parse_fields, state
+from leadctl.cli.common import (
+    CityFilter,
+    Format,
+    FormatOpt,
+    NoNextStepFilter,
+    OpenFilter,
+    OwnerFilter,
+    ProductFilter,
+    QualifiedFilter,
+    SearchFilter,
+    SegmentFilter,
+    SortOpt,
+    SourceFilter,
+    StageFilter,
+    StaleFilter,
+    State,
+    TagFilter,
+    fmt_time,
+    lead_filter,
+    parse_fields,
+    state,
+)
 
 LIST_COLUMNS_DOC = "id, name, company, phone, stage, owner, value, score, tags"
 
@@ -116,36 +137,19 @@ def cmd_add(
 
 def cmd_list(
     ctx: typer.Context,
-    stage: Annotated[
-        list[str] | None, typer.Option("--stage", help="Only these stages (repeatable).")
-    ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only this owner ('none' for unassigned).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Having this tag (repeatable: all).")
-    ] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
-    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
-    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
-    city: Annotated[str | None, typer.Option(help="Only this city.")] = None,
-    search: Annotated[
-        str | None, typer.Option(help="Text in name, e-mail, phone, company, city, external id.")
-    ] = None,
-    open_only: Annotated[bool, typer.Option("--open", help="Only leads in open stages.")] = False,
-    qualified: Annotated[
-        bool | None, typer.Option("--qualified/--unqualified", help="Only (un)qualified leads.")
-    ] = None,
-    stale: Annotated[
-        bool, typer.Option("--stale", help="Open leads untouched past their stage's rot days.")
-    ] = False,
-    no_next_step: Annotated[
-        bool, typer.Option("--no-next-step", help="Open leads with no open follow-up.")
-    ] = False,
-    sort: Annotated[
-        str | None,
-        typer.Option(help="Sort keys, comma-separated; '-' for descending, e.g. -score,name."),
-    ] = None,
+    stage: StageFilter = None,
+    owner: OwnerFilter = None,
+    tag: TagFilter = None,
+    source: SourceFilter = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
+    city: CityFilter = None,
+    search: SearchFilter = None,
+    open_only: OpenFilter = False,
+    qualified: QualifiedFilter = None,
+    stale: StaleFilter = False,
+    no_next_step: NoNextStepFilter = False,
+    sort: SortOpt = None,
     limit: Annotated[int | None, typer.Option(help="At most this many leads.")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -154,11 +158,20 @@ def cmd_list(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    f = leads.LeadFilter(
-        stages=stage or [], owner=owner, tags=tag or [], source=source, product=product,
-        segment=segment, city=city, search=search, open_only=open_only, qualified=qualified,
-        stale=stale, no_next_step=no_next_step,
-    )  # fmt: skip
+    f = lead_filter(
+        stage=stage,
+        owner=owner,
+        tag=tag,
+        source=source,
+        product=product,
+        segment=segment,
+        city=city,
+        search=search,
+        open_only=open_only,
+        qualified=qualified,
+        stale=stale,
+        no_next_step=no_next_step,
+    )
     rows = lead_records(leads.list_leads(st.conn, f, now=st.now, sort=sort, limit=limit))
     emit_records(
         rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_export_keys(rows)

@@ -5,7 +5,25 @@ from typing import Annotated, Any
 
 import typer
 
-from leadctl.cli.common import Format, FormatOpt, state
+from leadctl.cli.common import (
+    CityFilter,
+    Format,
+    FormatOpt,
+    NoNextStepFilter,
+    OpenFilter,
+    OwnerFilter,
+    ProductFilter,
+    QualifiedFilter,
+    SearchFilter,
+    SegmentFilter,
+    SortOpt,
+    SourceFilter,
+    StageFilter,
+    StaleFilter,
+    TagFilter,
+    lead_filter,
+    state,
+)
 
 
 class ExportFormat(str, Enum):
@@ -233,43 +251,41 @@ def cmd_export(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write to this file (default stdout).")
     ] = None,
-    stage: Annotated[
-        list[str] | None, typer.Option("--stage", help="Only these stages (repeatable).")
-    ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only this owner ('none' for unassigned).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Having this tag (repeatable: all).")
-    ] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
-    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
-    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
-    city: Annotated[str | None, typer.Option(help="Only this city.")] = None,
-    search: Annotated[
-        str | None, typer.Option(help="Text in name, e-mail, phone, company, city, external id.")
-    ] = None,
-    open_only: Annotated[bool, typer.Option("--open", help="Only leads in open stages.")] = False,
-    qualified: Annotated[
-        bool | None, typer.Option("--qualified/--unqualified", help="Only (un)qualified leads.")
-    ] = None,
-    stale: Annotated[
-        bool, typer.Option("--stale", help="Open leads untouched past their stage's rot days.")
-    ] = False,
-    sort: Annotated[str | None, typer.Option(help="Sort keys, e.g. -value,name.")] = None,
+    stage: StageFilter = None,
+    owner: OwnerFilter = None,
+    tag: TagFilter = None,
+    source: SourceFilter = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
+    city: CityFilter = None,
+    search: SearchFilter = None,
+    open_only: OpenFilter = False,
+    qualified: QualifiedFilter = None,
+    stale: StaleFilter = False,
+    no_next_step: NoNextStepFilter = False,
+    sort: SortOpt = None,
 ) -> None:
     """Export leads (all fields, custom fields, tags) as CSV, JSON or JSON lines."""
     import sys
 
-    from leadctl import exporter, leads
+    from leadctl import exporter
     from leadctl.render import message
 
     st = state(ctx)
-    f = leads.LeadFilter(
-        stages=stage or [], owner=owner, tags=tag or [], source=source, product=product,
-        segment=segment, city=city, search=search, open_only=open_only, qualified=qualified,
+    f = lead_filter(
+        stage=stage,
+        owner=owner,
+        tag=tag,
+        source=source,
+        product=product,
+        segment=segment,
+        city=city,
+        search=search,
+        open_only=open_only,
+        qualified=qualified,
         stale=stale,
-    )  # fmt: skip
+        no_next_step=no_next_step,
+    )
     if output:
         import os
 
