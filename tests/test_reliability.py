@@ -351,3 +351,23 @@ def test_no_log_or_stray_files_anywhere(cli, tmp_path, monkeypatch) -> None:
     db = Path(cli("db", "path").stdout.strip())
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert files == [str(db.relative_to(tmp_path))]
+
+
+def test_a_writer_holding_the_lock_past_the_timeout_gives_one_clear_line(
+    cli, filled, monkeypatch
+) -> None:
+    """Real SQLITE_BUSY: another connection holds the write lock longer than
+    the (shortened) busy timeout. The user gets one sentence, nothing changes."""
+    before = dump(filled)
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(filled, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        assert len(cli.json("list")) == 2  # readers are never blocked (WAL)
+        r = cli("add", "Citra", ok=False)
+        assert r.exit_code == 1
+        assert "busy" in one_error_line(r.stderr)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert dump(filled) == before
