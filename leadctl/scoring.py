@@ -192,18 +192,40 @@ def load_facts(conn: sqlite3.Connection, lead_id: int, now: datetime) -> Facts:
     return Facts(_lead_dict(row), answers, acts)
 
 
-def iter_all_facts(conn: sqlite3.Connection, now: datetime) -> Iterable[Facts]:
-    """Every lead's facts with three queries in total (activities by GROUP BY)."""
-    params = {"now": _julian_now(now)}
-    answers: dict[int, dict[str, str]] = defaultdict(dict)
-    for r in conn.execute("SELECT lead_id, criterion, value FROM qualification_answers"):
-        answers[r[0]][r[1]] = r[2]
-    acts: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
-    for r in conn.execute(_ACTIVITY_SELECT.format(where=""), params):
-        _add_activity(acts[r[0]], r[1], r[2], r[3], r[4])
-    for row in conn.execute(_LEAD_SELECT + " ORDER BY l.id", params):
-        lead_id = row["id"]
-        yield Facts(_lead_dict(row), answers.get(lead_id, {}), acts.get(lead_id, {}))
+# Leads per chunk of `iter_all_facts`: memory stays flat in the number of leads
+# (a chunk's leads, answers and activity aggregates, then the next chunk).
+FACTS_CHUNK = 5000
+
+
+def iter_all_facts(
+    conn: sqlite3.Connection, now: datetime, *, chunk: int = FACTS_CHUNK
+) -> Iterable[Facts]:
+    """Every lead's facts, by id, with three queries per chunk of leads (GROUP BY)."""
+    params: dict[str, Any] = {"now": _julian_now(now), "after": 0, "limit": chunk}
+    lead_sql = _LEAD_SELECT + " WHERE l.id > :after ORDER BY l.id LIMIT :limit"
+    act_sql = _ACTIVITY_SELECT.format(where=" WHERE lead_id BETWEEN :lo AND :hi")
+    while True:
+        rows = conn.execute(lead_sql, params).fetchall()
+        if not rows:
+            return
+        span = {"now": params["now"], "lo": rows[0]["id"], "hi": rows[-1]["id"]}
+        answers: dict[int, dict[str, str]] = defaultdict(dict)
+        for r in conn.execute(
+            "SELECT lead_id, criterion, value FROM qualification_answers"
+            " WHERE lead_id BETWEEN :lo AND :hi",
+            span,
+        ):
+            answers[r[0]][r[1]] = r[2]
+        acts: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
+        for r in conn.execute(act_sql, span):
+            _add_activity(acts[r[0]], r[1], r[2], r[3], r[4])
+        for row in rows:
+            lead_id = row["id"]
+            yield Facts(_lead_dict(row), answers.get(lead_id, {}), acts.get(lead_id, {}))
+        if len(rows) < chunk:
+            return
+        params["after"] = rows[-1]["id"]
+        del rows, answers, acts
 
 
 def _julian_now(now: datetime) -> str:
@@ -659,17 +681,23 @@ def score_all(
     with transaction(conn):
         total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         scorer = get_scorer(conn)
+        changed = 0
         changes: list[tuple[int, int | None, int]] = []
         for done, facts in enumerate(iter_all_facts(conn, now), start=1):
             new = scorer.total(facts, now)
             if facts.lead["score"] != new:
                 changes.append((facts.lead["id"], facts.lead["score"], new))
+                if len(changes) >= FACTS_CHUNK:  # written as we go: memory stays flat
+                    _store(conn, changes, now)
+                    changed += len(changes)
+                    changes = []
             if progress is not None and (done % 1000 == 0 or done == total):
                 progress(done, total)
         _store(conn, changes, now)
+        changed += len(changes)
     if progress is not None and total == 0:
         progress(0, 0)
-    return ScoreAllResult(total, len(changes))
+    return ScoreAllResult(total, changed)
 
 
 def score_movement(
