@@ -1,3 +1,3 @@
-from leadctl.cli.main import run
+from leadctl.cli.launch import run
 
 run()

@@ -60,6 +60,8 @@ def from_store(text: str) -> datetime:
 
 def get_tz(name: str | None) -> tzinfo:
     """The time zone called `name`, else the machine's local zone."""
+    if name and name.strip().upper() in ("UTC", "ETC/UTC", "Z"):
+        return UTC  # the servers' zone: no zoneinfo import (~4 ms) on cron's path
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if name:
@@ -229,7 +231,7 @@ def _parse_words(
             raise ValidationError(f"Cannot read the time {rest!r}", "Use 14:00, 9am or 9:30pm.")
     if isinstance(when, datetime):
         if at is not None:
-            return datetime.combine(when.date(), at, tz)  # type: ignore[arg-type]
+            return datetime.combine(when.date(), at, tz)
         return when if exact else datetime.combine(when.date(), time(0), tz)
     return datetime.combine(when, at or default_time or time(0), tz)
 

@@ -13,9 +13,8 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadctl.errors import DatabaseError
 
@@ -87,8 +86,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """What a file is, as far as leadctl cares (see `identify`)."""
 
     path: Path

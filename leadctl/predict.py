@@ -421,7 +421,7 @@ def load_model(conn: sqlite3.Connection) -> Model | None:
         return None
     cached = _CACHE.get("model")
     if cached is not None and cached[0] == row[0]:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     model = Model.from_json(row[0])
     _CACHE["model"] = (row[0], model)
     return model

@@ -368,7 +368,7 @@ def unenroll(
 def sync(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[int, str]]:
     """Stop active enrolments whose lead closed or replied. Returns
     [(enrolment id, reason)]; writes only when something stops."""
-    from leadctl.followups import pending_sequence_stops
+    from leadctl.agenda import pending_sequence_stops
 
     found = pending_sequence_stops(conn)
     if found:

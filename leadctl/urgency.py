@@ -31,8 +31,7 @@ JSON setting `urgency`, e.g. {"due": 15, "stale": 0}):
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 COEFFICIENTS: dict[str, float] = {
     "due": 12.0,
@@ -87,8 +86,7 @@ def due_term(overdue_days: float | None) -> float:
     return DUE_FLOOR + (1.0 - DUE_FLOOR) * (overdue_days + DUE_HORIZON_DAYS) / span
 
 
-@dataclass
-class Term:
+class Term(NamedTuple):
     name: str
     value: float
     coefficient: float

@@ -331,8 +331,8 @@ def test_lead_filter(cli: Any) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=12))
 def test_parse_span_raises_only_validation_error(text: str) -> None:
+    from leadctl.agenda import parse_span
     from leadctl.errors import ValidationError
-    from leadctl.followups import parse_span
 
     try:
         days = parse_span(text)
@@ -352,6 +352,6 @@ def test_sale_is_not_a_followup_kind(cli: Any) -> None:
 
 
 def test_stale_sql_is_the_leads_one() -> None:
-    from leadctl import followups, leads
+    from leadctl import agenda, leads
 
-    assert leads.STALE_SQL.replace("?", ":now") == followups.STALE_SQL
+    assert leads.STALE_SQL.replace("?", ":now") == agenda.STALE_SQL

@@ -332,8 +332,8 @@ def test_sequence_steps(text) -> None:
 @SETTINGS
 @given(nasty_text | st.sampled_from(["7d", "2w", "7", "¹", "٣d", "9" * 5000, "0", "-1d"]))
 def test_followup_span(text) -> None:
-    from leadctl import followups
+    from leadctl import agenda
 
-    days = only_ours(followups.parse_span, text)
+    days = only_ours(agenda.parse_span, text)
     if days is not None:
-        assert 0 <= days <= 3660 and followups.parse_span(f"{days}d") == days
+        assert 0 <= days <= 3660 and agenda.parse_span(f"{days}d") == days

@@ -1,16 +1,14 @@
 """What every command shares: the state from global options, option types, output."""
 
-import os
-import sqlite3
-from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from leadctl.errors import ValidationError
+from leadctl.cli.state import State
+
+__all__ = ["State"]  # re-exported: every command module takes its state from here
 
 
 class Format(str, Enum):
@@ -68,79 +66,6 @@ def lead_filter(**given: Any) -> Any:
         stages=given.pop("stage") or [], tags=given.pop("tag") or [],
         open_only=given.pop("open_only"), **given,
     )  # fmt: skip
-
-
-@dataclass
-class State:
-    """Resolved global options; the database opens lazily, once per command."""
-
-    db_arg: str | None = None
-    tz_name: str | None = None
-    actor_arg: str | None = None
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
-    _tz: tzinfo | None = field(default=None, repr=False)
-    _now: datetime | None = field(default=None, repr=False)
-
-    def db_path(self) -> Path:
-        from leadctl.config import resolve_db_path
-
-        return resolve_db_path(self.db_arg, os.environ)[0]
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            from leadctl.config import ensure_default_folder, resolve_db_path
-            from leadctl.db import open_db
-
-            path, is_default = resolve_db_path(self.db_arg, os.environ)
-            if is_default:
-                ensure_default_folder(path)
-            self._conn = open_db(path)
-        return self._conn
-
-    @property
-    def now(self) -> datetime:
-        """The clock. LEADCTL_NOW (ISO-8601) fixes it, for tests and demos."""
-        if self._now is None:
-            fixed = os.environ.get("LEADCTL_NOW")
-            if fixed:
-                try:
-                    dt = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
-                except ValueError as exc:
-                    raise ValidationError(
-                        f"LEADCTL_NOW={fixed!r} is not an ISO-8601 time",
-                        "Example: 2026-11-22T08:00:00Z",
-                    ) from exc
-                self._now = dt if dt.tzinfo else dt.replace(tzinfo=self.tz)
-            else:
-                self._now = datetime.now(timezone.utc)
-        return self._now
-
-    @property
-    def tz(self) -> tzinfo:
-        if self._tz is None:
-            from leadctl.dates import get_tz
-
-            name = self.tz_name or os.environ.get("LEADCTL_TZ")
-            if not name and self._conn is not None:
-                from leadctl.db import get_setting
-
-                name = get_setting(self._conn, "timezone")
-            self._tz = get_tz(name)
-        return self._tz
-
-    @property
-    def actor(self) -> str | None:
-        """Who is acting: --as, else LEADCTL_USER, else the login name."""
-        if self.actor_arg:
-            return self.actor_arg.lower()
-        env = os.environ.get("LEADCTL_USER") or os.environ.get("USER") or os.environ.get("USERNAME")
-        return env.lower() if env else None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 def state(ctx: typer.Context) -> State:

@@ -31,12 +31,6 @@ class ListFormat(str, Enum):
     ics = "ics"
 
 
-CSV_KEYS = (
-    "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "due_local", "kind",
-    "note", "owner", "urgency", "overdue", "overdue_days", "stale", "no_next_step", "stage",
-    "probability", "score", "value", "currency",
-    "sequence", "step", "template", "snoozed",
-)  # fmt: skip
 WHEN_HELP = "e.g. 'tomorrow 10:00', mon, +3d, eow, 2026-12-01 14:00 (a date alone means 09:00)."
 
 
@@ -48,115 +42,6 @@ def _due_default_time() -> Any:
 
 def _when(st: State, text: str) -> Any:
     return parse_when(st, text, default_time=_due_default_time())
-
-
-def _what(rec: dict[str, Any]) -> str:
-    if rec["id"] is None:
-        return "no next step" + (" (stale)" if rec["stale"] else "")
-    what = str(rec["kind"])
-    if rec.get("note"):
-        what += f": {rec['note']}"
-    return what
-
-
-def _when_text(rec: dict[str, Any]) -> str:
-    if rec["id"] is None:
-        return "-"
-    text = str(rec["due_local"])
-    if rec["overdue_days"]:
-        text += f" ({rec['overdue_days']}d overdue)"
-    elif rec["overdue"]:
-        text += " (overdue)"
-    return text
-
-
-def _lead_text(rec: dict[str, Any]) -> str:
-    name = rec["lead_name"] or f"lead {rec['lead_id']}"
-    return f"{name}, {rec['company']}" if rec.get("company") else str(name)
-
-
-def _flags(rec: dict[str, Any]) -> str:
-    flags = []
-    if rec["no_next_step"]:
-        flags.append("no next step")
-    if rec["stale"]:
-        flags.append("stale")
-    if rec.get("sequence"):
-        flags.append(f"{rec['sequence']} #{rec['step']}")
-    return ", ".join(flags)
-
-
-def _empty_text(upcoming: int | None, include_all: bool) -> str:
-    if include_all:
-        return "No open follow-ups and no lead without a next step."
-    if upcoming:
-        return f"Nothing due in the next {upcoming} days."
-    return "Nothing due today."
-
-
-def _print_plain(records: list[dict[str, Any]]) -> None:
-    """The cron / pipe format: one self-contained line per follow-up, no header,
-    so it reads well in a mail or a chat message and greps cleanly."""
-    from leadctl.render import safe_text
-
-    out = []
-    for rec in records:
-        ref = f"#{rec['id']}" if rec["id"] is not None else f"lead #{rec['lead_id']}"
-        parts = [
-            _when_text(rec), _lead_text(rec), rec["phone"] or "-", _what(rec),
-            f"[{rec['owner'] or 'unassigned'}]", ref,
-        ]  # fmt: skip
-        out.append(safe_text("  ".join(str(p) for p in parts)))
-    sys.stdout.write("\n".join(out) + "\n")
-
-
-def _print_table(st: State, records: list[dict[str, Any]]) -> None:
-    from leadctl.render import Column, table
-
-    for rec in records:
-        rec["_what"] = _what(rec)
-        rec["_when"] = _when_text(rec)
-        rec["_lead"] = _lead_text(rec)
-        rec["_flags"] = _flags(rec)
-    table(
-        records,
-        [
-            Column("id", "ID", justify="right"), Column("_when", "Due"),
-            Column("urgency", "Urg", justify="right"), Column("lead_id", "Lead", justify="right"),
-            Column("_lead", "Name"), Column("phone", "Phone"),
-            Column("_what", "What", max_width=40), Column("owner", "Owner"),
-            Column("_flags", "Flags"),
-        ],
-    )  # fmt: skip
-
-
-def _explain(st: State, followup_id: int, fmt: ListFormat) -> None:
-    from leadctl import followups
-    from leadctl.dates import format_local
-    from leadctl.render import Column, emit_object, key_value, table
-
-    data = followups.explain(st.conn, followup_id, now=st.now, tz=st.tz)
-    if fmt in (ListFormat.json, ListFormat.jsonl):
-        emit_object(data, fmt.value)
-        return
-    if fmt is ListFormat.csv:
-        from leadctl.render import write_csv
-
-        write_csv(data["terms"], ["term", "value", "coefficient", "points"], sys.stdout)
-        return
-    key_value(
-        [("follow-up", data["id"]), ("lead", f"{data['lead_id']} {data['lead_name'] or ''}"),
-         ("due", format_local(data["due_at"], st.tz)), ("status", data["status"])]
-    )  # fmt: skip
-    rows = [*data["terms"], {"term": "urgency", "points": data["urgency"]}]
-    table(
-        rows,
-        [
-            Column("term", "Term"), Column("value", "Value", justify="right"),
-            Column("coefficient", "Coefficient", justify="right"),
-            Column("points", "Points", justify="right"),
-        ],
-    )  # fmt: skip
 
 
 @followups_app.callback()
@@ -201,40 +86,12 @@ def cmd_followups(
         st._tz = None
     if ctx.invoked_subcommand is not None:
         return
-    from leadctl import followups
+    from leadctl.cli.today import show
 
-    conn = st.conn
-    if followups.pending_sequence_stops(conn):
-        from leadctl import sequences
-
-        sequences.sync(conn, now=st.now)
-    if explain is not None:
-        _explain(st, explain, fmt)
-        return
-    days = followups.parse_span(upcoming) if upcoming else None
-    records = followups.list_followups(
-        conn, now=st.now, tz=st.tz, owner=owner, kind=kind, upcoming_days=days,
-        include_all=all_, lead_id=lead,
+    show(
+        st, owner=owner, upcoming=upcoming, include_all=all_, kind=kind, lead=lead,
+        explain=explain, fmt=fmt.value,
     )  # fmt: skip
-    if fmt is ListFormat.ics:
-        from leadctl.calendar_ics import build_calendar, db_identity
-
-        data = build_calendar(records, identity=db_identity(conn), now=st.now)
-        sys.stdout.write(data.decode("utf-8"))
-        return
-    if fmt is not ListFormat.table:
-        from leadctl.render import emit_records
-
-        emit_records(records, [], fmt.value, csv_keys=CSV_KEYS)
-        return
-    if not records:
-        # Data, not a message: cron mails and chat hooks show stdout.
-        sys.stdout.write(_empty_text(days, all_) + "\n")
-        return
-    if sys.stdout.isatty():
-        _print_table(st, records)
-    else:
-        _print_plain(records)
 
 
 @followups_app.command("add")

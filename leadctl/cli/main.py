@@ -15,26 +15,9 @@ import typer
 from typer.core import TyperGroup
 
 from leadctl import __version__
-from leadctl.cli.common import State
+from leadctl.cli.failures import INTERRUPTED, describe, unexpected
+from leadctl.cli.state import State
 from leadctl.errors import EXIT_FAILED, EXIT_USAGE, LeadctlError
-
-
-def _sqlite_message(exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return "The database is busy (another leadctl is writing); try again in a moment."
-    if "readonly" in text or "read-only" in text:
-        return "The database is read-only; check the file's and its folder's permissions."
-    if "disk is full" in text or "database or disk is full" in text:
-        return "The disk is full; nothing was changed. Free some space and try again."
-    if "malformed" in text or "not a database" in text:
-        return (
-            "The database file is damaged; nothing was changed. Run `leadctl db check`, "
-            "then restore a backup with `leadctl db restore FILE`."
-        )
-    if "unable to open" in text:
-        return "Cannot open the database file; check that its folder exists and is writable."
-    return f"Database error: {text}."
 
 
 class LeadctlGroup(TyperGroup):
@@ -43,30 +26,11 @@ class LeadctlGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except LeadctlError as exc:
-            _fail(str(exc), exc.exit_code)
-        except sqlite3.Error as exc:
-            _fail(_sqlite_message(exc), EXIT_FAILED)
-        except KeyboardInterrupt:
-            # Typer would turn it into a silent exit 130; say what happened.
-            _fail("Interrupted; nothing half-written was kept.", 130)
-        except UnicodeError:
-            # Arguments that are not valid UTF-8 reach Python as lone surrogates,
-            # which SQLite cannot store.
-            _fail(
-                "The input contains bytes that are not valid UTF-8 text; nothing was changed. "
-                "Re-type it or convert the file to UTF-8.",
-                EXIT_USAGE,
-            )
-        except OSError as exc:
-            import errno
-
-            if exc.errno == errno.EPIPE:
+        except (LeadctlError, sqlite3.Error, KeyboardInterrupt, UnicodeError, OSError) as exc:
+            described = describe(exc)
+            if described is None:
                 raise
-            if exc.errno == errno.ENOSPC:
-                _fail("The disk is full; nothing was changed. Free some space and try again.", 1)
-            where = f" ({exc.filename})" if exc.filename else ""
-            _fail(f"{exc.strerror or exc}{where}.", EXIT_FAILED)
+            _fail(*described)
         finally:
             obj = ctx.obj
             if isinstance(obj, State):
@@ -100,17 +64,14 @@ class LeadctlGroup(TyperGroup):
             _print_error(exc.format_message())
             return _exit(exc.exit_code, standalone_mode)
         except (KeyboardInterrupt, EOFError):
-            _print_error("Interrupted; nothing half-written was kept.")
+            _print_error(INTERRUPTED)
             return _exit(130, standalone_mode)
         except SystemExit:
             raise
         except Exception as exc:
             if os.environ.get("LEADCTL_DEBUG"):
                 raise
-            _print_error(
-                f"Unexpected internal error ({type(exc).__name__}); nothing was changed by "
-                "the failed step. Rerun with LEADCTL_DEBUG=1 and report it."
-            )
+            _print_error(unexpected(exc))
             return _exit(EXIT_FAILED, standalone_mode)
         code = rv if isinstance(rv, int) else 0
         return _exit(code, standalone_mode)
