@@ -11,11 +11,11 @@ the light core modules.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from leadctl import urgency
-from leadctl.dates import from_store, to_store
+from leadctl.dates import UTC, from_store, to_store
 from leadctl.errors import ValidationError
 
 # One follow-up row with what the listing shows of its lead, and its urgency
@@ -205,6 +205,7 @@ def list_followups(
     cur.execute(sql, params)
     names = [d[0] for d in cur.description]
     today = now.astimezone(tz).date()
+    utc = tz is UTC
     records = []
     for values in cur:
         rec = dict(zip(names, values, strict=True))
@@ -214,11 +215,18 @@ def list_followups(
         if due_at is None:
             rec.update(due_local=None, overdue=False, overdue_days=0)
         else:
-            local = from_store(due_at).astimezone(tz)
-            # isoformat is C code: ~10x faster than strftime.
-            rec["due_local"] = local.isoformat(" ", "minutes")[:16]
-            rec["overdue"] = overdue = due_at < now_s
-            rec["overdue_days"] = (today - local.date()).days if overdue else 0
+            overdue = due_at < now_s
+            if utc and len(due_at) == 20:
+                # Stored text is already UTC: slice it (the common server case).
+                rec["due_local"] = f"{due_at[:10]} {due_at[11:16]}"
+                local_day = date.fromisoformat(due_at[:10]) if overdue else today
+            else:
+                local = from_store(due_at).astimezone(tz)
+                # isoformat is C code: ~10x faster than strftime.
+                rec["due_local"] = local.isoformat(" ", "minutes")[:16]
+                local_day = local.date()
+            rec["overdue"] = overdue
+            rec["overdue_days"] = (today - local_day).days if overdue else 0
         records.append(rec)
     return records
 

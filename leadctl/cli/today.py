@@ -71,11 +71,11 @@ def _print_plain(records: list[dict[str, Any]]) -> None:
     out = []
     for rec in records:
         ref = f"#{rec['id']}" if rec["id"] is not None else f"lead #{rec['lead_id']}"
-        parts = [
-            _when_text(rec), _lead_text(rec), rec["phone"] or "-", _what(rec),
-            f"[{rec['owner'] or 'unassigned'}]", ref,
-        ]  # fmt: skip
-        out.append(safe_text("  ".join(str(p) for p in parts)))
+        line = (
+            f"{_when_text(rec)}  {_lead_text(rec)}  {rec['phone'] or '-'}  {_what(rec)}"
+            f"  [{rec['owner'] or 'unassigned'}]  {ref}"
+        )
+        out.append(safe_text(line))
     sys.stdout.write("\n".join(out) + "\n")
 
 
