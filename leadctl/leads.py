@@ -411,6 +411,10 @@ def edit_lead(
         assignments = ", ".join(f"{k} = ?" for k in sets)
         conn.execute(f"UPDATE leads SET {assignments} WHERE id = ?", [*sets.values(), lead_id])
         owner_change = diff.pop("owner", None)
+        if sets.get("do_not_contact"):
+            from leadctl.sequences import stop_for_lead
+
+            stop_for_lead(conn, lead_id, "do_not_contact", now=now)
         if diff:
             activities.record(
                 conn, lead_id, "field_change", at=now, now=now, actor=actor, data={"changes": diff}

@@ -165,6 +165,11 @@ def move_stage(
                 reason, to_store(now), lead_id,
             ),
         )  # fmt: skip
+        if target.kind != "open":
+            # Nurturing stops the moment the lead closes, not at the next run.
+            from leadctl.sequences import stop_for_lead
+
+            stop_for_lead(conn, lead_id, target.kind, now=now)
         # The activity above was scored with the old stage; rescore with the new one.
         from leadctl.scoring import rescore_lead
 

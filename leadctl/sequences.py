@@ -272,8 +272,8 @@ def enroll(conn: sqlite3.Connection, lead_id: int, name: str, *, now: datetime) 
     """Enrol an open lead and schedule step 1 (due `delay` days from now)."""
     with transaction(conn):
         lead = conn.execute(
-            "SELECT l.id, l.stage, s.kind FROM leads l JOIN stages s ON s.name = l.stage"
-            " WHERE l.id = ?",
+            "SELECT l.id, l.stage, l.do_not_contact, s.kind FROM leads l"
+            " JOIN stages s ON s.name = l.stage WHERE l.id = ?",
             (lead_id,),
         ).fetchone()
         if lead is None:
@@ -282,6 +282,11 @@ def enroll(conn: sqlite3.Connection, lead_id: int, name: str, *, now: datetime) 
             raise ConflictError(
                 f"Lead {lead_id} is {lead['stage']} (closed) and cannot be enrolled",
                 f"Reopen it first with `leadctl advance {lead_id} --to STAGE --reopen`.",
+            )
+        if lead["do_not_contact"]:
+            raise ConflictError(
+                f"Lead {lead_id} is marked do-not-contact and cannot be enrolled",
+                f"If they agreed to hear from you again: `leadctl edit {lead_id} --contact-ok`.",
             )
         seq = get_sequence(conn, name)
         if conn.execute(
@@ -341,6 +346,24 @@ def _stop(conn: sqlite3.Connection, ids_reasons: list[tuple[int, str]], now: dat
             (reason, now_s, enrollment_id),
         )
     cancel_open_for_enrollments(conn, [i for i, _ in ids_reasons], now=now)
+
+
+def stop_for_lead(
+    conn: sqlite3.Connection, lead_id: int, reason: str, *, now: datetime
+) -> list[int]:
+    """Stop the lead's active enrolments at once (it closed, or must not be
+    contacted) and cancel their open follow-ups. Returns the enrolment ids."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM sequence_enrollments WHERE lead_id = ? AND status = 'active'",
+            (lead_id,),
+        )
+    ]
+    if ids:
+        with transaction(conn):
+            _stop(conn, [(i, reason) for i in ids], now)
+    return ids
 
 
 def unenroll(

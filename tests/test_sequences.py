@@ -130,6 +130,51 @@ def test_stop_is_applied_when_followups_run(cli: Any) -> None:
     assert r.exit_code == 1 and "cancelled" in r.stderr
 
 
+def _enrolments(conn: Any, lead: int) -> list[tuple[str, str | None]]:
+    return [
+        (r["status"], r["stop_reason"])
+        for r in conn.execute(
+            "SELECT * FROM sequence_enrollments WHERE lead_id = ? ORDER BY id", (lead,)
+        )
+    ]
+
+
+def _open_steps(conn: Any, lead: int) -> int:
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM followups WHERE lead_id = ? AND status = 'open'", (lead,)
+        ).fetchone()[0]
+    )
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+def test_advance_itself_stops_the_sequence(cli: Any, conn: Any, stage: str) -> None:
+    """Checked in the database right after `advance`, with no listing run in
+    between (which would also stop it): the move itself stops nurturing."""
+    cli("sequence", "add", "welcome", *WELCOME)
+    lead = add_lead(cli)
+    cli("sequence", "enroll", str(lead), "welcome")
+    assert _enrolments(conn, lead) == [("active", None)] and _open_steps(conn, lead) == 1
+    cli("advance", str(lead), "--to", stage, "--reason", "because")
+    assert _enrolments(conn, lead) == [("stopped", stage)]
+    assert _open_steps(conn, lead) == 0
+
+
+def test_do_not_contact_stops_and_blocks_nurturing(cli: Any, conn: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    lead = add_lead(cli)
+    cli("sequence", "enroll", str(lead), "welcome")
+    cli("edit", str(lead), "--do-not-contact")
+    assert _enrolments(conn, lead) == [("stopped", "do_not_contact")]
+    assert _open_steps(conn, lead) == 0
+    r = cli("sequence", "enroll", str(lead), "welcome", ok=False)
+    assert r.exit_code == 1 and "do-not-contact" in r.stderr and "--contact-ok" in r.stderr
+    assert _enrolments(conn, lead) == [("stopped", "do_not_contact")]
+    cli("edit", str(lead), "--contact-ok")
+    cli("sequence", "enroll", str(lead), "welcome")
+    assert _enrolments(conn, lead)[-1] == ("active", None)
+
+
 def test_inbound_reply_stops_unless_configured(cli: Any) -> None:
     cli("sequence", "add", "welcome", *WELCOME)
     cli("sequence", "add", "drip", "--no-stop-on-reply", "--step", "1d email")
