@@ -22,7 +22,10 @@ CURRENCY_EXPONENTS = {
     "CHF": 2, "CNY": 2, "HKD": 2, "INR": 2, "NZD": 2, "PHP": 2, "THB": 2,
     "BHD": 3, "KWD": 3, "OMR": 3,
 }  # fmt: skip
-_CURRENCY_MARKS = re.compile(r"(?i)(rp\.?|idr|usd|us\$|eur|gbp|sgd|myr|aud|cad|jpy|inr|\$|€|£|¥)")
+# Every currency code we know (as format_money writes it), and the symbols.
+_CURRENCY_MARKS = re.compile(
+    r"(?i)(rp\.?|us\$|" + "|".join(c.lower() for c in CURRENCY_EXPONENTS) + r"|\$|€|£|¥)"
+)
 # Multipliers people write after an amount. A bare 'm' is refused: it means
 # million in English but miliar (10^9) in Indonesian.
 _MULTIPLIERS = {
@@ -161,13 +164,17 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
         if suffix not in _MULTIPLIERS:
             raise bad
         multiplier = _MULTIPLIERS[suffix]
-    digits = _decimal_from_grouped(number, has_multiplier=multiplier != 1)
+    digits = _decimal_from_grouped(
+        number, has_multiplier=multiplier != 1, mils=CURRENCY_EXPONENTS.get(currency.upper()) == 3
+    )
     if digits is None:
         raise bad
     return _to_minor(digits * multiplier, currency, raw.strip())
 
 
-def _decimal_from_grouped(number: str, *, has_multiplier: bool) -> Decimal | None:
+def _decimal_from_grouped(number: str, *, has_multiplier: bool, mils: bool) -> Decimal | None:
+    """mils: a three-decimal currency (KWD, BHD, OMR), where 'KWD 1.500' is
+    one and a half dinars, so a lone '.' before three digits is decimal."""
     from decimal import Decimal, InvalidOperation
 
     if not number or not number[0].isdigit() or not number[-1].isdigit():
@@ -185,7 +192,8 @@ def _decimal_from_grouped(number: str, *, has_multiplier: bool) -> Decimal | Non
     elif dots or commas:
         mark = "." if dots else ","
         parts = number.split(mark)
-        if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and not has_multiplier):
+        lone_decimal = has_multiplier or (mils and mark == ".")
+        if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and not lone_decimal):
             if not _grouped_ok(number, mark):
                 return None
             text = number.replace(mark, "")

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadctl import normalize
 from leadctl.errors import ValidationError
 from leadctl.normalize import (
     format_money,
@@ -155,9 +156,22 @@ def test_money_only_raises_validation_error(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=0, max_value=10**15), st.sampled_from(["IDR", "USD"]))
+@given(
+    st.integers(min_value=0, max_value=10**15),
+    st.sampled_from(sorted(normalize.CURRENCY_EXPONENTS)),
+)
 def test_money_round_trips_through_display(minor: int, currency: str) -> None:
+    """Every currency: what a table shows reads back as the same amount
+    (KWD 1.500 is one and a half dinars, not fifteen hundred)."""
     assert parse_money(format_money(minor, currency), currency) == minor
+
+
+def test_three_decimal_currencies() -> None:
+    assert parse_money("KWD 1.500", "KWD") == 1_500
+    assert parse_money("1,500", "KWD") == 1_500_000  # a comma alone still groups
+    assert parse_money("BHD 1,234.567", "BHD") == 1_234_567
+    assert parse_money("Rp 7.500.000", "IDR") == 7_500_000
+    assert parse_money("7.500", "IDR") == 7_500
 
 
 @settings(max_examples=200, deadline=None)
