@@ -16,7 +16,7 @@ from typing import Any
 
 from leadctl import urgency
 from leadctl.dates import UTC, from_store, to_store
-from leadctl.errors import ValidationError
+from leadctl.errors import NotFoundError, ValidationError
 
 # One follow-up row with what the listing shows of its lead, and its urgency
 # terms computed by SQLite (urgency.term_sql), so Python only formats rows.
@@ -169,8 +169,11 @@ def list_followups(
         if owner.strip().lower() in ("none", "-", ""):
             owner_sql = " IS NULL"
         else:
+            from leadctl.owners import check_known_owner
+
             owner_sql = " = :owner"
             params["owner"] = owner.strip().lower()
+            check_known_owner(conn, params["owner"])
         clauses.append("f.owner" + owner_sql)
     if kind is not None:
         clauses.append("f.kind = :kind")
@@ -178,6 +181,8 @@ def list_followups(
 
         params["kind"] = check_kind(kind)
     if lead_id is not None:
+        if not conn.execute("SELECT 1 FROM leads WHERE id = ?", (lead_id,)).fetchone():
+            raise NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
         clauses.append("f.lead_id = :lead")
         params["lead"] = lead_id
     coeffs = urgency.load_coefficients(conn)

@@ -355,3 +355,15 @@ def test_stale_sql_is_the_leads_one() -> None:
     from leadctl import agenda, leads
 
     assert leads.STALE_SQL.replace("?", ":now") == agenda.STALE_SQL
+
+
+def test_filters_naming_nobody_are_not_found(cli: Any) -> None:
+    """A typo in --owner or --lead is exit 3 with a hint, not an empty agenda."""
+    lead = add_lead(cli, "Budi")
+    add_fu(cli, lead, "today 10:00", "--owner", "sari")
+    assert [r["owner"] for r in due_list(cli, "--owner", "sari")] == ["sari"]
+    r = cli("followups", "--owner", "sary", ok=False)
+    assert r.exit_code == 3 and "'sary'" in r.stderr and "--owner none" in r.stderr
+    r = cli("followups", "--lead", "999", ok=False)
+    assert r.exit_code == 3 and "No lead with id 999" in r.stderr
+    assert due_list(cli, "--owner", "none") == []

@@ -49,3 +49,18 @@ def test_group_options_before_the_report_name_are_refused(cli: Any) -> None:
     r = cli("report", "--owner", "ani", "pipeline", ok=False)
     assert r.exit_code == 2 and "after the report name" in r.stderr
     assert cli.json("report", "--period", "this-month")["report"] == "summary"
+
+
+def test_an_owner_nobody_has_is_not_found(conn: Any, cli: Any) -> None:
+    """`report --owner` with a typo is exit 3 naming the team, not an empty
+    report that looks real; a known owner with nothing in the period is fine."""
+    leads.add_lead(conn, {"name": "A", "owner": "ani"}, now=datetime(2026, 11, 1,
+                   tzinfo=timezone.utc), actor="budi")  # fmt: skip
+    cli("team", "add", "citra")
+    for report in ("pipeline", "funnel", "conversion", "activity", "summary"):
+        r = cli("report", report, "--owner", "anni", ok=False)
+        assert r.exit_code == 3 and "'anni'" in r.stderr and "citra" in r.stderr, report
+    assert cli.json("report", "pipeline", "--owner", "ani")["owner"] == "ani"
+    # Known by other roads: a team member, an activity's actor.
+    for who in ("citra", "budi"):
+        assert cli("report", "activity", "--owner", who).exit_code == 0

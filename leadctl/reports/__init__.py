@@ -25,6 +25,7 @@ from typing import Any
 from leadctl.db import get_setting
 from leadctl.errors import ValidationError
 from leadctl.models import LEAD_COLUMNS
+from leadctl.owners import check_known_owner
 from leadctl.periods import Period
 
 # The effective probability (percent) of models.LEAD_COLUMNS, reused verbatim:
@@ -98,6 +99,8 @@ def context(
 ) -> Context:
     stages = list(conn.execute("SELECT * FROM stages ORDER BY position"))
     owner_key = owner.strip().lower() if owner else None
+    if owner_key is not None and owner_key not in ("none", "-"):
+        check_known_owner(conn, owner_key)
     return Context(conn, period, now, tz, owner_key, get_setting(conn, "currency", "IDR"), stages)
 
 
