@@ -97,6 +97,65 @@ KNOWN["assign_prefer_captured_by"] = Setting(
 )
 
 
+def _urgency(text: str) -> dict[str, float] | None:
+    """'stale=5, value_cap=500000000' (or the same as a JSON object) -> the
+    coefficients that differ from the defaults; 'default' clears them."""
+    import json
+    import math
+
+    from leadctl.urgency import COEFFICIENTS
+
+    raw = text.strip()
+    if raw.lower() in ("", "default", "none"):
+        return None
+    allowed = [*COEFFICIENTS, "value_cap"]
+    hint = (
+        f"Write name=number pairs, e.g. stale=5,value_cap=500000000; names: {', '.join(allowed)}."
+    )
+    pairs: list[tuple[str, Any]]
+    if raw.startswith("{"):
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            raise ValidationError("The urgency setting is not valid JSON", hint) from exc
+        if not isinstance(obj, dict):
+            raise ValidationError("The urgency setting must be an object", hint)
+        pairs = list(obj.items())
+    else:
+        pairs = []
+        for item in raw.split(","):
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ValidationError(f"{item.strip()!r} is not name=number", hint)
+            pairs.append((name.strip().lower(), value.strip()))
+    out: dict[str, float] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            raise ValidationError(f"{name!r} is not an urgency term", hint)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if (
+            isinstance(value, bool)
+            or not math.isfinite(number)
+            or number < 0
+            or (name == "value_cap" and number == 0)
+        ):
+            raise ValidationError(f"{value!r} is not a valid value for {name}", hint)
+        out[name] = number
+    return out
+
+
+# Follow-up urgency (issue 5): coefficient overrides, see leadctl.urgency.
+KNOWN["urgency"] = Setting(
+    "urgency",
+    "Urgency coefficients that differ from the defaults, e.g. stale=5 ('default' resets)",
+    _urgency,
+    None,
+)
+
+
 def _known(key: str) -> Setting:
     if key not in KNOWN:
         raise NotFoundError(f"Unknown setting {key!r}", f"Settings: {', '.join(sorted(KNOWN))}.")

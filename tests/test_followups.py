@@ -367,3 +367,27 @@ def test_filters_naming_nobody_are_not_found(cli: Any) -> None:
     r = cli("followups", "--lead", "999", ok=False)
     assert r.exit_code == 3 and "No lead with id 999" in r.stderr
     assert due_list(cli, "--owner", "none") == []
+
+
+def test_urgency_coefficients_are_a_setting(cli: Any) -> None:
+    lead = add_lead(cli, "Budi")
+    fu = add_fu(cli, lead, "today 10:00")
+
+    def coefficients() -> dict[str, float]:
+        terms = cli.json("followups", "--explain", str(fu["id"]))["terms"]
+        return {t["term"]: t["coefficient"] for t in terms}
+
+    assert coefficients()["stale"] == 2.0
+    r = cli("settings", "set", "urgency", "stale=5, no_next_step=0")
+    assert "stale=5, no_next_step=0" in r.stderr
+    c = coefficients()
+    assert (c["stale"], c["no_next_step"]) == (5.0, 0.0)
+    assert c["due"] == 12.0  # untouched terms keep their defaults
+    cli("settings", "set", "urgency", '{"due": 20}')
+    assert coefficients()["due"] == 20.0 and coefficients()["stale"] == 2.0
+    for bad in ("stale", "speed=3", "stale=-1", "stale=nan", "value_cap=0", "[1]", "{bad"):
+        r = cli("settings", "set", "urgency", bad, ok=False)
+        assert r.exit_code == 2 and r.stderr.startswith("Error: ") and "names: due" in r.stderr, bad
+    assert coefficients()["due"] == 20.0  # refused values change nothing
+    cli("settings", "set", "urgency", "default")
+    assert coefficients()["due"] == 12.0

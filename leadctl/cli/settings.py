@@ -37,7 +37,13 @@ def settings_set(
     from leadctl.settings import update_setting
 
     new = update_setting(state(ctx).conn, key, value)
-    message(f"{key} = {new if new is not None else 'local'}")
+    if new is None:
+        shown = "local" if key.strip().lower() == "timezone" else "default"
+    elif isinstance(new, dict):
+        shown = ", ".join(f"{k}={v:g}" for k, v in new.items())
+    else:
+        shown = str(new)
+    message(f"{key} = {shown}")
 
 
 def register(app: typer.Typer) -> None:
