@@ -796,6 +796,14 @@ def set_group_cap(conn: sqlite3.Connection, group: str, cap: float | None) -> No
     if not _NAME_RE.match(group):
         raise ValidationError(f"{group!r} is not a valid group name")
     with transaction(conn):
+        known = [g["group"] for g in list_groups(conn)]
+        if group not in known:
+            # A typo would cap a group no rule is in, and change nothing.
+            raise NotFoundError(
+                f"No rule group {group!r}",
+                f"Groups: {', '.join(known) or 'none'}; a group exists once a rule uses it"
+                " (`leadctl score rules add ... --group NAME`).",
+            )
         conn.execute(
             "INSERT INTO score_groups (name, cap) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET cap = excluded.cap",

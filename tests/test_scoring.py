@@ -100,6 +100,10 @@ def test_group_cap_limits_a_group(cli: Any) -> None:
     cli("score", "rules", "cap", "engagement", "10")
     eng = next(g for g in explain(cli, lid)["groups"] if g["group"] == "engagement")
     assert eng["counted"] == 10
+    r = cli("score", "rules", "cap", "engagment", "5", ok=False)  # a typo
+    assert r.exit_code == 3 and "engagement" in r.stderr
+    eng = next(g for g in explain(cli, lid)["groups"] if g["group"] == "engagement")
+    assert eng["counted"] == 10
 
 
 def test_total_clamped_to_100(cli: Any) -> None:
