@@ -345,10 +345,12 @@ def open_lead_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def assigned_since(conn: sqlite3.Connection, handle: str, since: datetime) -> int:
-    """Distinct leads assigned to `handle` at or after `since` (assignment activities)."""
+    """Distinct leads given to `handle` at or after `since`: assignments to
+    them, and leads created with them as owner (`add --owner`)."""
     row = conn.execute(
         "SELECT count(DISTINCT lead_id) FROM activities"
-        " WHERE kind = 'assignment' AND at >= ? AND json_extract(data, '$.to') = ?",
+        " WHERE kind IN ('assignment', 'created') AND at >= ?"
+        " AND json_extract(data, CASE kind WHEN 'created' THEN '$.owner' ELSE '$.to' END) = ?",
         (to_store(since), handle),
     ).fetchone()
     return int(row[0])

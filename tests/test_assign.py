@@ -168,6 +168,19 @@ def test_capacity_window_counts_recent_assignments(
     assert m["assigned_in_window"] == 1 and m["open_leads"] == 2 and m["remaining"] == 0
 
 
+def test_capacity_window_counts_leads_added_with_an_owner(cli: Any) -> None:
+    """`add --owner ani` gives ani a lead as surely as `assign` does: it uses
+    her windowed capacity too."""
+    cli("team", "add", "ani", "--capacity", "2", "--capacity-window", "7")
+    cli("team", "add", "budi")
+    add_lead(cli, "Mine1", "--owner", "ani")
+    add_lead(cli, "Mine2", "--owner", "ani")
+    m = cli.json("team", "show", "ani")
+    assert m["assigned_in_window"] == 2 and m["remaining"] == 0 and m["at_capacity"] is True
+    new = add_lead(cli, "New")
+    assert auto(cli) == [(new, "budi")]
+
+
 # ---------------------------------------------------------------- captured by
 
 
