@@ -64,3 +64,22 @@ def test_an_owner_nobody_has_is_not_found(conn: Any, cli: Any) -> None:
     # Known by other roads: a team member, an activity's actor.
     for who in ("citra", "budi"):
         assert cli("report", "activity", "--owner", who).exit_code == 0
+
+
+def test_forecast_won_month_follows_dst(conn: Any, cli: Any) -> None:
+    """Won at 00:30 on 1 November in New York (still EDT, UTC-4): November,
+    although on the report's day (EST, UTC-5) the same UTC time would be
+    31 October."""
+    t0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    lead = leads.add_lead(conn, {"name": "A", "value": "1000000"}, now=t0, actor="t").id
+    won_at = datetime(2026, 11, 1, 4, 30, tzinfo=timezone.utc)
+    pipeline.move_stage(conn, lead, "won", now=won_at, actor="t", at=won_at)
+    for args in ([], ["--period", "2026-11"]):
+        rep = cli.json("--tz", "America/New_York", "report", "forecast", *args)
+        won = {r["month"]: r["won"] for r in rep["rows"] if r["won"]}
+        assert won == {"2026-11": 1}, args
+    oct_ = cli.json("--tz", "America/New_York", "report", "forecast", "--period", "2026-10")
+    assert all(r["won"] == 0 for r in oct_["rows"])
+    # In UTC+7 the same moment is 1 November 11:30.
+    assert {r["month"] for r in cli.json("--tz", "Asia/Jakarta", "report", "forecast")["rows"]
+            if r["won"]} == {"2026-11"}  # fmt: skip

@@ -10,7 +10,7 @@ A bounded period keeps the months it overlaps (unscheduled leads then drop).
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from leadctl.periods import Period
@@ -29,13 +29,44 @@ UNSCHEDULED = "unscheduled"
 
 def _months(period: Period, tz: tzinfo) -> tuple[str | None, str | None]:
     """First and last local month ('YYYY-MM') the period overlaps."""
-    from datetime import timedelta
-
     first = period.start.astimezone(tz).strftime("%Y-%m") if period.start else None
     last = None
     if period.end:
         last = (period.end.astimezone(tz) - timedelta(seconds=1)).strftime("%Y-%m")
     return first, last
+
+
+def _dst_stretches(
+    conn: sqlite3.Connection, tz: tzinfo, shift_s: int, period: Period
+) -> list[tuple[str, str, str, str]]:
+    """(month the shifted time gives, the right month, start, end) in stored
+    UTC text, for each month boundary (in the period, or between the first
+    and the last close) whose true UTC time differs from the shifted one."""
+    from leadctl.dates import UTC, from_store, to_store
+
+    lo, hi = period.start, period.end
+    if lo is None or hi is None:
+        first, last = conn.execute(
+            "SELECT min(closed_at), max(closed_at) FROM leads WHERE closed_at IS NOT NULL"
+        ).fetchone()
+        if first is None:
+            return []
+        lo = lo or from_store(first)
+        hi = hi or from_store(last)
+    start, end = lo.astimezone(tz), hi.astimezone(tz)
+    y, m = start.year, start.month
+    out = []
+    while (y, m) <= (end.year + (end.month == 12), end.month % 12 + 1):
+        prev = f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+        true = datetime(y, m, 1, tzinfo=tz).astimezone(UTC)
+        shifted = datetime(y, m, 1, tzinfo=UTC) - timedelta(seconds=shift_s)
+        here = f"{y:04d}-{m:02d}"
+        if true < shifted:  # [true, shifted) was put in the previous month
+            out.append((prev, here, to_store(true), to_store(shifted)))
+        elif shifted < true:  # [shifted, true) was put in this month
+            out.append((here, prev, to_store(shifted), to_store(true)))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 def forecast(
@@ -48,7 +79,8 @@ def forecast(
     ctx = context(conn, period, now, tz, owner)
     first, last = _months(period, tz)
     offset = now.astimezone(tz).utcoffset()
-    shift = f"{int(offset.total_seconds()) if offset else 0} seconds"
+    shift_s = int(offset.total_seconds()) if offset else 0
+    shift = f"{shift_s} seconds"
 
     def month_terms(col: str, p: list[Any]) -> list[str]:
         t = []
@@ -84,21 +116,47 @@ def forecast(
         row["open"] = r["n"]
         row["open_value"] = int(r["v"] or 0)
         row["weighted_value"] = round(r["w"] or 0)
-    # Won in local months: the zone's current UTC offset shifts the stored UTC
-    # time (an integer we computed, so it is safe to inline).
+    # Won in local months, in two passes. 1: one scan shifts the stored UTC
+    # time by the zone's offset today (an integer we computed: safe to inline).
     wmonth = f"strftime('%Y-%m', closed_at, '{shift}')"
     wp: list[Any] = []
-    wterms = [in_list("stage", ctx.names(*WON_KINDS), wp)]
-    wterms += owner_terms("owner", ctx, wp) + month_terms(wmonth, wp)
+    wterms = [in_list("stage", ctx.names(*WON_KINDS), wp), *owner_terms("owner", ctx, wp)]
+    mp: list[Any] = []
+    mterms = month_terms(wmonth, mp)
     for r in conn.execute(
         f"SELECT {wmonth} AS m, count(*) AS n, SUM(CASE WHEN currency = ? THEN value END) AS v"
-        f" FROM leads{where(wterms)} GROUP BY m",
-        [ctx.currency, *wp],
+        f" FROM leads{where(wterms + mterms)} GROUP BY m",
+        [ctx.currency, *wp, *mp],
     ):
         row = slot(r["m"])
         row["won"] = r["n"]
         row["won_value"] = int(r["v"] or 0)
-    rows = [months[k] for k in sorted(months, key=lambda k: (k == UNSCHEDULED, k))]
+
+    # 2: where daylight saving time made the offset at a month's first
+    # midnight differ, the hours between the true and the shifted boundary
+    # went to the wrong month; an indexed range query per such stretch moves
+    # them back.
+    def in_range(m: str) -> bool:
+        return (first is None or m >= first) and (last is None or m <= last)
+
+    for wrong, right, lo, hi in _dst_stretches(conn, tz, shift_s, period):
+        n, v = conn.execute(
+            "SELECT count(*), SUM(CASE WHEN currency = ? THEN value END) FROM leads"
+            f"{where(['closed_at IS NOT NULL', 'closed_at >= ?', 'closed_at < ?', *wterms])}",
+            [ctx.currency, lo, hi, *wp],
+        ).fetchone()
+        if not n:
+            continue
+        for month, sign in ((wrong, -1), (right, 1)):
+            if in_range(month):
+                row = slot(month)
+                row["won"] += sign * n
+                row["won_value"] += sign * int(v or 0)
+    rows = [
+        months[k]
+        for k in sorted(months, key=lambda k: (k == UNSCHEDULED, k))
+        if months[k]["open"] or months[k]["won"] or k == UNSCHEDULED
+    ]
     for row in rows:
         row["forecast_value"] = row["weighted_value"] + row["won_value"]
     totals = {
