@@ -198,6 +198,8 @@ def main() -> None:
 
     commands = {
         "leadctl followups": [leadctl, "followups"],
+        # Through Typer (an option the fast path leaves to it), for comparison.
+        "leadctl followups --kind": [leadctl, "followups", "--kind", "call"],
         "task next": ["task", "next"],
         "minimal typer app": [python, str(mini)],
         "python -c pass": [python, "-c", "pass"],
