@@ -1036,10 +1036,16 @@ class _WorkerBatches:
 
         mp = multiprocessing.get_context("fork")
         self.recv, send = mp.Pipe(duplex=False)
-        self.proc = mp.Process(target=start, args=(send,), daemon=True)
+        self.proc = mp.Process(target=self._child, args=(start, send), daemon=True)
         self.proc.start()
         send.close()
         self.warnings: list[dict[str, Any]] = []
+
+    def _child(self, start: Callable[[Any], Any], send: Any) -> None:
+        # The child holds only the writing end: when the parent dies (even by
+        # SIGKILL) its next write fails and it exits instead of lingering.
+        self.recv.close()
+        start(send)
 
     def __iter__(self) -> Iterator[_Batch]:
         import pickle

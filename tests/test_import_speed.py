@@ -266,7 +266,29 @@ def _count(db_file: Path) -> int:
         return 0
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
     rows = 15_000
     csv_path = tmp_path / "big.csv"
@@ -285,8 +307,14 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
     while _count(db_file) < 3000 and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     assert p.poll() is None, p.stderr.read() if p.stderr else ""
+    children = _children(p.pid)
+    assert children  # the converting child process
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(_alive(pid) for pid in children), "the child outlived its parent"
     c = sqlite3.connect(db_file)
     n = c.execute("SELECT count(*) FROM leads").fetchone()[0]
     assert n % 3000 == 0 and 0 < n < rows  # whole transactions only
