@@ -50,7 +50,8 @@ DUPLICATE_MODES = ("skip", "update", "merge")
 # BIG_COMMIT_ROWS rows and uses a BIG_CACHE_KIB page cache.
 BIG_ROWS = 50_000
 BIG_COMMIT_ROWS = 100_000
-BIG_CACHE_KIB = 32_768
+BIG_CACHE_KIB = 24_576
+RESTORE_CACHE_KIB = 4_096
 _KEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
 _BULK_TABLES = ("leads", "activities", "stage_history")
 KEY_ORDER = ("external_id", "email", "phone")
@@ -1164,6 +1165,9 @@ def _loop(
             _write(run, batch, info, progress)
             del batch  # one batch in memory at a time
     if deferred:
+        # CREATE INDEX sorts in memory up to the page cache's size on top of
+        # the cache itself: a small cache here keeps the peak memory flat.
+        conn.execute(f"PRAGMA cache_size = -{RESTORE_CACHE_KIB}")
         with transaction(conn):
             restore_indexes(conn)
     with transaction(run.conn):

@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from leadctl import db, importer
+from leadctl import db, import_values, importer
 from leadctl.db import SCHEMA_VERSION, open_db
 from leadctl.errors import ValidationError
+from leadctl.normalize import normalize_phone
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)  # the suite's fixed clock
@@ -343,3 +346,43 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
         assert orphans == 0
     finally:
         conn.close()
+
+
+# ---- phones: the generator's '+1 ...' and '62...' forms skip phonenumbers.parse ----
+
+_CODES = ["+1", "+7", "+44", "+47", "+61", "+62", "+65", "+262", "+590", "+39", "+55", "+86", "62"]
+_phones = st.builds(
+    lambda cc, sep, a, b: f"{cc}{sep}{a}{sep}{b}",
+    st.sampled_from(_CODES),
+    st.sampled_from(["", " ", "-", "."]),
+    st.text(alphabet="0123456789", min_size=2, max_size=5),
+    st.text(alphabet="0123456789", min_size=3, max_size=9),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_phones, st.sampled_from(["ID", "US", "GB", "SG", "AU", "FR", "RU", "BR", "IT"]))
+def test_fast_phone_paths_agree_with_normalize_phone(text: str, region: str) -> None:
+    fast = import_values.PhoneNormalizer(region)
+
+    def outcome(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ValidationError:
+            return "invalid"
+
+    assert outcome(fast, text) == outcome(normalize_phone, text, region)
+
+
+def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
+    fast = import_values.PhoneNormalizer("ID")
+    expected = {
+        t: normalize_phone(t, "ID")
+        for t in ("+1 415 555 4987", "6289596513709", "628117661771", "0812-3456-7890")
+    }
+
+    def slow(*a: Any) -> str:
+        raise AssertionError(f"slow path for {a}")
+
+    monkeypatch.setattr(import_values.normalize, "normalize_phone", slow)
+    assert {t: fast(t) for t in expected} == expected
