@@ -52,7 +52,7 @@ DUPLICATE_MODES = ("skip", "update", "merge")
 # BIG_CHECKPOINT_PAGES pages (the WAL grows to ~400 MB during the import).
 BIG_ROWS = 50_000
 BIG_COMMIT_ROWS = 100_000
-BIG_CACHE_KIB = 24_576
+BIG_CACHE_KIB = 20_480
 RESTORE_CACHE_KIB = 4_096
 BIG_CHECKPOINT_PAGES = 100_000
 _KEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
@@ -99,6 +99,7 @@ _FIRST_HIST_SQL = (
     " WHERE id BETWEEN ?1 AND ?2 AND stage = ?3 ORDER BY id"
 )
 _IN_CHUNK = 500
+_SKIP_CHUNK = 2_000
 # scoring.deferred_rescoring rescores lead by lead up to 200 leads and every
 # lead at once beyond: 201 ids are enough to choose, so no more are kept.
 RESCORE_SAMPLE = 201
@@ -305,6 +306,9 @@ class Prepared:
     custom: dict[str, Any]
     note: str | None
     raw: list[str] | None
+    # The converting child's `_lead_row` of `values` (or its reject reason),
+    # so that the writing process only adds the id; None: computed on insert.
+    pre: tuple[Any, ...] | str | None = None
 
 
 def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -795,9 +799,14 @@ def run_import(
             batches: Iterable[_Batch]
             if big and conv.fast:
                 # Parse and convert in a second process while this one writes.
+                # With --on-duplicate skip a new row is stored as converted, so
+                # the child also builds its leads row (the writer adds the id).
+                rows_for = (run.first_stage, run.now_s, run.import_id)
                 batches = _worker_batches(
-                    path, info, opts, context, now, tz, skip, keep_raw=reject_writer is not None
-                )
+                    path, info, opts, context, now, tz, skip,
+                    keep_raw=reject_writer is not None,
+                    lead_rows=rows_for if opts.on_duplicate == "skip" else None,
+                )  # fmt: skip
             else:
                 batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
             _loop(run, batches, info, progress, deferred)
@@ -1100,6 +1109,7 @@ def _worker_batches(
     skip: int,
     *,
     keep_raw: bool,
+    lead_rows: tuple[str, str, int] | None,
 ) -> _WorkerBatches:
     def work(send: Any) -> None:
         import pickle
@@ -1114,8 +1124,11 @@ def _worker_batches(
                 reader.dicts[0] = False
                 for b in _batches(rows, conv, skip, opts.batch_size, reader.position):
                     # Raw cells only go to the rejects file: left out without one.
-                    out = [(p.line, p.values, p.custom, p.note, p.raw if keep_raw else None)
-                           for p in b.rows]  # fmt: skip
+                    out = [
+                        (p.line, p.values, p.custom, p.note, p.raw if keep_raw else None,
+                         _pre_row(p.values, conv, lead_rows) if lead_rows else None)
+                        for p in b.rows
+                    ]  # fmt: skip
                     rejects = b.rejects if keep_raw else [(ln, r, None) for ln, r, _ in b.rejects]
                     msg = ("batch", b.read, b.last_line, b.position, out, rejects)
                     send.send_bytes(pickle.dumps(msg, pickle.HIGHEST_PROTOCOL))
@@ -1133,6 +1146,16 @@ def _worker_batches(
             send.close()
 
     return _WorkerBatches(work)
+
+
+def _pre_row(
+    values: dict[str, Any], conv: Converter, lead_rows: tuple[str, str, int]
+) -> tuple[Any, ...] | str:
+    first_stage, now_s, import_id = lead_rows
+    try:
+        return _lead_row(values, conv, first_stage, now_s, import_id)
+    except ValidationError as exc:
+        return str(exc)
 
 
 def _loop(
@@ -1210,46 +1233,57 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
     conn = run.conn
     opts = run.opts
     result = run.result
+    keys = opts.keys
+    rows = batch.rows
+    # With --on-duplicate skip a later row only ever counts as a duplicate,
+    # whether its match is new in this batch or already in the database, so
+    # the batch is looked up and written in chunks: the index pages a chunk's
+    # lookups read are still cached when its inserts write them.
+    size = _SKIP_CHUNK if opts.on_duplicate == "skip" else max(len(rows), 1)
     with transaction(conn):
-        keys = opts.keys
-        in_db: dict[str, dict[str, int]] = {}
-        for key in keys:
-            wanted = list({p.values[key] for p in batch.rows if p.values.get(key)})
-            in_db[key] = _lookup(conn, key, wanted) if wanted else {}
         seen: dict[tuple[str, str], tuple[str, int]] = {}
-        new: list[Prepared] = []
         changes: dict[int, list[Prepared]] = {}
-        for p in batch.rows:
-            row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
-            target: tuple[str, int] | None = None
-            for rk in row_keys:
-                target = seen.get(rk)
-                if target is None and rk[1] in in_db[rk[0]]:
-                    target = ("old", in_db[rk[0]][rk[1]])
-                if target is not None:
-                    break
-            if target is None and not row_keys and p.line <= run.keyless_done_line:
-                # Same file, already imported in full: a row without keys is
-                # recognised by its line.
-                result.skipped_duplicates += 1
-                continue
-            if target is None:
-                target = ("new", len(new))
-                new.append(p)
-            elif opts.on_duplicate == "skip":
-                result.skipped_duplicates += 1
-            elif target[0] == "new":
-                new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
-                result.skipped_duplicates += 1
-            else:
-                changes.setdefault(target[1], []).append(p)
-            for rk in row_keys:
-                seen.setdefault(rk, target)
-        _insert(run, new)
+        shown: list[Prepared] = []
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            in_db: dict[str, dict[str, int]] = {}
+            for key in keys:
+                wanted = list({p.values[key] for p in part if p.values.get(key)})
+                in_db[key] = _lookup(conn, key, wanted) if wanted else {}
+            new: list[Prepared] = []
+            for p in part:
+                row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
+                target: tuple[str, int] | None = None
+                for rk in row_keys:
+                    target = seen.get(rk)
+                    if target is None and rk[1] in in_db[rk[0]]:
+                        target = ("old", in_db[rk[0]][rk[1]])
+                    if target is not None:
+                        break
+                if target is None and not row_keys and p.line <= run.keyless_done_line:
+                    # Same file, already imported in full: a row without keys is
+                    # recognised by its line.
+                    result.skipped_duplicates += 1
+                    continue
+                if target is None:
+                    target = ("new", len(new))
+                    new.append(p)
+                elif opts.on_duplicate == "skip":
+                    result.skipped_duplicates += 1
+                elif target[0] == "new":
+                    new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
+                    result.skipped_duplicates += 1
+                else:
+                    changes.setdefault(target[1], []).append(p)
+                for rk in row_keys:
+                    seen.setdefault(rk, target)
+            _insert(run, new)
+            if len(shown) < opts.preview:
+                shown += new[: opts.preview]
         _update(run, changes)
         result.read += batch.read
         if len(result.preview) < opts.preview:
-            for p in new[: opts.preview - len(result.preview)]:
+            for p in shown[: opts.preview - len(result.preview)]:
                 result.preview.append({"line": p.line, **_preview(p)})
         after = (result.inserted, result.updated, result.skipped_duplicates, len(result.rejected))
         delta = [a - b for a, b in zip(after, before, strict=True)]
@@ -1316,31 +1350,18 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     notes: list[tuple[int, str, str]] = []
     dumps = json.dumps
     for p in new:
-        v = p.values
-        get = v.get
-        try:
-            history = _history(v, conv, first_stage, now_s)
-        except ValidationError as exc:
-            _reject(run, p.line, str(exc), p.raw)
+        pre = p.pre
+        if pre is None:
+            try:
+                pre = _lead_row(p.values, conv, first_stage, now_s, import_id)
+            except ValidationError as exc:
+                pre = str(exc)
+        if isinstance(pre, str):
+            _reject(run, p.line, pre, p.raw)
             continue
-        stage, created, entered, closed, lost_reason = history
+        rest, stage, created, entered, lost_reason = pre
         lead_id += 1
-        tags = get("tags")
-        fields = get("fields")
-        last_touch = get("last_touch_at") or max(x for x in (created, entered, closed) if x)
-        lead_rows.append(
-            (
-                lead_id, get("name"), get("email"), get("phone"), get("external_id"),
-                get("company"), get("source"), get("campaign"), get("product"),
-                get("segment"), get("city"), get("value"), v["currency"], stage,
-                get("owner"), get("captured_by"),
-                _tags_json(tags) if tags else "[]",
-                dumps(fields, ensure_ascii=False) if fields else "{}",
-                int(get("do_not_contact") or 0), int(get("qualified") or 0),
-                get("probability_manual"), get("expected_close"), lost_reason, created,
-                now_s, entered, closed, last_touch, import_id,
-            )
-        )  # fmt: skip
+        lead_rows.append((lead_id, *rest))
         lines.append(p.line)
         if stage != first_stage:
             moved.append((lead_id, stage, created, entered, lost_reason))
@@ -1382,6 +1403,30 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
         conn.executemany(_HIST_SQL, hist_rows)
     run.result.inserted += len(lead_rows)
     _touch(run, range(first_id, last_id + 1))
+
+
+def _lead_row(
+    v: dict[str, Any], conv: Converter, first_stage: str, now_s: str, import_id: int
+) -> tuple[tuple[Any, ...], str, str, str, str | None]:
+    """The leads row of new values, without its id (LEAD_INSERT[1:]), and the
+    (stage, created_at, stage_entered_at, lost_reason) its history needs."""
+    stage, created, entered, closed, lost_reason = _history(v, conv, first_stage, now_s)
+    get = v.get
+    tags = get("tags")
+    fields = get("fields")
+    last_touch = get("last_touch_at") or max(x for x in (created, entered, closed) if x)
+    rest = (
+        get("name"), get("email"), get("phone"), get("external_id"),
+        get("company"), get("source"), get("campaign"), get("product"),
+        get("segment"), get("city"), get("value"), v["currency"], stage,
+        get("owner"), get("captured_by"),
+        _tags_json(tags) if tags else "[]",
+        json.dumps(fields, ensure_ascii=False) if fields else "{}",
+        int(get("do_not_contact") or 0), int(get("qualified") or 0),
+        get("probability_manual"), get("expected_close"), lost_reason, created,
+        now_s, entered, closed, last_touch, import_id,
+    )  # fmt: skip
+    return rest, stage, created, entered, lost_reason
 
 
 def _tags_json(tags: list[str]) -> str:
