@@ -227,8 +227,32 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
         raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc
     _set_pragmas(conn)
     if migrate and (app_id != APPLICATION_ID or version != SCHEMA_VERSION):
-        _migrate(conn, path)
+        if app_id == APPLICATION_ID and version == DEFERRED_INDEXES + SCHEMA_VERSION:
+            _heal(conn, path)
+        else:
+            _migrate(conn, path)
     return conn
+
+
+def _heal(conn: sqlite3.Connection, path: Path) -> None:
+    """Rebuild the indexes a big import deferred, if nobody is writing now.
+
+    While the import runs it holds the write lock almost all the time: then
+    this open does not wait for it (the database answers every query without
+    those indexes, only slower) and the import rebuilds them at its end.
+    With nobody writing (the import crashed or was killed) the lock is free
+    and this open heals the database.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        _migrate(conn, path)
+    except DatabaseError as exc:
+        if not isinstance(exc.__cause__, sqlite3.OperationalError) or "locked" not in str(
+            exc.__cause__
+        ):
+            raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _set_pragmas(conn: sqlite3.Connection) -> None:
@@ -321,6 +345,9 @@ def defer_indexes(
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version != SCHEMA_VERSION:
         return []
+    # Only indexes the migrations define: those are what a heal rebuilds (an
+    # index someone added by hand is left alone).
+    ours = schema_indexes(version)
     marks = ", ".join("?" for _ in tables)
     rows = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -329,7 +356,7 @@ def defer_indexes(
     ).fetchall()
     dropped = []
     for name, sql in rows:
-        if name in keep or sql.lstrip().upper().startswith("CREATE UNIQUE"):
+        if name in keep or name not in ours or sql.lstrip().upper().startswith("CREATE UNIQUE"):
             continue
         conn.execute(f'DROP INDEX "{name}"')
         dropped.append(name)

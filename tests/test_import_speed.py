@@ -389,3 +389,47 @@ def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
 
     monkeypatch.setattr(import_values.normalize, "normalize_phone", slow)
     assert {t: fast(t) for t in expected} == expected
+
+
+def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> None:
+    with db.transaction(conn):
+        db.defer_indexes(conn, (), ("leads",))
+    out = cli.json("db", "check")  # check opens nothing: it reports the file as it is
+    assert out["ok"] is True
+    assert any("deferred some indexes" in n for n in out["notes"])
+    conn.close()
+    healed = open_db(conn_path := Path(os.environ["LEADCTL_DB"]))
+    healed.close()
+    out = cli.json("db", "check")
+    assert out["ok"] is True and not any("deferred" in n for n in out["notes"])
+    assert conn_path.exists()
+
+
+def test_open_during_an_import_does_not_wait_for_it(db_path, tmp_path) -> None:
+    importer_conn = open_db(db_path)
+    with db.transaction(importer_conn):
+        db.defer_indexes(importer_conn, (), ("leads", "activities"))
+    importer_conn.execute("BEGIN IMMEDIATE")  # the import is writing a batch
+    try:
+        started = time.monotonic()
+        reader = open_db(db_path)  # e.g. `leadctl list` from cron, meanwhile
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        assert reader.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+        assert reader.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
+        assert reader.execute("PRAGMA busy_timeout").fetchone()[0] == db.BUSY_TIMEOUT_MS
+        reader.close()
+    finally:
+        importer_conn.execute("COMMIT")
+    with db.transaction(importer_conn):
+        db.restore_indexes(importer_conn)  # the import's end
+    assert _indexes(importer_conn) == _fresh_indexes(tmp_path)
+    importer_conn.close()
+
+
+def test_an_index_added_by_hand_survives_a_big_import(tmp_path, big, conn) -> None:
+    conn.execute("CREATE INDEX my_city ON leads(city)")
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    assert _run(conn, csv_path).inserted > 400
+    assert "my_city" in _indexes(conn)
+    assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path)) | {"my_city"}
