@@ -12,6 +12,8 @@ if it is missing, then runs, each into a fresh database:
 
 and prints wall time, CPU time (user + sys) and peak memory (max RSS) of each
 child, measured with /usr/bin/time -v when present, else resource.getrusage.
+A big leadctl import converts rows in a second process: CPU time is that of
+both processes, peak RSS the larger of the two (as GNU time reports it).
 CPU time is printed because a shared machine inflates wall time unevenly.
 Goal (issue 3): leadctl wall time <= 0.5x sqlite-utils, peak memory < 100 MB
 and flat in the file size.
@@ -88,6 +90,7 @@ def main() -> None:
             )
     size_mb = csv_path.stat().st_size / 1e6
     print(f"file: {csv_path.name}, {args.rows:,} rows, {size_mb:.0f} MB", flush=True)
+    print(f"load average at the start: {os.getloadavg()}, {os.cpu_count()} CPUs", flush=True)
     bindir = Path(sys.executable).parent
     runs: list[tuple[str, list[str], dict[str, str] | None]] = [
         (
@@ -121,7 +124,9 @@ def main() -> None:
         r = measure(cmd, env)
         results.append((name, r))
         print(
-            f"  {name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss']:.0f} MB", flush=True
+            f"  {name}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss']:.0f} MB"
+            f" (load {os.getloadavg()[0]:.2f})",
+            flush=True,
         )
     base = next((r["wall"] for n, r in results if n.startswith("sqlite-utils")), None)
     print()

@@ -24,6 +24,11 @@ APPLICATION_ID = 0x4C454144
 # Number of migrations in leadctl.migrations; PRAGMA user_version holds how
 # many a database has applied. A test keeps the two in step.
 SCHEMA_VERSION = 6
+# PRAGMA user_version = DEFERRED_INDEXES + version while a big import has
+# dropped secondary indexes (see `defer_indexes`): any open that sees it
+# rebuilds the missing indexes from the migrations and restores the version,
+# so a crash between the drop and the rebuild heals on the next command.
+DEFERRED_INDEXES = 1000
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -104,6 +109,7 @@ def _classify(conn: sqlite3.Connection, path: Path, hint: str = _DB_HINT) -> tup
     application's database and one made by a newer leadctl."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    schema = version - DEFERRED_INDEXES if version >= DEFERRED_INDEXES else version
     if app_id != APPLICATION_ID:
         has_tables = conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
@@ -114,10 +120,10 @@ def _classify(conn: sqlite3.Connection, path: Path, hint: str = _DB_HINT) -> tup
                 "is an SQLite database of another application, not leadctl; it was not changed",
                 hint,
             )
-    elif version > SCHEMA_VERSION:
+    elif schema > SCHEMA_VERSION:
         raise _refuse(
             path,
-            f"was made by a newer leadctl (schema {version}, this leadctl knows {SCHEMA_VERSION})",
+            f"was made by a newer leadctl (schema {schema}, this leadctl knows {SCHEMA_VERSION})",
             "Upgrade leadctl (pip install -U leadctl) to use it.",
         )
     return int(app_id), int(version)
@@ -218,9 +224,33 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc
     _set_pragmas(conn)
-    if migrate and (app_id != APPLICATION_ID or version < SCHEMA_VERSION):
-        _migrate(conn, path)
+    if migrate and (app_id != APPLICATION_ID or version != SCHEMA_VERSION):
+        if app_id == APPLICATION_ID and version == DEFERRED_INDEXES + SCHEMA_VERSION:
+            _heal(conn, path)
+        else:
+            _migrate(conn, path)
     return conn
+
+
+def _heal(conn: sqlite3.Connection, path: Path) -> None:
+    """Rebuild the indexes a big import deferred, if nobody is writing now.
+
+    While the import runs it holds the write lock almost all the time: then
+    this open does not wait for it (the database answers every query without
+    those indexes, only slower) and the import rebuilds them at its end.
+    With nobody writing (the import crashed or was killed) the lock is free
+    and this open heals the database.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        _migrate(conn, path)
+    except DatabaseError as exc:
+        if not isinstance(exc.__cause__, sqlite3.OperationalError) or "locked" not in str(
+            exc.__cause__
+        ):
+            raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _set_pragmas(conn: sqlite3.Connection) -> None:
@@ -249,6 +279,10 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= DEFERRED_INDEXES:
+                version -= DEFERRED_INDEXES
+                _create_indexes(conn, schema_indexes(version))
+                conn.execute(f"PRAGMA user_version = {version}")
             if version < SCHEMA_VERSION:
                 migrations.apply(Database(conn))
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -263,6 +297,84 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             f"Cannot update the database {path}: {exc}",
             "Check that the file and its folder are writable.",
         ) from exc
+
+
+def schema_indexes(version: int = SCHEMA_VERSION) -> dict[str, tuple[str, str]]:
+    """{index name: (table, CREATE INDEX sql)} of the schema the first `version`
+    migrations build: the migrations stay the one source of truth."""
+    from sqlite_utils import Database
+
+    from leadctl.migrations import migrations
+
+    names = [m.name for m in migrations._migrations]
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrations.apply(Database(mem), stop_before=names[version:])
+        rows = mem.execute(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    finally:
+        mem.close()
+    return {name: (table, sql) for name, table, sql in rows}
+
+
+def _create_indexes(conn: sqlite3.Connection, indexes: dict[str, tuple[str, str]]) -> list[str]:
+    """CREATE the indexes of `indexes` that the database lacks (their tables exist)."""
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    made = []
+    for name, (table, sql) in indexes.items():
+        if name not in have and table in tables:
+            conn.execute(sql)
+            made.append(name)
+    return made
+
+
+def defer_indexes(
+    conn: sqlite3.Connection, keep: tuple[str, ...], tables: tuple[str, ...]
+) -> list[str]:
+    """Drop the secondary indexes of `tables` not named in `keep` nor UNIQUE, and
+    mark the database (user_version) so that any open rebuilds them.
+
+    Call inside a transaction: the drop and the mark commit together.
+    `restore_indexes` rebuilds them (an index is built by sorting: far
+    cheaper than updating it row by row during a big load).
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version != SCHEMA_VERSION:
+        return []
+    # Only indexes the migrations define: those are what a heal rebuilds (an
+    # index someone added by hand is left alone).
+    ours = schema_indexes(version)
+    marks = ", ".join("?" for _ in tables)
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND tbl_name IN ({marks}) ORDER BY name",
+        tables,
+    ).fetchall()
+    dropped = []
+    for name, sql in rows:
+        if name in keep or name not in ours or sql.lstrip().upper().startswith("CREATE UNIQUE"):
+            continue
+        conn.execute(f'DROP INDEX "{name}"')
+        dropped.append(name)
+    if dropped:
+        conn.execute(f"PRAGMA user_version = {DEFERRED_INDEXES + version}")
+    return dropped
+
+
+def restore_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Rebuild what `defer_indexes` dropped and clear the mark (inside a transaction).
+
+    A no-op when the database is not marked (e.g. another process already
+    healed it on open)."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version < DEFERRED_INDEXES:
+        return []
+    version -= DEFERRED_INDEXES
+    made = _create_indexes(conn, schema_indexes(version))
+    conn.execute(f"PRAGMA user_version = {version}")
+    return made
 
 
 @contextmanager

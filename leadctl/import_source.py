@@ -225,6 +225,9 @@ class Reader:
     header_line: int
     rows: Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]
     position: Callable[[], int]
+    # CSV: whether rows come with a {column: value} dict too (a caller that
+    # converts by position sets this False and gets None: ~1 us a row saved).
+    dicts: list[bool] = field(default_factory=lambda: [True])
 
 
 def open_reader(info: SourceInfo, fh: io.TextIOBase) -> Reader:
@@ -261,6 +264,8 @@ def _csv_reader(info: SourceInfo, counter: _Counter) -> Reader:
             header = unique_headers([v.replace("\x00", "") for v in values])
             header_line = last
 
+    dicts = [True]
+
     def rows() -> Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]:
         prev = header_line
         width = len(header)
@@ -290,9 +295,12 @@ def _csv_reader(info: SourceInfo, counter: _Counter) -> Reader:
                     )  # fmt: skip
                     continue
                 values = values[:width]
-            yield start, prev, dict(zip(header, values, strict=False)), values, None
+            if dicts[0]:
+                yield start, prev, dict(zip(header, values, strict=False)), values, None
+            else:
+                yield start, prev, None, values, None
 
-    return Reader(header, header_line, rows(), lambda: counter.chars)
+    return Reader(header, header_line, rows(), lambda: counter.chars, dicts)
 
 
 def _jsonl_rows(

@@ -64,6 +64,17 @@ class PhoneNormalizer:
         # none: there a leading 0 is part of the number).
         trunk = md is not None and self._is_simple(md) and md.national_prefix == "0"
         self.region_cc = md.country_code if trunk and md is not None else None
+        # Digits that start with the region's calling code but no '+'
+        # ('6281234567890' read as ID): parse takes the code off when the
+        # whole is not a national number and the rest is, or the whole is too
+        # long. The same test, with phonenumbers' own helpers.
+        self._region_md = md if trunk else None
+        self._idd = (
+            re.compile(md.international_prefix)
+            if trunk and md and md.international_prefix
+            else None
+        )
+        self._npp: dict[int, Any] = {}  # calling code -> prefix pattern, or False
 
     @staticmethod
     def _is_simple(md: Any) -> bool:
@@ -72,6 +83,47 @@ class PhoneNormalizer:
             and md.national_prefix_transform_rule is None
             and md.national_prefix in (None, "0")
         )
+
+    def _strips_prefix(self, cc: int, national: str) -> bool:
+        """Whether parse would try to strip a national prefix off `national`
+        (a '+CC' number: parse uses the metadata of the code's main region)."""
+        rx = self._npp.get(cc)
+        if rx is None:
+            regions = self._codes.get(cc, ())
+            md = (
+                self._pn.PhoneMetadata.metadata_for_region_or_calling_code(cc, regions[0])
+                if regions
+                else None
+            )
+            npp = md.national_prefix_for_parsing if md is not None else None
+            # No metadata: an empty pattern "always strips", i.e. the slow path.
+            rx = re.compile(npp or "") if npp or md is None else None
+            self._npp[cc] = rx if rx is not None else False
+        return rx is not None and rx is not False and rx.match(national) is not None
+
+    def _code_from_digits(self, digits: str) -> str | None:
+        """The national number parse finds in '62...' digits typed without '+'
+        (region ID), or None where parse would not take the code off."""
+        md = self._region_md
+        code = str(self.region_cc)
+        if md is None or not digits.startswith(code) or (self._idd and self._idd.match(digits)):
+            return None
+        from phonenumbers.phonenumberutil import (
+            ValidationResult,
+            _match_national_number,
+            _test_number_length,
+        )
+
+        national = digits[len(code) :]
+        if not national or national[0] == "0":
+            return None  # parse would strip the trunk 0 too: leave it to parse
+        general = md.general_desc
+        if (
+            not _match_national_number(digits, general, False)
+            and _match_national_number(national, general, False)
+        ) or _test_number_length(digits, md) == ValidationResult.TOO_LONG:
+            return national
+        return None
 
     def _simple_cc(self, cc: int) -> bool:
         ok = self._simple.get(cc)
@@ -144,10 +196,14 @@ class PhoneNormalizer:
                     if int(d[:n]) in self._codes:
                         cc, national = int(d[:n]), d[n:]
                         break
-                if cc is not None and not self._simple_cc(cc):
+                if cc is not None and national and self._strips_prefix(cc, national):
                     cc = None
             elif digits.startswith("0") and self.region_cc is not None and "+" not in digits:
                 cc, national = self.region_cc, digits[1:]
+            elif self.region_cc is not None and "+" not in digits:
+                national = self._code_from_digits(digits)
+                if national is not None:
+                    cc = self.region_cc
             if (
                 cc is not None
                 and national

@@ -12,6 +12,7 @@ the same file (same SHA-256) continues after `last_line`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sqlite3
@@ -23,7 +24,7 @@ from typing import IO, Any
 
 from leadctl import import_values, leads
 from leadctl.dates import from_store, to_store
-from leadctl.db import transaction
+from leadctl.db import defer_indexes, restore_indexes, transaction
 from leadctl.errors import LeadctlError, UsageError, ValidationError
 from leadctl.headers import (
     EXPORT_COMPUTED,
@@ -43,6 +44,19 @@ from leadctl.normalize import (
 )
 
 DUPLICATE_MODES = ("skip", "update", "merge")
+# A big import (more than BIG_ROWS rows, and more than the database's leads)
+# drops the secondary indexes the duplicate lookups do not use and rebuilds
+# them at the end (crash-safe: see leadctl.db.defer_indexes), converts rows in
+# a child process, commits every BIG_COMMIT_ROWS rows, uses a BIG_CACHE_KIB
+# page cache (peak memory stays under 100 MB) and checkpoints the WAL every
+# BIG_CHECKPOINT_PAGES pages (the WAL grows to ~400 MB during the import).
+BIG_ROWS = 50_000
+BIG_COMMIT_ROWS = 100_000
+BIG_CACHE_KIB = 20_480
+RESTORE_CACHE_KIB = 4_096
+BIG_CHECKPOINT_PAGES = 100_000
+_KEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
+_BULK_TABLES = ("leads", "activities", "stage_history")
 KEY_ORDER = ("external_id", "email", "phone")
 # Columns `--on-duplicate update|merge` may change on an existing lead. Stage
 # and history columns are not among them: moving an existing lead is `advance`.
@@ -69,7 +83,23 @@ _HIST_SQL = (
     "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
+# The `import` activity of each new lead of a batch, from a JSON array of the
+# leads' line numbers (lead first_id + i came from line lines[i]); the data
+# text is what json.dumps({"import_id": ..., "line": ...}) gives.
+_IMPORT_ACT_SQL = (
+    "INSERT INTO activities (id, lead_id, kind, at, actor, note, data, created_at)"
+    " SELECT ?1 + 1 + j.key, ?2 + j.key, 'import', ?3, ?4, NULL,"
+    " '{\"import_id\": ' || ?5 || ', \"line\": ' || j.value || '}', ?3"
+    " FROM json_each(?6) AS j ORDER BY j.key"
+)
+# The one stage-history row of each new lead that starts in the first stage.
+_FIRST_HIST_SQL = (
+    "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
+    " SELECT id, stage, created_at, NULL, NULL, NULL FROM leads"
+    " WHERE id BETWEEN ?1 AND ?2 AND stage = ?3 ORDER BY id"
+)
 _IN_CHUNK = 500
+_SKIP_CHUNK = 2_000
 # scoring.deferred_rescoring rescores lead by lead up to 200 leads and every
 # lead at once beyond: 201 ids are enough to choose, so no more are kept.
 RESCORE_SAMPLE = 201
@@ -276,6 +306,9 @@ class Prepared:
     custom: dict[str, Any]
     note: str | None
     raw: list[str] | None
+    # The converting child's `_lead_row` of `values` (or its reject reason),
+    # so that the writing process only adds the id; None: computed on insert.
+    pre: tuple[Any, ...] | str | None = None
 
 
 def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -322,6 +355,16 @@ class Converter:
         self._currencies: dict[Any, str] = {}
         self.plan: list[tuple[str, str, str | None]] | None = None
         self._tags: dict[str, tuple[str, ...]] = {}
+        # `_fast_cells`: the header's plan by kind, and memos of converted values.
+        self.fast = False
+        self._fields: list[tuple[int, str]] = []
+        self._field_cols: dict[str, str] = {}
+        self._customs: list[tuple[int, str, str]] = []
+        self._text_keys: list[str] = []
+        self._lower_keys: list[str] = []
+        self._dates: list[str] = []
+        self._date_memo: dict[str, str] = {}
+        self._money_memo: dict[tuple[str, str], int] = {}
 
     def _text(self, value: Any) -> str | None:
         if value is None:
@@ -341,11 +384,33 @@ class Converter:
         """A CSV file: each column's handling, decided once for every row."""
         if not (self.nulls or self.unquote):
             self.plan = [(col, *self.mapper.resolve(col)) for col in header]
+            fields = [
+                (i, name, col) for i, (col, kind, name) in enumerate(self.plan) if kind == "field"
+            ]
+            names = [name for _, name, _ in fields]
+            if len(set(names)) == len(names):
+                # Each field from one column: `_fast_cells` may fill them in any order.
+                self._fields = [(i, str(name)) for i, name, _ in fields]
+                self._field_cols = {str(name): col for _, name, col in fields}
+                self._customs = [
+                    (i, str(name), col) for i, (col, kind, name) in enumerate(self.plan)
+                    if kind == "custom"
+                ]  # fmt: skip
+                named = set(names) | (
+                    {"name"} if {"first_name", "last_name"} & set(names) else set()
+                )
+                self._text_keys = [k for k in _TEXT_FIELDS if k in named]
+                self._lower_keys = [k for k in ("owner", "captured_by") if k in named]
+                self._dates = [k for k in _DATE_FIELDS if k in named]
+                self.fast = True
 
-    def convert(self, line: int, row: dict[str, Any], raw: list[str] | None) -> Prepared:
+    def convert(self, line: int, row: dict[str, Any] | None, raw: list[str] | None) -> Prepared:
         """Raise ValidationError (the reject reason) or return the row's values."""
         if self.plan is not None and raw is not None:
+            if self.fast:
+                return self._fast_cells(line, raw)
             return self._convert_cells(line, raw)
+        assert row is not None
         resolved = self.mapper.resolved
         given: dict[str, Any] = {}
         columns: dict[str, str] = {}
@@ -439,6 +504,77 @@ class Converter:
         if custom:
             data["fields"] = custom
         values = self._normalize(data, custom)
+        return self._finish(line, given, columns, custom, raw, values)
+
+    def _fast_cells(self, line: int, raw: list[str]) -> Prepared:
+        """`_convert_cells` then `_values`, for a header whose fields each come from
+        one column: the same checks in the same order, with fewer lookups.
+        Anything unusual (a NUL byte, an over-long text) goes the general way."""
+        n = len(raw)
+        given: dict[str, Any] = {}
+        for i, name in self._fields:
+            if i < n:
+                value = raw[i].strip()
+                if value:
+                    given[name] = value
+        custom: dict[str, Any] = {}
+        for i, name, col in self._customs:
+            if i < n:
+                value = raw[i].strip()
+                if value:
+                    if len(value) > _MAX_TEXT:
+                        raise ValidationError(
+                            f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
+                        )
+                    custom[name] = value
+        cols = self._field_cols
+        columns = {k: cols[k] for k in given} if self.opts.lenient else {}
+        if "name" not in given and ("first_name" in given or "last_name" in given):
+            given["name"] = " ".join(
+                p for p in (given.get("first_name"), given.get("last_name")) if p
+            )
+        dnc = parse_bool(given["do_not_contact"]) if "do_not_contact" in given else None
+        values: dict[str, Any] = {}
+        for key in self._text_keys:
+            text = given.get(key)
+            if text is not None:
+                if "\x00" in text or len(text) > _MAX_TEXT:
+                    return self._values(line, given, columns, custom, raw)
+                values[key] = text
+        for key in self._lower_keys:
+            if values.get(key):
+                values[key] = values[key].lower()
+        if "currency" in given:
+            values["currency"] = self._normalize({"currency": given["currency"]}, custom)[
+                "currency"
+            ]
+        if "tags" in given:
+            raw_tags = given["tags"]
+            tags = self._tags.get(raw_tags)
+            if tags is None:
+                tags = tuple(parse_tags(raw_tags))
+                if len(self._tags) >= 10_000:
+                    self._tags.clear()
+                self._tags[raw_tags] = tags
+            values["tags"] = list(tags)
+        if custom:
+            for k, v in custom.items():
+                if "\x00" in k or "\x00" in v:
+                    raise ValidationError(f"Custom field {k!r} contains a NUL byte")
+            values["fields"] = custom
+        if dnc is not None:
+            values["do_not_contact"] = bool(dnc)
+        return self._finish(line, given, columns, custom, raw, values)
+
+    def _finish(
+        self,
+        line: int,
+        given: dict[str, Any],
+        columns: dict[str, str],
+        custom: dict[str, Any],
+        raw: list[str] | None,
+        values: dict[str, Any],
+    ) -> Prepared:
         values.setdefault("currency", self.currency)
         values["fields"] = custom
         for key, fn in (("email", import_values.email), ("phone", self.phone)):
@@ -452,15 +588,30 @@ class Converter:
                     custom[columns.get(key, key)] = given[key]
                     self.warnings.append({"line": line, "warning": exc.message})
         if "value" in given:
-            values["value"] = self._money(given["value"], values["currency"])
+            mkey = (given["value"], values["currency"])
+            minor = self._money_memo.get(mkey)
+            if minor is None:
+                minor = self._money(*mkey)
+                if len(self._money_memo) >= 10_000:
+                    self._money_memo.clear()
+                self._money_memo[mkey] = minor
+            values["value"] = minor
         if "stage" in given:
             values["stage"] = self._stage(given["stage"])
-        for key in _DATE_FIELDS:
+        dates = self._date_memo
+        for key in self._dates if self.fast else _DATE_FIELDS:
             if key in given:
-                try:
-                    values[key] = self.date(given[key])
-                except ValidationError as exc:
-                    raise ValidationError(f"{key.replace('_', ' ')}: {exc.message}") from None
+                text = given[key]
+                stored = dates.get(text)
+                if stored is None:
+                    try:
+                        stored = self.date(text)
+                    except ValidationError as exc:
+                        raise ValidationError(f"{key.replace('_', ' ')}: {exc.message}") from None
+                    if len(dates) >= 10_000:
+                        dates.clear()
+                    dates[text] = stored
+                values[key] = stored
         if "expected_close" in given:
             values["expected_close"] = self.day(given["expected_close"])
         if "qualified" in given:
@@ -581,6 +732,7 @@ class _Run:
     first_stage: str
     now_s: str = ""
     touched: list[int] = field(default_factory=list)  # at most RESCORE_SAMPLE ids
+    commit_rows: int = 0  # > 0: one transaction per this many rows (a big import)
 
 
 def run_import(
@@ -621,6 +773,8 @@ def run_import(
         )  # fmt: skip
         if info.format == "csv":
             conv.use_header(reader.header)
+            if conv.plan is not None:
+                reader.dicts[0] = False  # converted by position
         reject_writer = None
         if rejects_out is not None:
             reject_writer = csv.writer(rejects_out, lineterminator="\n")
@@ -629,14 +783,35 @@ def run_import(
             else:
                 reject_writer.writerow([*REJECT_COLUMNS, "raw"])
         outer = opts.dry_run or opts.strict
-        tuned = _tune(conn)
+        big = _is_big(conn, path, info)
+        tuned = _tune(conn, big)
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         try:
             run = _start(conn, info, opts, now, actor, result, conv, reject_writer)
+            deferred: list[str] = []
+            if big:
+                with transaction(conn):
+                    deferred = defer_indexes(conn, _KEEP_INDEXES, _BULK_TABLES)
+                if not outer:
+                    run.commit_rows = max(opts.batch_size, BIG_COMMIT_ROWS)
             skip = result.resumed_after_line or 0
-            batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
-            _loop(run, batches, info, progress)
+            batches: Iterable[_Batch]
+            if big and conv.fast:
+                # Parse and convert in a second process while this one writes.
+                # With --on-duplicate skip a new row is stored as converted, so
+                # the child also builds its leads row (the writer adds the id).
+                rows_for = (run.first_stage, run.now_s, run.import_id)
+                batches = _worker_batches(
+                    path, info, opts, context, now, tz, skip,
+                    keep_raw=reject_writer is not None,
+                    lead_rows=rows_for if opts.on_duplicate == "skip" else None,
+                )  # fmt: skip
+            else:
+                batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
+            _loop(run, batches, info, progress, deferred)
+            if isinstance(batches, _WorkerBatches):
+                conv.warnings += batches.warnings
             result.rejected.sort(key=lambda r: r["line"])
             result.mapping = mapper.describe(reader.header)
             result.warnings += conv.warnings
@@ -671,11 +846,30 @@ def run_import(
 # inserts) and fewer WAL checkpoints (each batch still commits on its own, so
 # durability and resume are unchanged; the WAL file grows to ~80 MB at most).
 _IMPORT_PRAGMAS = (("cache_size", -12288), ("wal_autocheckpoint", 20_000))
+_BIG_PRAGMAS = (("cache_size", -BIG_CACHE_KIB), ("wal_autocheckpoint", BIG_CHECKPOINT_PAGES))
 
 
-def _tune(conn: sqlite3.Connection) -> list[tuple[str, Any]]:
+def _is_big(conn: sqlite3.Connection, path: Path, info: SourceInfo) -> bool:
+    """A big import: the file looks like more than BIG_ROWS rows and more rows
+    than the database has leads. Then rebuilding the secondary indexes at the
+    end (by sorting) is much cheaper than updating them row by row."""
+    if info.size < BIG_ROWS * 20:  # no lead line is shorter than ~20 bytes
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    rows = info.size * max(head.count(b"\n"), 1) // max(len(head), 1)
+    if rows <= BIG_ROWS:
+        return False
+    leads = int(conn.execute("SELECT count(*) FROM leads").fetchone()[0])
+    return rows > leads
+
+
+def _tune(conn: sqlite3.Connection, big: bool = False) -> list[tuple[str, Any]]:
     before = []
-    for name, value in _IMPORT_PRAGMAS:
+    for name, value in _BIG_PRAGMAS if big else _IMPORT_PRAGMAS:
         before.append((name, conn.execute(f"PRAGMA {name}").fetchone()[0]))
         conn.execute(f"PRAGMA {name} = {value}")
     return before
@@ -839,12 +1033,169 @@ def _batches(
     yield batch
 
 
+class _WorkerBatches:
+    """The batches of a CSV file, read and converted by a forked child process.
+
+    The child runs exactly what `_batches` runs in-process (same Converter,
+    same plan) and sends each batch pickled through a pipe; the pipe's buffer
+    keeps at most about one batch in flight, so memory stays flat. The child
+    never touches the database (it exits with os._exit, as multiprocessing's
+    fork start does, so no SQLite handle is closed or checkpointed by it) and
+    dies with its parent: its next write to the pipe fails.
+    """
+
+    def __init__(self, start: Callable[[Any], Any]) -> None:
+        import multiprocessing
+
+        mp = multiprocessing.get_context("fork")
+        self.recv, send = mp.Pipe(duplex=False)
+        self.proc = mp.Process(target=self._child, args=(start, send), daemon=True)
+        self.proc.start()
+        send.close()
+        self.warnings: list[dict[str, Any]] = []
+
+    def _child(self, start: Callable[[Any], Any], send: Any) -> None:
+        # The child holds only the writing end: when the parent dies (even by
+        # SIGKILL) its next write fails and it exits instead of lingering.
+        self.recv.close()
+        start(send)
+
+    def __iter__(self) -> Iterator[_Batch]:
+        import pickle
+
+        try:
+            while True:
+                try:
+                    msg = pickle.loads(self.recv.recv_bytes())
+                except EOFError:
+                    raise ValidationError(
+                        "The import's reader process stopped unexpectedly",
+                        "Run the same import again: it continues where it stopped.",
+                    ) from None
+                if msg[0] == "batch":
+                    _, read, last_line, position, rows, rejects = msg
+                    batch = _Batch()
+                    batch.read, batch.last_line, batch.position = read, last_line, position
+                    batch.rows = [Prepared(*r) for r in rows]
+                    batch.rejects = rejects
+                    del msg, rows
+                    yield batch
+                elif msg[0] == "end":
+                    self.warnings = msg[1]
+                    return
+                else:
+                    _, cls_name, message, hint = msg
+                    cls = {c.__name__: c for c in (ValidationError, UsageError)}.get(
+                        cls_name, ValidationError
+                    )
+                    raise cls(message, hint)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+        self.recv.close()
+
+
+def _worker_batches(
+    path: Path,
+    info: SourceInfo,
+    opts: ImportOptions,
+    context: dict[str, Any],
+    now: datetime,
+    tz: tzinfo,
+    skip: int,
+    *,
+    keep_raw: bool,
+    lead_rows: tuple[str, str, int] | None,
+) -> _WorkerBatches:
+    def work(send: Any) -> None:
+        import pickle
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        try:
+            with path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
+                reader, mapper, rows = _setup(info, fh, opts)
+                conv = Converter(context, opts, mapper, now=now, tz=tz, minor_values=False)
+                conv.use_header(reader.header)
+                reader.dicts[0] = False
+                for b in _batches(rows, conv, skip, opts.batch_size, reader.position):
+                    # Raw cells only go to the rejects file: left out without one.
+                    out = [
+                        (p.line, p.values, p.custom, p.note, p.raw if keep_raw else None,
+                         _pre_row(p.values, conv, lead_rows) if lead_rows else None)
+                        for p in b.rows
+                    ]  # fmt: skip
+                    rejects = b.rejects if keep_raw else [(ln, r, None) for ln, r, _ in b.rejects]
+                    msg = ("batch", b.read, b.last_line, b.position, out, rejects)
+                    send.send_bytes(pickle.dumps(msg, pickle.HIGHEST_PROTOCOL))
+                    del b, out, rejects, msg
+                send.send_bytes(pickle.dumps(("end", conv.warnings)))
+        except BrokenPipeError:
+            pass  # the parent is gone
+        except Exception as exc:  # reported by the parent as an import error
+            err = exc if isinstance(exc, LeadctlError) else ValidationError(
+                f"Cannot read {info.path.name}: {exc}"
+            )  # fmt: skip
+            with contextlib.suppress(OSError):
+                send.send_bytes(pickle.dumps(("error", type(err).__name__, err.message, err.hint)))
+        finally:
+            send.close()
+
+    return _WorkerBatches(work)
+
+
+def _pre_row(
+    values: dict[str, Any], conv: Converter, lead_rows: tuple[str, str, int]
+) -> tuple[Any, ...] | str:
+    first_stage, now_s, import_id = lead_rows
+    try:
+        return _lead_row(values, conv, first_stage, now_s, import_id)
+    except ValidationError as exc:
+        return str(exc)
+
+
 def _loop(
-    run: _Run, batches: Iterator[_Batch], info: SourceInfo, progress: Progress | None
+    run: _Run,
+    batches: Iterable[_Batch],
+    info: SourceInfo,
+    progress: Progress | None,
+    deferred: list[str],
 ) -> None:
-    for batch in batches:
-        _write(run, batch, info, progress)
-        del batch  # one batch in memory at a time
+    conn = run.conn
+    if run.commit_rows and not conn.in_transaction:
+        # A big import: one transaction per commit_rows rows (several batches),
+        # each still moving imports.last_line with its rows.
+        pending = 0
+        try:
+            for batch in batches:
+                if not conn.in_transaction:
+                    conn.execute("BEGIN IMMEDIATE")
+                _write(run, batch, info, progress)
+                pending += batch.read
+                del batch
+                if pending >= run.commit_rows:
+                    conn.execute("COMMIT")
+                    pending = 0
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    else:
+        for batch in batches:
+            _write(run, batch, info, progress)
+            del batch  # one batch in memory at a time
+    if deferred:
+        # CREATE INDEX sorts in memory up to the page cache's size on top of
+        # the cache itself: a small cache here keeps the peak memory flat.
+        conn.execute(f"PRAGMA cache_size = -{RESTORE_CACHE_KIB}")
+        with transaction(conn):
+            restore_indexes(conn)
     with transaction(run.conn):
         # A crash before this leaves 'running' with last_line at the end of
         # the file: the rerun reads nothing and lands here.
@@ -882,46 +1233,57 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
     conn = run.conn
     opts = run.opts
     result = run.result
+    keys = opts.keys
+    rows = batch.rows
+    # With --on-duplicate skip a later row only ever counts as a duplicate,
+    # whether its match is new in this batch or already in the database, so
+    # the batch is looked up and written in chunks: the index pages a chunk's
+    # lookups read are still cached when its inserts write them.
+    size = _SKIP_CHUNK if opts.on_duplicate == "skip" else max(len(rows), 1)
     with transaction(conn):
-        keys = opts.keys
-        in_db: dict[str, dict[str, int]] = {}
-        for key in keys:
-            wanted = list({p.values[key] for p in batch.rows if p.values.get(key)})
-            in_db[key] = _lookup(conn, key, wanted) if wanted else {}
         seen: dict[tuple[str, str], tuple[str, int]] = {}
-        new: list[Prepared] = []
         changes: dict[int, list[Prepared]] = {}
-        for p in batch.rows:
-            row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
-            target: tuple[str, int] | None = None
-            for rk in row_keys:
-                target = seen.get(rk)
-                if target is None and rk[1] in in_db[rk[0]]:
-                    target = ("old", in_db[rk[0]][rk[1]])
-                if target is not None:
-                    break
-            if target is None and not row_keys and p.line <= run.keyless_done_line:
-                # Same file, already imported in full: a row without keys is
-                # recognised by its line.
-                result.skipped_duplicates += 1
-                continue
-            if target is None:
-                target = ("new", len(new))
-                new.append(p)
-            elif opts.on_duplicate == "skip":
-                result.skipped_duplicates += 1
-            elif target[0] == "new":
-                new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
-                result.skipped_duplicates += 1
-            else:
-                changes.setdefault(target[1], []).append(p)
-            for rk in row_keys:
-                seen.setdefault(rk, target)
-        _insert(run, new)
+        shown: list[Prepared] = []
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            in_db: dict[str, dict[str, int]] = {}
+            for key in keys:
+                wanted = list({p.values[key] for p in part if p.values.get(key)})
+                in_db[key] = _lookup(conn, key, wanted) if wanted else {}
+            new: list[Prepared] = []
+            for p in part:
+                row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
+                target: tuple[str, int] | None = None
+                for rk in row_keys:
+                    target = seen.get(rk)
+                    if target is None and rk[1] in in_db[rk[0]]:
+                        target = ("old", in_db[rk[0]][rk[1]])
+                    if target is not None:
+                        break
+                if target is None and not row_keys and p.line <= run.keyless_done_line:
+                    # Same file, already imported in full: a row without keys is
+                    # recognised by its line.
+                    result.skipped_duplicates += 1
+                    continue
+                if target is None:
+                    target = ("new", len(new))
+                    new.append(p)
+                elif opts.on_duplicate == "skip":
+                    result.skipped_duplicates += 1
+                elif target[0] == "new":
+                    new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
+                    result.skipped_duplicates += 1
+                else:
+                    changes.setdefault(target[1], []).append(p)
+                for rk in row_keys:
+                    seen.setdefault(rk, target)
+            _insert(run, new)
+            if len(shown) < opts.preview:
+                shown += new[: opts.preview]
         _update(run, changes)
         result.read += batch.read
         if len(result.preview) < opts.preview:
-            for p in new[: opts.preview - len(result.preview)]:
+            for p in shown[: opts.preview - len(result.preview)]:
                 result.preview.append({"line": p.line, **_preview(p)})
         after = (result.inserted, result.updated, result.skipped_duplicates, len(result.rejected))
         delta = [a - b for a, b in zip(after, before, strict=True)]
@@ -963,6 +1325,14 @@ def _combine(first: Prepared, later: Prepared, mode: str) -> Prepared:
 
 
 def _insert(run: _Run, new: list[Prepared]) -> None:
+    """Insert the batch's new leads, their activities and stage history.
+
+    The leads go in with one executemany; each lead's `import` activity and
+    the stage-history row of a lead that starts in the first stage are made by
+    one INSERT ... SELECT each (no Python-bound row per lead). Leads imported
+    in a later stage, and notes, are the rarer rows and are bound one by one.
+    Per lead the activities keep their order: import, stage change, note.
+    """
     if not new:
         return
     conn = run.conn
@@ -972,48 +1342,46 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     import_id = run.import_id
     first_stage = run.first_stage
     lead_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0])
+    first_id = lead_id + 1
     act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
     lead_rows: list[tuple[Any, ...]] = []
+    lines: list[int] = []
+    moved: list[tuple[int, str, str, str, str | None]] = []  # leads not in the first stage
+    notes: list[tuple[int, str, str]] = []
+    dumps = json.dumps
+    for p in new:
+        pre = p.pre
+        if pre is None:
+            try:
+                pre = _lead_row(p.values, conv, first_stage, now_s, import_id)
+            except ValidationError as exc:
+                pre = str(exc)
+        if isinstance(pre, str):
+            _reject(run, p.line, pre, p.raw)
+            continue
+        rest, stage, created, entered, lost_reason = pre
+        lead_id += 1
+        lead_rows.append((lead_id, *rest))
+        lines.append(p.line)
+        if stage != first_stage:
+            moved.append((lead_id, stage, created, entered, lost_reason))
+        if p.note:
+            notes.append((lead_id, created, p.note))
+    if not lead_rows:
+        return
+    last_id = lead_id
+    conn.executemany(_LEAD_SQL, lead_rows)
+    # One `import` activity per lead, ids act_id+1.. in lead order.
+    conn.execute(_IMPORT_ACT_SQL, (act_id, first_id, now_s, actor, import_id, json.dumps(lines)))
+    act_id += len(lead_rows)
+    conn.execute(_FIRST_HIST_SQL, (first_id, last_id, first_stage))
     act_rows: list[tuple[Any, ...]] = []
     hist_rows: list[tuple[Any, ...]] = []
-    dumps = json.dumps
-    stage_json = {name: dumps(name, ensure_ascii=False) for name in conv.stages}
-    for p in new:
-        v = p.values
-        get = v.get
-        try:
-            history = _history(v, conv, first_stage, now_s)
-        except ValidationError as exc:
-            _reject(run, p.line, str(exc), p.raw)
-            continue
-        stage, created, entered, closed, lost_reason = history
-        lead_id += 1
-        tags = get("tags")
-        fields = get("fields")
-        last_touch = get("last_touch_at") or max(x for x in (created, entered, closed) if x)
-        lead_rows.append(
-            (
-                lead_id, get("name"), get("email"), get("phone"), get("external_id"),
-                get("company"), get("source"), get("campaign"), get("product"),
-                get("segment"), get("city"), get("value"), v["currency"], stage,
-                get("owner"), get("captured_by"),
-                _tags_json(tags) if tags else "[]",
-                dumps(fields, ensure_ascii=False) if fields else "{}",
-                int(get("do_not_contact") or 0), int(get("qualified") or 0),
-                get("probability_manual"), get("expected_close"), lost_reason, created,
-                now_s, entered, closed, last_touch, import_id,
-            )
-        )  # fmt: skip
-        act_id += 1
-        act_rows.append(
-            (act_id, lead_id, "import", now_s, actor, None,
-             f'{{"import_id": {import_id}, "line": {p.line}}}', now_s)
-        )  # fmt: skip
-        if stage == first_stage:
-            hist_rows.append((lead_id, stage, created, None, None, None))
-        else:
+    if moved:
+        stage_json = {name: dumps(name, ensure_ascii=False) for name in conv.stages}
+        for lid, stage, created, entered, lost_reason in moved:
             seconds = int((from_store(entered) - from_store(created)).total_seconds())
-            hist_rows.append((lead_id, first_stage, created, entered, seconds, None))
+            hist_rows.append((lid, first_stage, created, entered, seconds, None))
             act_id += 1
             reason = lost_reason if conv.stages[stage][0] in ("lost", "disqualified") else None
             # json.dumps({"from": ..., "to": ..., "reason": ..., "import_id": ...}).
@@ -1023,17 +1391,42 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
                 f'"import_id": {import_id}}}'
             )
             act_rows.append(
-                (act_id, lead_id, "stage_change", entered, actor, reason, data, now_s)
+                (act_id, lid, "stage_change", entered, actor, reason, data, now_s)
             )  # fmt: skip
-            hist_rows.append((lead_id, stage, entered, None, None, act_id))
-        if p.note:
-            act_id += 1
-            act_rows.append((act_id, lead_id, "note", created, actor, p.note, None, now_s))
-    conn.executemany(_LEAD_SQL, lead_rows)
-    conn.executemany(_ACT_SQL, act_rows)
-    conn.executemany(_HIST_SQL, hist_rows)
+            hist_rows.append((lid, stage, entered, None, None, act_id))
+    for lid, created, note in notes:
+        act_id += 1
+        act_rows.append((act_id, lid, "note", created, actor, note, None, now_s))
+    if act_rows:
+        conn.executemany(_ACT_SQL, act_rows)
+    if hist_rows:
+        conn.executemany(_HIST_SQL, hist_rows)
     run.result.inserted += len(lead_rows)
-    _touch(run, (row[0] for row in lead_rows))
+    _touch(run, range(first_id, last_id + 1))
+
+
+def _lead_row(
+    v: dict[str, Any], conv: Converter, first_stage: str, now_s: str, import_id: int
+) -> tuple[tuple[Any, ...], str, str, str, str | None]:
+    """The leads row of new values, without its id (LEAD_INSERT[1:]), and the
+    (stage, created_at, stage_entered_at, lost_reason) its history needs."""
+    stage, created, entered, closed, lost_reason = _history(v, conv, first_stage, now_s)
+    get = v.get
+    tags = get("tags")
+    fields = get("fields")
+    last_touch = get("last_touch_at") or max(x for x in (created, entered, closed) if x)
+    rest = (
+        get("name"), get("email"), get("phone"), get("external_id"),
+        get("company"), get("source"), get("campaign"), get("product"),
+        get("segment"), get("city"), get("value"), v["currency"], stage,
+        get("owner"), get("captured_by"),
+        _tags_json(tags) if tags else "[]",
+        json.dumps(fields, ensure_ascii=False) if fields else "{}",
+        int(get("do_not_contact") or 0), int(get("qualified") or 0),
+        get("probability_manual"), get("expected_close"), lost_reason, created,
+        now_s, entered, closed, last_touch, import_id,
+    )  # fmt: skip
+    return rest, stage, created, entered, lost_reason
 
 
 def _tags_json(tags: list[str]) -> str:

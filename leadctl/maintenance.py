@@ -22,7 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from leadctl.db import APPLICATION_ID, SCHEMA_VERSION, connect, identify, readonly_uri
+from leadctl.db import (
+    APPLICATION_ID,
+    DEFERRED_INDEXES,
+    SCHEMA_VERSION,
+    connect,
+    identify,
+    readonly_uri,
+)
 from leadctl.errors import ConflictError, DatabaseError, NotFoundError
 
 
@@ -296,10 +303,17 @@ def check(db_path: Path) -> CheckResult:
             ]
         except sqlite3.DatabaseError:
             applied = []
-        if ident.is_leadctl and len(applied) != ident.user_version:
+        version = ident.user_version
+        if version >= DEFERRED_INDEXES:
+            # A big import dropped indexes it rebuilds at its end (db.defer_indexes).
+            version -= DEFERRED_INDEXES
+            notes.append(
+                "an import (running or interrupted) deferred some indexes; "
+                "the next leadctl command rebuilds them"
+            )
+        if ident.is_leadctl and len(applied) != version:
             problems.append(
-                f"{len(applied)} migration(s) recorded but the schema version is "
-                f"{ident.user_version}"
+                f"{len(applied)} migration(s) recorded but the schema version is {version}"
             )
         return CheckResult(
             path=str(db_path),

@@ -1,0 +1,435 @@
+"""The big-import path (issue 3's speed): deferred indexes, a converting child
+process and one transaction per many rows must store exactly what the
+ordinary path stores, heal after a crash, and leave the schema as the
+migrations define it.
+
+The thresholds are lowered so that a few hundred rows take the big path.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadctl import db, import_values, importer
+from leadctl.db import SCHEMA_VERSION, open_db
+from leadctl.errors import ValidationError
+from leadctl.normalize import normalize_phone
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)  # the suite's fixed clock
+ROWS = 600
+
+
+def _write_csv(path: Path, rows: int = ROWS) -> None:
+    lines = ["Nama,E-mail Address,No HP,Perusahaan,Nilai Deal,Tanggal,Tags,Catatan,Stage,Kota"]
+    for i in range(rows):
+        email = f"lead{i % 550}@example.com" if i % 7 else ""  # ~50 repeats, some keyless
+        phone = f"0812{i:08d}" if i % 5 else ""
+        if i % 97 == 13:
+            email = "not-an-email"  # rejected
+        stage = "won" if i % 11 == 0 else ("" if i % 3 else "contacted")
+        note = f"called {i}" if i % 4 == 0 else ""
+        city = '"Jakarta, Selatan"' if i % 2 else "Bandung"
+        lines.append(
+            f"Lead {i},{email},{phone},PT Maju {i % 9},Rp {(i % 3 + 1) * 250}.000,"
+            f"2026-0{1 + i % 9}-1{i % 10},hot;b2b,{note},{stage},{city}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def big(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
+
+
+def _run(conn: sqlite3.Connection, path: Path, **kw: Any) -> importer.ImportResult:
+    rejects = kw.pop("rejects_out", None)
+    opts = importer.ImportOptions(batch_size=kw.pop("batch_size", 100), **kw)
+    return importer.run_import(
+        conn, path, opts, now=NOW, tz=UTC, actor="tester", rejects_out=rejects
+    )
+
+
+def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything an import writes, without the ids of activities and history."""
+    q = {
+        "leads": "SELECT * FROM leads ORDER BY id",
+        "activities": "SELECT lead_id, kind, at, actor, note, data, created_at FROM activities"
+        " ORDER BY lead_id, id",
+        "history": "SELECT h.lead_id, h.stage, h.entered_at, h.left_at, h.seconds, a.kind"
+        " FROM stage_history h LEFT JOIN activities a ON a.id = h.activity_id"
+        " ORDER BY h.lead_id, h.id",
+        "imports": "SELECT file_name, status, last_line, rows_read, inserted, updated,"
+        " skipped, rejected FROM imports ORDER BY id",
+    }
+    return {k: [tuple(r) for r in conn.execute(sql)] for k, sql in q.items()}
+
+
+def _indexes(conn: sqlite3.Connection) -> dict[str, str]:
+    return {
+        r[0]: r[1]
+        for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+        if r[1]
+    }
+
+
+def _fresh_indexes(tmp_path: Path) -> dict[str, str]:
+    c = open_db(tmp_path / "fresh.db")
+    try:
+        return _indexes(c)
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("mode", ["skip", "update", "merge"])
+def test_big_path_stores_what_the_ordinary_path_stores(tmp_path, big, monkeypatch, mode) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    out = {}
+    for name in ("plain", "big"):
+        if name == "plain":
+            monkeypatch.setattr(importer, "BIG_ROWS", 10**9)
+        else:
+            monkeypatch.setattr(importer, "BIG_ROWS", 100)
+        conn = open_db(tmp_path / f"{name}.db")
+        rejects = io.StringIO()
+        result = _run(conn, csv_path, rejects_out=rejects, on_duplicate=mode)
+        out[name] = (result.to_dict(), rejects.getvalue(), _dump(conn))
+        conn.close()
+    plain, bigger = out["plain"], out["big"]
+    for key in ("read", "inserted", "updated", "skipped_duplicates", "rejected", "preview"):
+        assert plain[0][key] == bigger[0][key], key
+    assert plain[0]["inserted"] > 400 and plain[0]["rejected"]
+    assert plain[0]["skipped_duplicates"] + plain[0]["updated"] > 0
+    assert (plain[0]["updated"] > 0) == (mode == "update")
+    assert plain[1] == bigger[1]  # the rejects file, raw cells included
+    assert plain[2] == bigger[2]
+
+
+def test_big_import_leaves_the_schema_of_the_migrations(tmp_path, big, conn, cli) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    result = _run(conn, csv_path)
+    assert result.inserted > 400
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert _indexes(conn) == _fresh_indexes(tmp_path)
+    assert cli.json("db", "check")["ok"] is True
+    # The same file again adds nothing (the database now has more leads than
+    # the file has rows: the ordinary path).
+    again = _run(conn, csv_path)
+    assert again.inserted == 0 and again.updated == 0
+
+
+def test_indexes_are_deferred_during_a_big_import(tmp_path, big, conn, monkeypatch) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    seen: list[tuple[int, set[str]]] = []
+    original = importer._write_batch
+
+    def spy(run: Any, batch: Any, before: Any) -> None:
+        names = set(_indexes(run.conn))
+        seen.append((run.conn.execute("PRAGMA user_version").fetchone()[0], names))
+        original(run, batch, before)
+
+    monkeypatch.setattr(importer, "_write_batch", spy)
+    _run(conn, csv_path)
+    version, names = seen[0]
+    assert version == db.DEFERRED_INDEXES + SCHEMA_VERSION
+    assert {"idx_leads_email", "idx_leads_phone", "idx_leads_external_id"} <= names
+    assert "idx_leads_created" not in names and "idx_stage_history_stage_time" not in names
+    assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path))
+
+
+def test_small_import_keeps_the_ordinary_path(tmp_path, conn, monkeypatch) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path, 200)
+
+    def boom(*a: Any, **k: Any) -> Any:
+        raise AssertionError("a small import must not defer indexes")
+
+    monkeypatch.setattr(importer, "defer_indexes", boom)
+    monkeypatch.setattr(importer, "_worker_batches", boom)
+    assert _run(conn, csv_path).inserted > 100
+
+
+def test_crash_between_drop_and_rebuild_heals_on_open(db_path, tmp_path) -> None:
+    conn = open_db(db_path)
+    with db.transaction(conn):
+        dropped = db.defer_indexes(conn, ("idx_leads_email",), ("leads", "activities"))
+    assert "idx_leads_created" in dropped and "idx_leads_email" not in dropped
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
+    conn.close()  # the import "crashed" here: indexes gone, database marked
+    ident = db.identify(db_path)  # not refused as "made by a newer leadctl"
+    assert ident.is_leadctl
+    healed = open_db(db_path)
+    try:
+        assert healed.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert _indexes(healed) == _fresh_indexes(tmp_path)
+        assert healed.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        healed.close()
+
+
+def test_restore_is_a_no_op_when_another_process_healed(db_path) -> None:
+    conn = open_db(db_path)
+    with db.transaction(conn):
+        db.defer_indexes(conn, (), ("leads",))
+    other = open_db(db_path)  # e.g. `leadctl list` while the import runs
+    other.close()
+    with db.transaction(conn):
+        assert db.restore_indexes(conn) == []
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+def test_schema_indexes_follow_the_migrations() -> None:
+    current = db.schema_indexes()
+    assert "idx_stage_history_stage_time" in current
+    # Before migration 0006 the schema had the index 0006 dropped.
+    older = db.schema_indexes(5)
+    assert "idx_stage_history_stage" in older and "idx_stage_history_stage_time" not in older
+
+
+def test_strict_big_import_with_rejects_changes_nothing(tmp_path, big, conn) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    before = _indexes(conn)
+    result = _run(conn, csv_path, strict=True)
+    assert result.status == "rejected" and result.inserted == 0
+    assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+    assert _indexes(conn) == before
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_dry_run_big_import_changes_nothing(tmp_path, big, conn) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    before = _indexes(conn)
+    result = _run(conn, csv_path, dry_run=True)
+    assert result.status == "dry-run" and result.inserted > 400
+    assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+    assert _indexes(conn) == before
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_lenient_warnings_come_back_from_the_worker(tmp_path, big, conn) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    result = _run(conn, csv_path, lenient=True)
+    assert result.warnings and all(w["line"] for w in result.warnings)
+    assert not any("e-mail" in r["reason"] for r in result.rejected)
+
+
+def test_worker_error_is_reported_not_raised_as_a_traceback(tmp_path, big, conn) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+
+    def work(send: Any) -> None:
+        import pickle
+
+        send.send_bytes(pickle.dumps(("error", "ValidationError", "Cannot read leads.csv", None)))
+        send.close()
+
+    batches = importer._WorkerBatches(work)
+    with pytest.raises(ValidationError, match="Cannot read"):
+        list(batches)
+    assert not batches.proc.is_alive()
+
+
+KILL_SCRIPT = """
+import sys
+from leadctl import importer
+importer.BIG_ROWS = 1000
+importer.BIG_COMMIT_ROWS = 3000
+from leadctl.cli.main import run
+sys.argv = ["leadctl", "import", sys.argv[1], "--batch-size", "1000", "--no-score"]
+run()
+"""
+
+
+def _count(db_file: Path) -> int:
+    try:
+        c = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=30)
+        try:
+            return int(c.execute("SELECT count(*) FROM leads").fetchone()[0])
+        finally:
+            c.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
+    rows = 15_000
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text(
+        "name,email,phone,created_at\n"
+        + "".join(
+            f"Lead {i},lead{i}@example.com,0812{i:08d},2025-0{1 + i % 9}-01\n" for i in range(rows)
+        ),
+        encoding="utf-8",
+    )
+    db_file = tmp_path / "leads.db"
+    env = {**os.environ, "LEADCTL_DB": str(db_file)}
+    cmd = [sys.executable, "-c", KILL_SCRIPT, str(csv_path)]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _count(db_file) < 3000 and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert p.poll() is None, p.stderr.read() if p.stderr else ""
+    children = _children(p.pid)
+    assert children  # the converting child process
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(_alive(pid) for pid in children), "the child outlived its parent"
+    c = sqlite3.connect(db_file)
+    n = c.execute("SELECT count(*) FROM leads").fetchone()[0]
+    assert n % 3000 == 0 and 0 < n < rows  # whole transactions only
+    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert c.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
+    c.close()
+    # The rerun heals the indexes on open and finishes the job.
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _out, err = p.communicate(timeout=180)
+    assert p.returncode == 0, err.decode()[-1000:]
+    conn = open_db(db_file)
+    try:
+        assert tuple(
+            conn.execute("SELECT count(DISTINCT email), count(*) FROM leads").fetchone()
+        ) == (
+            rows,
+            rows,
+        )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert _indexes(conn) == _fresh_indexes(tmp_path)
+        orphans = conn.execute(
+            "SELECT count(*) FROM leads l WHERE NOT EXISTS (SELECT 1 FROM activities a"
+            " WHERE a.lead_id = l.id AND a.kind = 'import')"
+            " OR NOT EXISTS (SELECT 1 FROM stage_history h WHERE h.lead_id = l.id)"
+        ).fetchone()[0]
+        assert orphans == 0
+    finally:
+        conn.close()
+
+
+# ---- phones: the generator's '+1 ...' and '62...' forms skip phonenumbers.parse ----
+
+_CODES = ["+1", "+7", "+44", "+47", "+61", "+62", "+65", "+262", "+590", "+39", "+55", "+86", "62"]
+_phones = st.builds(
+    lambda cc, sep, a, b: f"{cc}{sep}{a}{sep}{b}",
+    st.sampled_from(_CODES),
+    st.sampled_from(["", " ", "-", "."]),
+    st.text(alphabet="0123456789", min_size=2, max_size=5),
+    st.text(alphabet="0123456789", min_size=3, max_size=9),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_phones, st.sampled_from(["ID", "US", "GB", "SG", "AU", "FR", "RU", "BR", "IT"]))
+def test_fast_phone_paths_agree_with_normalize_phone(text: str, region: str) -> None:
+    fast = import_values.PhoneNormalizer(region)
+
+    def outcome(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ValidationError:
+            return "invalid"
+
+    assert outcome(fast, text) == outcome(normalize_phone, text, region)
+
+
+def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
+    fast = import_values.PhoneNormalizer("ID")
+    expected = {
+        t: normalize_phone(t, "ID")
+        for t in ("+1 415 555 4987", "6289596513709", "628117661771", "0812-3456-7890")
+    }
+
+    def slow(*a: Any) -> str:
+        raise AssertionError(f"slow path for {a}")
+
+    monkeypatch.setattr(import_values.normalize, "normalize_phone", slow)
+    assert {t: fast(t) for t in expected} == expected
+
+
+def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> None:
+    with db.transaction(conn):
+        db.defer_indexes(conn, (), ("leads",))
+    out = cli.json("db", "check")  # check opens nothing: it reports the file as it is
+    assert out["ok"] is True
+    assert any("deferred some indexes" in n for n in out["notes"])
+    conn.close()
+    healed = open_db(conn_path := Path(os.environ["LEADCTL_DB"]))
+    healed.close()
+    out = cli.json("db", "check")
+    assert out["ok"] is True and not any("deferred" in n for n in out["notes"])
+    assert conn_path.exists()
+
+
+def test_open_during_an_import_does_not_wait_for_it(db_path, tmp_path) -> None:
+    importer_conn = open_db(db_path)
+    with db.transaction(importer_conn):
+        db.defer_indexes(importer_conn, (), ("leads", "activities"))
+    importer_conn.execute("BEGIN IMMEDIATE")  # the import is writing a batch
+    try:
+        started = time.monotonic()
+        reader = open_db(db_path)  # e.g. `leadctl list` from cron, meanwhile
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        assert reader.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+        assert reader.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
+        assert reader.execute("PRAGMA busy_timeout").fetchone()[0] == db.BUSY_TIMEOUT_MS
+        reader.close()
+    finally:
+        importer_conn.execute("COMMIT")
+    with db.transaction(importer_conn):
+        db.restore_indexes(importer_conn)  # the import's end
+    assert _indexes(importer_conn) == _fresh_indexes(tmp_path)
+    importer_conn.close()
+
+
+def test_an_index_added_by_hand_survives_a_big_import(tmp_path, big, conn) -> None:
+    conn.execute("CREATE INDEX my_city ON leads(city)")
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    assert _run(conn, csv_path).inserted > 400
+    assert "my_city" in _indexes(conn)
+    assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path)) | {"my_city"}
