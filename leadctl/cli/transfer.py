@@ -96,7 +96,9 @@ def cmd_import(
         list[str] | None,
         typer.Option("--null", help="A placeholder meaning empty, e.g. Select (repeatable)."),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 10_000,
+    batch_size: Annotated[
+        int, typer.Option(help="Rows per transaction (a big import commits every 100,000).")
+    ] = 10_000,
     score: Annotated[
         bool,
         typer.Option(
