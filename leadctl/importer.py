@@ -108,6 +108,11 @@ _DATE_FIELDS = ("created_at", "closed_at", "stage_entered_at", "last_touch_at")
 _TEXT_FIELDS = leads.TEXT_FIELDS
 _MAX_TEXT = leads.MAX_TEXT
 
+
+def _too_long(col: str) -> ValidationError:
+    return ValidationError(f"the column {col!r} is longer than {_MAX_TEXT} characters")
+
+
 Progress = Callable[[int, int], None]
 
 
@@ -431,9 +436,7 @@ class Converter:
                         columns[name] = col  # type: ignore[index]
                     continue
                 if len(value) > leads.MAX_TEXT:
-                    raise ValidationError(
-                        f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
-                    )
+                    raise _too_long(col)
                 custom[name] = value  # type: ignore[index]
                 continue
             if kind == "field":
@@ -453,9 +456,7 @@ class Converter:
                 text = self._text(value)
                 if text is not None:
                     if len(text) > leads.MAX_TEXT:
-                        raise ValidationError(
-                            f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
-                        )
+                        raise _too_long(col)
                     custom[name] = text  # type: ignore[index]
         return self._values(line, given, columns, custom, raw)
 
@@ -476,9 +477,7 @@ class Converter:
                     columns[name] = col  # type: ignore[index]
                 continue
             if len(value) > _MAX_TEXT:
-                raise ValidationError(
-                    f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
-                )
+                raise _too_long(col)
             custom[name] = value  # type: ignore[index]
         return self._values(line, given, columns, custom, raw)
 
@@ -523,9 +522,7 @@ class Converter:
                 value = raw[i].strip()
                 if value:
                     if len(value) > _MAX_TEXT:
-                        raise ValidationError(
-                            f"the column {col!r} is longer than {leads.MAX_TEXT} characters"
-                        )
+                        raise _too_long(col)
                     custom[name] = value
         cols = self._field_cols
         columns = {k: cols[k] for k in given} if self.opts.lenient else {}
