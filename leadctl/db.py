@@ -379,10 +379,12 @@ def sweep_duplicates(conn: sqlite3.Connection) -> int:
     for key in sweep["keys"]:
         if key not in ("email", "phone", "external_id"):
             continue
+        # The repeated keys (a pass over the key's index), then their later leads.
         conn.execute(
-            "INSERT OR IGNORE INTO temp.sweep_ids SELECT id FROM (SELECT id, lag(id) OVER"
-            f" (PARTITION BY {key} ORDER BY id) AS earlier FROM leads WHERE {key} IS NOT NULL)"
-            " WHERE earlier IS NOT NULL AND id >= ?",
+            "INSERT OR IGNORE INTO temp.sweep_ids SELECT l.id FROM"
+            f" (SELECT {key} AS value, min(id) AS earliest FROM leads WHERE {key} IS NOT NULL"
+            f" GROUP BY {key} HAVING count(*) > 1) AS d JOIN leads AS l ON l.{key} = d.value"
+            " WHERE l.id > d.earliest AND l.id >= ?",
             (first,),
         )
     # Only the import's own leads: another writer's lead between two batches stays.

@@ -64,6 +64,14 @@ RESTORE_CACHE_KIB = 2_048
 BIG_CHECKPOINT_PAGES = 100_000
 _KEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
 _BULK_TABLES = ("leads", "activities", "stage_history")
+# The bulk path keeps the indexes a load appends to (their keys grow with the
+# new ids, or repeat a few values: each insert lands on a cached last page)
+# while the child converts, and defers those it would insert into at random.
+_BULK_KEEP = (
+    "idx_activities_lead_at",
+    "idx_activities_actor_at", "idx_activities_sales", "idx_activities_kind_at_actor",
+    "idx_stage_history_lead_stage",
+)  # fmt: skip
 KEY_ORDER = ("external_id", "email", "phone")
 # Columns `--on-duplicate update|merge` may change on an existing lead. Stage
 # and history columns are not among them: moving an existing lead is `advance`.
@@ -807,7 +815,9 @@ def run_import(
             deferred: list[str] = []
             if big:
                 with transaction(conn):
-                    deferred = defer_indexes(conn, () if bulk else _KEEP_INDEXES, _BULK_TABLES)
+                    deferred = defer_indexes(
+                        conn, _BULK_KEEP if bulk else _KEEP_INDEXES, _BULK_TABLES
+                    )
                     if bulk:
                         _bulk_start(run)
                 if not outer:
@@ -1765,11 +1775,28 @@ def _bulk_messages(
     later: list[tuple[int, str, str, str, str | None, str | None]] = []
     rejects: list[tuple[int, str, list[str] | None]] = []
     read = last_line = keyless = 0
+    fast = fast_rows(conv, shape, now_s)
+    created_at = shape.var.index("created_at") if "created_at" in shape.var else None
     for start, end, _row, raw, error in rows:
         if end <= skip_through:
             continue
         read += 1
         last_line = end
+        if error is None and fast is not None and start > keyless_done:
+            hit = fast(raw)
+            if hit is not None:
+                params, note = hit
+                if note:
+                    created = now_s if created_at is None else params[created_at]
+                    later.append((len(out), first_stage, created, created, None, note))
+                out.append(params)
+                lines.append(start)
+                if read >= size:
+                    yield ("bulk", read, last_line, position(), out, json.dumps(lines), later,
+                           rejects, keyless)  # fmt: skip
+                    out, lines, later, rejects = [], [], [], []
+                    read = keyless = 0
+                continue
         if error is None:
             try:
                 p = convert(start, None, raw)
@@ -1880,3 +1907,102 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             " WHERE id = ?",
             (b.last_line, b.read, n, b.keyless, len(b.rejects), run.import_id),
         )
+
+
+# The fields `fast_rows` converts itself; a header mapping any other field
+# converts every row the general way (Converter.convert, then _lead_row).
+_FAST_FIELDS = frozenset(
+    ("name", "email", "phone", "external_id", "company", "source", "campaign", "product",
+     "segment", "city", "value", "tags", "note", "created_at")
+)  # fmt: skip
+_FAST_TEXT = ("name", "external_id", "company", "source", "campaign", "product", "segment", "city")
+
+
+def fast_rows(
+    conv: Converter, shape: BulkRows, now_s: str
+) -> Callable[[list[str]], tuple[tuple[Any, ...], str | None] | None] | None:
+    """A function of one CSV row's cells -> (the BulkRows parameters, the
+    note), or None: then the row goes the general way, which converts it (or
+    rejects it) with its own checks and messages. Written for this header:
+    each column read by position, each value converted as `Converter` and
+    `_lead_row` convert it (a test holds the two to the same output).
+    None when the header maps a field outside _FAST_FIELDS."""
+    fields = dict((name, i) for i, name in conv._fields)
+    if not set(fields) <= _FAST_FIELDS or conv.opts.lenient or conv.minor_values:
+        return None
+    env: dict[str, Any] = {
+        "_email": import_values.email, "_phone": conv.phone, "_date": conv.date,
+        "_money": conv._money, "_dates": conv._date_memo, "_moneys": conv._money_memo,
+        "_tags": {}, "_parse_tags": parse_tags, "_tags_json": _tags_json, "_dumps": json.dumps,
+        "_MAX": _MAX_TEXT, "_NOW": now_s, "_CUR": conv.currency, "ValidationError": ValidationError,
+    }  # fmt: skip
+    body = ["def row(raw):", " try:"]
+
+    def cell(var: str, i: int) -> None:
+        body.append(f"  {var} = raw[{i}].strip()")
+        body.append(f"  if '\\x00' in {var} or len({var}) > _MAX: return None")
+
+    for name, i in fields.items():
+        cell(f"f_{name}", i)
+    for k, (i, _name, _col) in enumerate(conv._customs):
+        env[f"_cn{k}"] = _name
+        cell(f"c{k}", i)
+    get = {name: f"f_{name}" if name in fields else "''" for name in _FAST_FIELDS}
+    if "email" in fields:
+        body.append("  if f_email: f_email = _email(f_email)")
+    if "phone" in fields:
+        body.append("  if f_phone: f_phone = _phone(f_phone)")
+    if "value" in fields:
+        body += [
+            "  if f_value:",
+            "   m = _moneys.get((f_value, _CUR))",
+            "   if m is None:",
+            "    m = _money(f_value, _CUR)",
+            "    if len(_moneys) >= 10000: _moneys.clear()",
+            "    _moneys[(f_value, _CUR)] = m",
+            "   f_value = m",
+        ]
+    if "tags" in fields:
+        body += [
+            "  t = _tags.get(f_tags)",
+            "  if t is None:",
+            "   p = _parse_tags(f_tags)",
+            "   t = _tags_json(p) if p else '[]'",
+            "   if len(_tags) >= 10000: _tags.clear()",
+            "   _tags[f_tags] = t",
+            "  f_tags = t",
+        ]
+    if "created_at" in fields:
+        body += [
+            "  if f_created_at:",
+            "   d = _dates.get(f_created_at)",
+            "   if d is None:",
+            "    d = _date(f_created_at)",
+            "    if len(_dates) >= 10000: _dates.clear()",
+            "    _dates[f_created_at] = d",
+            "   f_created_at = d",
+            "  else: f_created_at = _NOW",
+        ]
+    body.append(
+        f"  if not ({get['name']} or {get['email']} or {get['phone']} or {get['external_id']}):"
+        " return None"
+    )
+    if conv._customs:
+        body.append("  c = {}")
+        for k in range(len(conv._customs)):
+            body.append(f"  if c{k}: c[_cn{k}] = c{k}")
+        body.append("  fields = _dumps(c, ensure_ascii=False) if c else '{}'")
+    exprs = {
+        **{c: get[c] for c in _FAST_TEXT},
+        "email": get["email"], "phone": get["phone"], "value": get["value"],
+        "tags": "f_tags" if "tags" in fields else "'[]'", "fields": "fields",
+        "created_at": "f_created_at", "stage_entered_at": "''", "last_touch_at": "''",
+    }  # fmt: skip
+    if not set(shape.var) <= set(exprs):
+        return None
+    note = "f_note or None" if "note" in fields else "None"
+    body.append(f"  return ({''.join(exprs[c] + ', ' for c in shape.var)}), {note}")
+    body.append(" except (ValidationError, IndexError): return None")
+    exec("\n".join(body), env)  # our own code: the cells are data, never source
+    fn: Callable[[list[str]], tuple[tuple[Any, ...], str | None] | None] = env["row"]
+    return fn
