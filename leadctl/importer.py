@@ -1081,34 +1081,48 @@ class _WorkerBatches:
     dies with its parent: its next write to the pipe fails.
     """
 
-    def __init__(self, start: Callable[[Any], Any]) -> None:
+    def __init__(self, start: Callable[[Any, int, int], Any], parts: int = 1) -> None:
         import multiprocessing
 
         mp = multiprocessing.get_context("fork")
-        self.recv, send = mp.Pipe(duplex=False)
-        self.proc = mp.Process(target=self._child, args=(start, send), daemon=True)
-        self.proc.start()
-        send.close()
+        self.recvs: list[Any] = []
+        self.procs: list[Any] = []
+        for part in range(parts):
+            recv, send = mp.Pipe(duplex=False)
+            self.recvs.append(recv)
+            proc = mp.Process(target=self._child, args=(start, send, part, parts), daemon=True)
+            proc.start()
+            send.close()
+            self.procs.append(proc)
         self.warnings: list[dict[str, Any]] = []
 
-    def _child(self, start: Callable[[Any], Any], send: Any) -> None:
-        # The child holds only the writing end: when the parent dies (even by
+    def _child(
+        self, start: Callable[[Any, int, int], Any], send: Any, part: int, parts: int
+    ) -> None:
+        # The child holds only its writing end: when the parent dies (even by
         # SIGKILL) its next write fails and it exits instead of lingering.
-        self.recv.close()
-        start(send)
+        for recv in self.recvs:
+            recv.close()
+        start(send, part, parts)
 
-    def __iter__(self) -> Iterator[_Batch | _BulkBatch]:
+    def _recv(self, part: int) -> Any:
         import pickle
 
         try:
+            return pickle.loads(self.recvs[part].recv_bytes())
+        except EOFError:
+            raise ValidationError(
+                "The import's reader process stopped unexpectedly",
+                "Run the same import again: it continues where it stopped.",
+            ) from None
+
+    def __iter__(self) -> Iterator[_Batch | _BulkBatch]:
+        parts = len(self.recvs)
+        number = 0
+        try:
             while True:
-                try:
-                    msg = pickle.loads(self.recv.recv_bytes())
-                except EOFError:
-                    raise ValidationError(
-                        "The import's reader process stopped unexpectedly",
-                        "Run the same import again: it continues where it stopped.",
-                    ) from None
+                msg = self._recv(number % parts)
+                number += 1
                 if msg[0] == "bulk":
                     yield _BulkBatch(*msg[1:])
                     del msg
@@ -1121,22 +1135,34 @@ class _WorkerBatches:
                     del msg, rows
                     yield batch
                 elif msg[0] == "end":
-                    self.warnings = msg[1]
+                    # The file is done: every other child ends too (after its last batch).
+                    self.warnings = list(msg[1])
+                    for other in range(number, number + parts - 1):
+                        msg = self._recv(other % parts)
+                        if msg[0] != "end":
+                            self._raise(msg)
+                        self.warnings += msg[1]
+                    self.warnings.sort(key=lambda w: w["line"])
                     return
                 else:
-                    _, cls_name, message, hint = msg
-                    cls = {c.__name__: c for c in (ValidationError, UsageError)}.get(
-                        cls_name, ValidationError
-                    )
-                    raise cls(message, hint)
+                    self._raise(msg)
         finally:
             self.close()
 
+    @staticmethod
+    def _raise(msg: Any) -> None:
+        _, cls_name, message, hint = msg
+        cls = {c.__name__: c for c in (ValidationError, UsageError)}.get(cls_name, ValidationError)
+        raise cls(message, hint)
+
     def close(self) -> None:
-        if self.proc.is_alive():
-            self.proc.terminate()
-        self.proc.join()
-        self.recv.close()
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self.procs:
+            proc.join()
+        for recv in self.recvs:
+            recv.close()
 
 
 def _worker_batches(
@@ -1152,7 +1178,7 @@ def _worker_batches(
     lead_rows: tuple[str, str, int] | None,
     bulk: tuple[str, str, int, int] | None = None,
 ) -> _WorkerBatches:
-    def work(send: Any) -> None:
+    def work(send: Any, part: int, parts: int) -> None:
         import pickle
         import signal
 
@@ -1165,8 +1191,9 @@ def _worker_batches(
                 reader.dicts[0] = False
                 if bulk is not None:
                     for m in _bulk_messages(
-                        rows, conv, bulk, skip, opts.batch_size, reader.position, keep_raw
-                    ):
+                        rows, conv, bulk, skip, opts.batch_size, reader.position, keep_raw,
+                        part, parts,
+                    ):  # fmt: skip
                         send.send_bytes(pickle.dumps(m, pickle.HIGHEST_PROTOCOL))
                         del m
                 batches = () if bulk else _batches(
@@ -1195,7 +1222,10 @@ def _worker_batches(
         finally:
             send.close()
 
-    return _WorkerBatches(work)
+    # The bulk path's writer needs about half of what conversion does: with
+    # two children converting alternate batches, all three keep busy.
+    parts = BULK_CONVERTERS if bulk is not None else 1
+    return _WorkerBatches(work, parts)
 
 
 def _pre_row(
@@ -1648,6 +1678,7 @@ def value_major(minor: int | None, currency: str) -> str:
 # duplicate row stood.
 
 BULK_SHARE = 10  # the bulk path needs rows > BULK_SHARE x the database's leads
+BULK_CONVERTERS = 2  # converting child processes on the bulk path
 _LEAD_COLS = LEAD_INSERT[1:]
 # The mapped fields each leads column depends on: a column none of whose
 # fields the header maps holds one value for every row of the file.
@@ -1692,14 +1723,10 @@ class BulkRows:
     hold one value for the whole file are SQL literals, not parameters.
     """
 
-    def __init__(
-        self, conv: Converter, first_stage: str, now_s: str, import_id: int
-    ) -> None:
+    def __init__(self, conv: Converter, first_stage: str, now_s: str, import_id: int) -> None:
         mapped = {name for _, name in conv._fields}
         custom = bool(conv._customs) or conv.opts.lenient
-        self.var = [
-            c for c in _LEAD_COLS if _DEPENDS[c] & mapped or (c == "fields" and custom)
-        ]
+        self.var = [c for c in _LEAD_COLS if _DEPENDS[c] & mapped or (c == "fields" and custom)]
         base = _lead_row({"currency": conv.currency, "fields": {}}, conv, first_stage, now_s,
                          import_id)[0]  # fmt: skip
         const = [i for i, c in enumerate(_LEAD_COLS) if c not in self.var]
@@ -1760,13 +1787,20 @@ def _bulk_messages(
     size: int,
     position: Callable[[], int],
     keep_raw: bool,
+    part: int = 0,
+    parts: int = 1,
 ) -> Iterator[tuple[Any, ...]]:
-    """The child's side of the bulk path: per `size` read rows, the rows to
-    store (BulkRows parameters), their lines (JSON), the leads not in the
-    first stage and the notes (by index in the batch), the rejects and how
-    many keyless rows a finished import of the same file already took."""
+    """A converting child's side of the bulk path: per `size` read rows, the
+    rows to store (BulkRows parameters), their lines (JSON), the leads not in
+    the first stage and the notes (by index in the batch), the rejects and how
+    many keyless rows a finished import of the same file already took.
+
+    With `parts` children each reads the whole file and converts every
+    `parts`-th batch, from batch `part` on; the parent takes them in turn."""
     first_stage, now_s, import_id, keyless_done = bulk
     shape = BulkRows(conv, first_stage, now_s, import_id)
+    fast = fast_rows(conv, shape, now_s)
+    created_at = shape.var.index("created_at") if "created_at" in shape.var else None
     keys = conv.opts.keys
     convert = conv.convert
     project = shape.project
@@ -1774,16 +1808,17 @@ def _bulk_messages(
     lines: list[int] = []
     later: list[tuple[int, str, str, str, str | None, str | None]] = []
     rejects: list[tuple[int, str, list[str] | None]] = []
-    read = last_line = keyless = 0
-    fast = fast_rows(conv, shape, now_s)
-    created_at = shape.var.index("created_at") if "created_at" in shape.var else None
+    read = last_line = keyless = number = 0
+    own = part == 0
     for start, end, _row, raw, error in rows:
         if end <= skip_through:
             continue
         read += 1
         last_line = end
-        if error is None and fast is not None and start > keyless_done:
-            hit = fast(raw)
+        if own:
+            hit = None
+            if error is None and fast is not None and start > keyless_done:
+                hit = fast(raw)
             if hit is not None:
                 params, note = hit
                 if note:
@@ -1791,36 +1826,35 @@ def _bulk_messages(
                     later.append((len(out), first_stage, created, created, None, note))
                 out.append(params)
                 lines.append(start)
-                if read >= size:
-                    yield ("bulk", read, last_line, position(), out, json.dumps(lines), later,
-                           rejects, keyless)  # fmt: skip
-                    out, lines, later, rejects = [], [], [], []
-                    read = keyless = 0
-                continue
-        if error is None:
-            try:
-                p = convert(start, None, raw)
-                v = p.values
-                if start <= keyless_done and not any(v.get(k) for k in keys):
-                    keyless += 1  # recognised by its line, as `_write_batch` does
-                else:
-                    rest, stage, created, entered, lost_reason = _lead_row(
-                        v, conv, first_stage, now_s, import_id
-                    )
-                    if stage != first_stage or p.note:
-                        later.append((len(out), stage, created, entered, lost_reason, p.note))
-                    out.append(project(rest))
-                    lines.append(start)
-            except LeadctlError as exc:
-                error = str(exc)
-        if error is not None:
-            rejects.append((start, error, raw if keep_raw else None))
+            elif error is None:
+                try:
+                    p = convert(start, None, raw)
+                    v = p.values
+                    if start <= keyless_done and not any(v.get(k) for k in keys):
+                        keyless += 1  # recognised by its line, as `_write_batch` does
+                    else:
+                        rest, stage, created, entered, lost_reason = _lead_row(
+                            v, conv, first_stage, now_s, import_id
+                        )
+                        if stage != first_stage or p.note:
+                            later.append((len(out), stage, created, entered, lost_reason, p.note))
+                        out.append(project(rest))
+                        lines.append(start)
+                except LeadctlError as exc:
+                    error = str(exc)
+            if error is not None:
+                rejects.append((start, error, raw if keep_raw else None))
         if read >= size:
-            yield ("bulk", read, last_line, position(), out, json.dumps(lines), later, rejects,
-                   keyless)  # fmt: skip
-            out, lines, later, rejects = [], [], [], []
+            if own:
+                yield ("bulk", read, last_line, position(), out, json.dumps(lines), later,
+                       rejects, keyless)  # fmt: skip
+                out, lines, later, rejects = [], [], [], []
             read = keyless = 0
-    yield ("bulk", read, last_line, position(), out, json.dumps(lines), later, rejects, keyless)
+            number += 1
+            own = number % parts == part
+    if own:
+        yield ("bulk", read, last_line, position(), out, json.dumps(lines), later, rejects,
+               keyless)  # fmt: skip
 
 
 class _BulkBatch:
