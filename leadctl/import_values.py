@@ -21,11 +21,17 @@ UTC = timezone.utc
 
 # A strict subset of what normalize_email accepts: if this matches the
 # lower-cased text, normalize_email would return that same text.
-_EMAIL_FAST = re.compile(
+EMAIL_FAST = re.compile(
     r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 )
 _PHONE_FAST = re.compile(r"\+?[0-9][0-9 ().-]{5,30}")
-_PHONE_JUNK = str.maketrans("", "", " ().-")
+
+
+def _digits(text: str) -> str:
+    """text without the separators ' ().-' (str.translate takes ~1 us a number)."""
+    return text.replace(" ", "").replace("-", "").replace(".", "").replace("(", "").replace(")", "")
+
+
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?")
@@ -33,7 +39,7 @@ _ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?")
 
 def email(text: str) -> str:
     s = text.strip().lower()
-    if len(s) <= 254 and _EMAIL_FAST.fullmatch(s) and s.index("@") <= 64:
+    if len(s) <= 254 and EMAIL_FAST.fullmatch(s) and s.index("@") <= 64:
         return s
     return normalize.normalize_email(text)
 
@@ -58,6 +64,7 @@ class PhoneNormalizer:
         self._pn = phonenumbers
         self._codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
         self._simple: dict[int, bool] = {}
+        self._codes_by_prefix: dict[str, tuple[int | None, int]] = {}
         self._rx: dict[tuple[int, int], Any] = {}
         md = PhoneMetadata.metadata_for_region(self.region)
         # The trunk-'0' path needs a region whose national prefix IS '0' (SG has
@@ -173,12 +180,13 @@ class PhoneNormalizer:
             return str(desc.national_number_pattern)
 
         general = pattern(md.general_desc)
-        descs = [
-            md.premium_rate, md.toll_free, md.shared_cost, md.voip, md.personal_number,
-            md.pager, md.uan, md.voicemail, md.fixed_line,
+        # Mobile first: the alternation matches the same numbers in any
+        # order, and most numbers in a lead list are mobile numbers.
+        descs = [] if md.same_mobile_and_fixed_line_pattern else [md.mobile]
+        descs += [
+            md.fixed_line, md.premium_rate, md.toll_free, md.shared_cost, md.voip,
+            md.personal_number, md.pager, md.uan, md.voicemail,
         ]  # fmt: skip
-        if not md.same_mobile_and_fixed_line_pattern:
-            descs.append(md.mobile)
         pats = [p for p in map(pattern, descs) if p]
         return (
             re.compile(general) if general else None,
@@ -188,7 +196,7 @@ class PhoneNormalizer:
     def __call__(self, text: str) -> str:
         s = text.strip()
         if _PHONE_FAST.fullmatch(s):
-            digits = s.translate(_PHONE_JUNK)
+            digits = _digits(s)
             cc = national = None
             if digits.startswith("+"):
                 d = digits[1:]
@@ -214,6 +222,61 @@ class PhoneNormalizer:
             ) and self._valid(cc, national):
                 return f"+{cc}{national}"
         return normalize.normalize_phone(text, self.region)
+
+    def many(self, texts: list[str]) -> list[str | None]:
+        """[self(t) for t in texts] for stripped texts, with "" for "" and None
+        where self(t) raises: a column at a time.
+
+        The two shapes a lead export is made of ('+CC ...' and a trunk-'0'
+        national number) are split with C-level passes over the column and
+        checked with the same `_valid`; every other text, and every number
+        found invalid, goes through `self` (which decides, as for one value).
+        """
+        matched = list(map(_PHONE_FAST.fullmatch, texts))
+        digits = [_digits(t) if m else "" for t, m in zip(texts, matched, strict=True)]
+        region_cc = self.region_cc
+        codes = self._codes_by_prefix
+        valid = self._valid
+        out: list[str | None] = []
+        for text, d in zip(texts, digits, strict=True):
+            cc = None
+            if d[:1] == "0":
+                if region_cc is not None:
+                    cc, national = region_cc, d[1:]
+            elif d[:1] == "+":
+                hit = codes.get(d[1:4])
+                if hit is None:
+                    hit = self._code_of(d[1:4])
+                cc, n = hit
+                national = d[1 + n :]
+                if cc is not None and national and self._strips_prefix(cc, national):
+                    cc = None
+            if (
+                cc is not None
+                and 2 <= len(national) <= 17
+                and national[0] != "0"
+                and valid(cc, national)
+            ):
+                out.append(f"+{cc}{national}")
+            elif not text:
+                out.append("")
+            else:
+                try:
+                    out.append(self(text))
+                except ValidationError:
+                    out.append(None)
+        return out
+
+    def _code_of(self, head: str) -> tuple[int | None, int]:
+        """The calling code `__call__` finds at the start of '+' digits (by
+        their first three): (code, its length), or (None, 0)."""
+        hit: tuple[int | None, int] = (None, 0)
+        for n in (1, 2, 3):
+            if head[:n] and int(head[:n]) in self._codes:
+                hit = (int(head[:n]), n)
+                break
+        self._codes_by_prefix[head] = hit
+        return hit
 
 
 class _Failed:

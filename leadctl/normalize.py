@@ -84,22 +84,28 @@ def normalize_email(text: str) -> str:
     email = text.strip().lower()
     if email.startswith("mailto:"):
         email = email[len("mailto:") :]
-    bad = ValidationError(
-        f"{text.strip()!r} is not a valid e-mail address", "Example: budi@example.co.id"
-    )
+
+    # A function, not an instance kept in a local: the raised error's
+    # traceback would hold this frame, and the frame the error (a cycle that
+    # keeps every rejected row's caller alive until the collector runs).
+    def bad() -> ValidationError:
+        return ValidationError(
+            f"{text.strip()!r} is not a valid e-mail address", "Example: budi@example.co.id"
+        )
+
     if len(email) > 254 or email.count("@") != 1:
-        raise bad
+        raise bad()
     local, domain = email.split("@")
     if not local or len(local) > 64 or not _EMAIL_LOCAL_RE.match(local):
-        raise bad
+        raise bad()
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise bad
+        raise bad()
     labels = domain.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL_RE.match(label) for label in labels):
-        raise bad
+        raise bad()
     tld = labels[-1]
     if not (tld.isalpha() and len(tld) >= 2) and not tld.startswith("xn--"):
-        raise bad
+        raise bad()
     return email
 
 
@@ -112,20 +118,23 @@ def normalize_phone(text: str, region: str = "ID") -> str:
     import phonenumbers
 
     raw = text.strip()
-    bad = ValidationError(
-        f"{raw!r} is not a valid phone number",
-        f"Example: 0812-3456-7890 (read as region {region}) or +62 812 3456 7890.",
-    )
+
+    def bad(shown: str = raw) -> ValidationError:  # see normalize_email
+        return ValidationError(
+            f"{shown!r} is not a valid phone number",
+            f"Example: 0812-3456-7890 (read as region {region}) or +62 812 3456 7890.",
+        )
+
     if not raw or len(raw) > 40:
-        raise bad
+        raise bad()
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     try:
         number = phonenumbers.parse(raw, region.upper())
     except phonenumbers.NumberParseException as exc:
-        raise bad from exc
+        raise bad() from exc
     if not phonenumbers.is_valid_number(number):
-        raise bad
+        raise bad()
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -146,13 +155,16 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
         return _to_minor(amount, currency, str(text))
     raw = str(text)
     example = "Examples: 15000000, 15.000.000, Rp 15.000.000, 1.5jt, 250rb"
-    bad = ValidationError(f"{raw.strip()!r} is not an amount of money", example)
+
+    def bad() -> ValidationError:  # see normalize_email
+        return ValidationError(f"{raw.strip()!r} is not an amount of money", example)
+
     s = _CURRENCY_MARKS.sub(" ", raw.strip().lower()).replace("\u00a0", " ").strip()
     if s.startswith("-") or s.startswith("("):
         raise ValidationError(f"{raw.strip()!r} is negative", "A deal value is 0 or more.")
     m = _MONEY_RE.match(s)
     if not m:
-        raise bad
+        raise bad()
     number, suffix = m.group(1).replace(" ", "").replace("'", ""), m.group(2)
     multiplier = 1
     if suffix:
@@ -162,13 +174,13 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
                 "Write 1.5jt or 1.5 million, or 2 miliar.",
             )
         if suffix not in _MULTIPLIERS:
-            raise bad
+            raise bad()
         multiplier = _MULTIPLIERS[suffix]
     digits = _decimal_from_grouped(
         number, has_multiplier=multiplier != 1, mils=CURRENCY_EXPONENTS.get(currency.upper()) == 3
     )
     if digits is None:
-        raise bad
+        raise bad()
     return _to_minor(digits * multiplier, currency, raw.strip())
 
 

@@ -403,6 +403,27 @@ def test_fast_phone_paths_agree_with_normalize_phone(text: str, region: str) -> 
     assert outcome(fast, text) == outcome(normalize_phone, text, region)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_phones, st.sampled_from(["", "0812", "+", "+0 812 345 678"]), st.text()),
+             max_size=12),
+    st.sampled_from(["ID", "US", "GB", "SG", "AU", "FR", "RU", "BR", "IT"]),
+)  # fmt: skip
+def test_phone_column_agrees_with_one_value_at_a_time(texts: list[str], region: str) -> None:
+    fast = import_values.PhoneNormalizer(region)
+    texts = [t.strip() for t in texts]
+
+    def one(text: str) -> str | None:
+        if not text:
+            return ""
+        try:
+            return fast(text)
+        except ValidationError:
+            return None
+
+    assert fast.many(texts) == [one(t) for t in texts]
+
+
 def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
     fast = import_values.PhoneNormalizer("ID")
     expected = {
@@ -415,6 +436,7 @@ def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
 
     monkeypatch.setattr(import_values.normalize, "normalize_phone", slow)
     assert {t: fast(t) for t in expected} == expected
+    assert fast.many(list(expected)) == list(expected.values())
 
 
 def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> None:
@@ -561,8 +583,8 @@ _cells = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(_cells, min_size=8, max_size=11), min_size=1, max_size=8))
-def test_fast_rows_convert_as_the_general_way(rows: list[list[str]]) -> None:
-    """The per-header converter of the bulk path gives what Converter.convert
+def test_fast_batch_converts_as_the_general_way(rows: list[list[str]]) -> None:
+    """The column-wise converter of the bulk path gives what Converter.convert
     and _lead_row give, or hands the row to them (None); it never rejects."""
     header = ["Nama", "Email", "No HP", "Nilai Deal", "Tanggal", "Tags", "Catatan", "Kota",
               "Warna", "Perusahaan", "Sumber"]  # fmt: skip
@@ -581,10 +603,12 @@ def test_fast_rows_convert_as_the_general_way(rows: list[list[str]]) -> None:
     assert conv.fast
     now_s = "2026-11-22T08:00:00Z"
     shape = importer.BulkRows(conv, "new", now_s, 7)
-    fast = importer.fast_rows(conv, shape, now_s)
+    fast = importer.fast_batch(conv, shape, now_s)
     assert fast is not None
-    for raw in rows:
-        hit = fast(list(raw))
+    hits, notes = fast([list(raw) for raw in rows])
+    assert len(hits) == len(notes) == len(rows)
+    for raw, params, note in zip(rows, hits, notes, strict=True):
+        hit = None if params is None else (params, note)
         try:
             p = conv.convert(2, None, list(raw))
             rest = importer._lead_row(p.values, conv, "new", now_s, 7)[0]
