@@ -1074,7 +1074,7 @@ class _WorkerBatches:
     """The batches of a CSV file, read and converted by a forked child process.
 
     The child runs exactly what `_batches` runs in-process (same Converter,
-    same plan) and sends each batch pickled through a pipe; the pipe's buffer
+    same plan) and sends each batch through a pipe (see `_pack`); the pipe's buffer
     keeps at most about one batch in flight, so memory stays flat. The child
     never touches the database (it exits with os._exit, as multiprocessing's
     fork start does, so no SQLite handle is closed or checkpointed by it) and
@@ -1106,10 +1106,8 @@ class _WorkerBatches:
         start(send, part, parts)
 
     def _recv(self, part: int) -> Any:
-        import pickle
-
         try:
-            return pickle.loads(self.recvs[part].recv_bytes())
+            return _unpack(self.recvs[part].recv_bytes())
         except EOFError:
             raise ValidationError(
                 "The import's reader process stopped unexpectedly",
@@ -1165,6 +1163,26 @@ class _WorkerBatches:
             recv.close()
 
 
+def _pack(msg: tuple[Any, ...]) -> bytes:
+    """A child's message as bytes: marshal for the bulk path's batches (tuples,
+    lists, texts and numbers only: it dumps them ~3x faster than pickle),
+    pickle for the rest."""
+    import marshal
+    import pickle
+
+    if msg[0] == "bulk":
+        return b"m" + marshal.dumps(msg)
+    return b"p" + pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(data: bytes) -> Any:
+    import marshal
+    import pickle
+
+    body = memoryview(data)[1:]
+    return marshal.loads(body) if data[:1] == b"m" else pickle.loads(body)
+
+
 def _worker_batches(
     path: Path,
     info: SourceInfo,
@@ -1180,7 +1198,6 @@ def _worker_batches(
 ) -> _WorkerBatches:
     def work(send: Any, part: int, parts: int) -> None:
         import gc
-        import pickle
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
@@ -1194,7 +1211,7 @@ def _worker_batches(
 
         def send_msg(msg: Any) -> None:
             nonlocal sent
-            send.send_bytes(pickle.dumps(msg, pickle.HIGHEST_PROTOCOL))
+            send.send_bytes(_pack(msg))
             sent += 1
             if sent % 16 == 0:
                 gc.collect()
@@ -1226,7 +1243,7 @@ def _worker_batches(
                     msg = ("batch", b.read, b.last_line, b.position, out, rejects)
                     send_msg(msg)
                     del b, out, rejects, msg
-                send.send_bytes(pickle.dumps(("end", conv.warnings)))
+                send.send_bytes(_pack(("end", conv.warnings)))
         except BrokenPipeError:
             pass  # the parent is gone
         except Exception as exc:  # reported by the parent as an import error
@@ -1234,7 +1251,7 @@ def _worker_batches(
                 f"Cannot read {info.path.name}: {exc}"
             )  # fmt: skip
             with contextlib.suppress(OSError):
-                send.send_bytes(pickle.dumps(("error", type(err).__name__, err.message, err.hint)))
+                send.send_bytes(_pack(("error", type(err).__name__, err.message, err.hint)))
         finally:
             send.close()
 

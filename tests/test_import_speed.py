@@ -256,14 +256,12 @@ def test_worker_error_is_reported_not_raised_as_a_traceback(tmp_path, big, conn)
     _write_csv(csv_path)
 
     def work(send: Any, part: int, parts: int) -> None:
-        import pickle
-
         if part == 1:  # the second child fails; the first ends normally
             send.send_bytes(
-                pickle.dumps(("error", "ValidationError", "Cannot read leads.csv", None))
+                importer._pack(("error", "ValidationError", "Cannot read leads.csv", None))
             )
         else:
-            send.send_bytes(pickle.dumps(("end", [])))
+            send.send_bytes(importer._pack(("end", [])))
         send.close()
 
     for parts in (1, 2):
@@ -618,3 +616,11 @@ def test_fast_batch_converts_as_the_general_way(rows: list[list[str]]) -> None:
             continue
         if hit is not None:
             assert hit == general, raw
+
+
+def test_child_messages_round_trip() -> None:
+    bulk = ("bulk", 2, 3, 99, [("Ani", "", 150)], "[2]", [(0, "won", "a", "b", None, "n")],
+            [(3, "bad e-mail", ["x", "y"])], 1)  # fmt: skip
+    other = ("batch", 1, 2, 3, [(2, {"when": datetime(2026, 1, 2, tzinfo=timezone.utc)})], [])
+    for msg in (bulk, other, ("end", [{"line": 2, "warning": "w"}])):
+        assert importer._unpack(importer._pack(msg)) == msg
