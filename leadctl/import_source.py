@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,42 +266,142 @@ def _csv_reader(info: SourceInfo, counter: _Counter) -> Reader:
             header_line = last
 
     dicts = [True]
+    rows = _records(reader, header, header_line, 0, dicts)
+    return Reader(header, header_line, rows, lambda: counter.chars, dicts)
 
-    def rows() -> Iterator[tuple[int, int, Row | None, list[str] | None, str | None]]:
-        prev = header_line
-        width = len(header)
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start, prev = prev + 1, reader.line_num
-                reason = str(exc)
-                if "unexpected end of data" in reason:
-                    reason = "a quoted field is not closed before the end of the file"
-                elif "field larger" in reason:
-                    reason = f"a field is larger than {FIELD_LIMIT >> 20} MiB"
-                yield start, prev, None, None, f"malformed CSV: {reason}"
+
+Record = tuple[int, int, Row | None, list[str] | None, str | None]
+
+
+def _records(
+    reader: Any,
+    header: list[str],
+    prev: int,
+    base: int,
+    dicts: list[bool],
+    blanks: bool = False,
+) -> Iterator[Record]:
+    """The records of a csv.reader as (first line, last line, row dict or None,
+    values, error): physical line numbers, the reader's plus `base`; `prev` is
+    the last line before the first record. A blank record is skipped, or with
+    `blanks` yielded as (first line, last line, None, None, None)."""
+    width = len(header)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start, prev = prev + 1, base + reader.line_num
+            reason = str(exc)
+            if "unexpected end of data" in reason:
+                reason = "a quoted field is not closed before the end of the file"
+            elif "field larger" in reason:
+                reason = f"a field is larger than {FIELD_LIMIT >> 20} MiB"
+            yield start, prev, None, None, f"malformed CSV: {reason}"
+            continue
+        start, prev = prev + 1, base + reader.line_num
+        if not values or (len(values) == 1 and not values[0].strip()):
+            if blanks:
+                yield start, prev, None, None, None
+            continue  # a blank line: nothing to import, nothing lost
+        if len(values) > width:
+            extra = values[width:]
+            if any(v.strip() for v in extra):
+                yield (
+                    start, prev, None, values,
+                    f"the row has {len(values)} fields but the header has {width}",
+                )  # fmt: skip
                 continue
-            start, prev = prev + 1, reader.line_num
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue  # a blank line: nothing to import, nothing lost
-            if len(values) > width:
-                extra = values[width:]
-                if any(v.strip() for v in extra):
-                    yield (
-                        start, prev, None, values,
-                        f"the row has {len(values)} fields but the header has {width}",
-                    )  # fmt: skip
-                    continue
-                values = values[:width]
-            if dicts[0]:
-                yield start, prev, dict(zip(header, values, strict=False)), values, None
-            else:
-                yield start, prev, None, values, None
+            values = values[:width]
+        if dicts[0]:
+            yield start, prev, dict(zip(header, values, strict=False)), values, None
+        else:
+            yield start, prev, None, values, None
 
-    return Reader(header, header_line, rows(), lambda: counter.chars, dicts)
+
+# ---- reading a CSV file in pieces (the bulk import's two converting children) ----
+#
+# `record_starts` cuts the file at line starts about `step` bytes apart where
+# the count of quote characters before is even: in a CSV file that quotes as
+# RFC 4180 says, a record starts there. A stray quote inside an unquoted field
+# ('5" screen', which the csv module reads as text) breaks that guess: so each
+# piece is read up to the next cut and a record that runs across it shows the
+# guess was wrong (see importer._bulk_chunks). Only for encodings where '"',
+# CR and LF are those single bytes and nothing else is.
+
+_BYTE_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-1", "ascii")
+_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def piece_encoding(encoding: str) -> str | None:
+    """The codec to read a piece from a byte offset with (the BOM is only at
+    the start), or None when the file cannot be cut by bytes."""
+    name = codecs.lookup(encoding).name
+    if name not in _BYTE_ENCODINGS:
+        return None
+    return "utf-8" if name == "utf-8-sig" else name
+
+
+def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int]]:
+    """[(byte offset, physical line)] of where to cut a CSV file: the first is
+    the start of line `after_line` + 1, the rest likely record starts about
+    `step` bytes apart (see above). [] when the header is not in the first
+    MiB (nothing is cut then)."""
+    with path.open("rb") as fh:
+        head = fh.read(CHUNK)
+        start = 0
+        for n, m in enumerate(_BREAK.finditer(head), start=1):
+            if n == after_line:
+                start = m.end()
+                break
+        else:
+            return []
+        if start >= len(head) - 1:
+            return []  # the header may end with a CR whose LF is not read yet
+        starts = [(start, after_line + 1)]
+        fh.seek(start)
+        at, line, quotes = start, after_line + 1, 0  # at buf[0]: its offset, line, quotes before
+        target = start + step
+        cr = False  # the last chunk ended with a CR (its LF may follow)
+        while buf := fh.read(CHUNK):
+            lead = 1 if cr and buf[:1] == b"\n" else 0  # that CR was counted as a line
+            pos, q, n = 0, quotes, line - lead  # counted up to buf[pos]
+            while target < at + len(buf):
+                cut = buf.find(b"\n", max(target - at, pos))
+                if cut < 0:
+                    break
+                cut += 1
+                q += buf.count(b'"', pos, cut)
+                n += buf.count(b"\n", pos, cut) + buf.count(b"\r", pos, cut)
+                n -= buf.count(b"\r\n", pos, cut)
+                pos = cut
+                if q % 2 == 0:
+                    starts.append((at + cut, n))
+                    target = at + cut + step
+                else:
+                    target = at + cut
+            quotes += buf.count(b'"')
+            line += buf.count(b"\n") + buf.count(b"\r") - buf.count(b"\r\n") - lead
+            cr = buf.endswith(b"\r")
+            at += len(buf)
+        if starts[-1][0] >= at:
+            starts.pop()  # a cut at the very end holds no record
+    return starts
+
+
+def read_piece(
+    info: SourceInfo, encoding: str, header: list[str], offset: int, line: int
+) -> Iterator[Record]:
+    """The records of a CSV file from byte `offset`, the start of physical
+    line `line`, as the whole file's reader yields them (without row dicts),
+    blank ones included (see `_records`): where a piece ends, each counts."""
+    csv.field_size_limit(FIELD_LIMIT)
+    with info.path.open("rb") as raw:
+        raw.seek(offset)
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        reader = csv.reader(text, delimiter=info.delimiter, strict=True)
+        yield from _records(reader, header, line - 1, line - 1, [False], blanks=True)
 
 
 def _jsonl_rows(

@@ -41,7 +41,15 @@ from leadctl.headers import (
     header_key,
     recognise,
 )
-from leadctl.import_source import SourceInfo, inspect_file, open_reader
+from leadctl.import_source import (
+    CHUNK,
+    SourceInfo,
+    inspect_file,
+    open_reader,
+    piece_encoding,
+    read_piece,
+    record_starts,
+)
 from leadctl.normalize import (
     currency_exponent,
     normalize_currency,
@@ -1115,28 +1123,35 @@ class _WorkerBatches:
             ) from None
 
     def __iter__(self) -> Iterator[_Batch | _BulkBatch]:
-        parts = len(self.recvs)
+        turn = list(range(len(self.recvs)))  # the children, in the order they take batches
         number = 0
         try:
             while True:
-                msg = self._recv(number % parts)
+                part = turn[number % len(turn)]
+                msg = self._recv(part)
                 number += 1
                 if msg[0] == "bulk":
-                    yield _BulkBatch(*msg[1:])
+                    batch = _BulkBatch(*msg[1:])
                     del msg
+                    self.warnings += batch.warnings
+                    if batch.takeover:  # this child reads the rest alone
+                        self._drop([p for p in turn if p != part])
+                        turn, number = [part], 0
+                    yield batch
+                    del batch
                 elif msg[0] == "batch":
                     _, read, last_line, position, rows, rejects = msg
-                    batch = _Batch()
-                    batch.read, batch.last_line, batch.position = read, last_line, position
-                    batch.rows = [Prepared(*r) for r in rows]
-                    batch.rejects = rejects
+                    plain = _Batch()
+                    plain.read, plain.last_line, plain.position = read, last_line, position
+                    plain.rows = [Prepared(*r) for r in rows]
+                    plain.rejects = rejects
                     del msg, rows
-                    yield batch
+                    yield plain
                 elif msg[0] == "end":
                     # The file is done: every other child ends too (after its last batch).
-                    self.warnings = list(msg[1])
-                    for other in range(number, number + parts - 1):
-                        msg = self._recv(other % parts)
+                    self.warnings += msg[1]
+                    for other in range(number, number + len(turn) - 1):
+                        msg = self._recv(turn[other % len(turn)])
                         if msg[0] != "end":
                             self._raise(msg)
                         self.warnings += msg[1]
@@ -1146,6 +1161,11 @@ class _WorkerBatches:
                     self._raise(msg)
         finally:
             self.close()
+
+    def _drop(self, parts: list[int]) -> None:
+        for part in parts:
+            self.procs[part].terminate()
+            self.procs[part].join()
 
     @staticmethod
     def _raise(msg: Any) -> None:
@@ -1161,6 +1181,22 @@ class _WorkerBatches:
             proc.join()
         for recv in self.recvs:
             recv.close()
+
+
+def _cuts(info: SourceInfo, opts: ImportOptions, skip: int) -> list[tuple[int, int]]:
+    """Where the bulk path's children cut a CSV file into pieces, each reading
+    only its own (import_source.record_starts): about `batch_size` rows a
+    piece. [] to have each child read the whole file instead: a resumed
+    import, JSON, an encoding not cut by bytes, a header not parsed yet."""
+    if skip or info.format != "csv" or piece_encoding(info.encoding) is None:
+        return []
+    with info.path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
+        header_line = open_reader(info, fh).header_line
+    with info.path.open("rb") as raw:
+        head = raw.read(CHUNK)
+    per_row = max(len(head) // max(head.count(b"\n"), 1), 1)
+    starts = record_starts(info.path, header_line, per_row * opts.batch_size)
+    return starts if len(starts) > 1 else []
 
 
 def _pack(msg: tuple[Any, ...]) -> bytes:
@@ -1223,10 +1259,12 @@ def _worker_batches(
                 conv.use_header(reader.header)
                 reader.dicts[0] = False
                 if bulk is not None:
-                    for m in _bulk_messages(
-                        rows, conv, bulk, skip, opts.batch_size, reader.position, keep_raw,
-                        part, parts,
-                    ):  # fmt: skip
+                    chunks = (
+                        _piece_chunks(info, reader.header, starts, opts.batch_size, part, parts)
+                        if starts
+                        else _bulk_chunks(rows, skip, opts.batch_size, reader.position, part, parts)
+                    )
+                    for m in _bulk_messages(chunks, conv, bulk, keep_raw):
                         send_msg(m)
                         del m
                 batches = () if bulk else _batches(
@@ -1258,6 +1296,7 @@ def _worker_batches(
     # The bulk path's writer needs about half of what conversion does: with
     # two children converting alternate batches, all three keep busy.
     parts = BULK_CONVERTERS if bulk is not None else 1
+    starts = _cuts(info, opts, skip) if parts > 1 else []
     return _WorkerBatches(work, parts)
 
 
@@ -1812,33 +1851,18 @@ def _getter(idx: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     return itemgetter(*idx)
 
 
-def _bulk_messages(
+def _bulk_chunks(
     rows: Iterator[Any],
-    conv: Converter,
-    bulk: tuple[str, str, int, int],
     skip_through: int,
     size: int,
     position: Callable[[], int],
-    keep_raw: bool,
-    part: int = 0,
-    parts: int = 1,
-) -> Iterator[tuple[Any, ...]]:
-    """A converting child's side of the bulk path: per `size` read rows, the
-    rows to store (BulkRows parameters), their lines (JSON), the leads not in
-    the first stage and the notes (by index in the batch), the rejects and how
-    many keyless rows a finished import of the same file already took.
-
-    With `parts` children each reads the whole file and converts every
-    `parts`-th batch, from batch `part` on; the parent takes them in turn."""
+    part: int,
+    parts: int,
+) -> Iterator[tuple[list[Any], int, bool]]:
+    """(records, position, False) for every `parts`-th `size` records of the
+    file from chunk `part` on: each child reads the whole file."""
     from itertools import islice
 
-    first_stage, now_s, import_id, keyless_done = bulk
-    shape = BulkRows(conv, first_stage, now_s, import_id)
-    fast = fast_batch(conv, shape, now_s)
-    created_at = shape.var.index("created_at") if "created_at" in shape.var else None
-    keys = conv.opts.keys
-    convert = conv.convert
-    project = shape.project
     for first in rows:  # a resumed import: past the lines the last run stored
         if first[1] > skip_through:
             rows = _chain(first, rows)
@@ -1849,8 +1873,71 @@ def _bulk_messages(
     while chunk := list(islice(rows, size)):
         own = number % parts == part
         number += 1
-        if not own:
-            continue
+        if own:
+            yield chunk, position(), False
+    if number == 0 and part == 0:
+        yield [], position(), False
+
+
+def _piece_chunks(
+    info: SourceInfo,
+    header: list[str],
+    starts: list[tuple[int, int]],
+    size: int,
+    part: int,
+    parts: int,
+) -> Iterator[tuple[list[Any], int, bool]]:
+    """(records, position, takeover) for the pieces `part`, `part` + `parts`,
+    ... of the file cut at `starts` (import_source.record_starts): each child
+    reads only its own pieces. A piece is read up to the next cut; a record
+    running across it shows the cut was not a record start: then this child
+    says so (takeover) and goes on alone, to the end of the file, as one
+    reader would, and the parent drops the other children."""
+    from itertools import islice
+
+    encoding = piece_encoding(info.encoding)
+    assert encoding is not None
+    for k in range(part, len(starts), parts):
+        offset, line = starts[k]
+        position, end = starts[k + 1] if k + 1 < len(starts) else (info.size, 0)
+        records = read_piece(info, encoding, header, offset, line)
+        chunk = []
+        takeover = False
+        for record in records:
+            if end and record[0] >= end:
+                break
+            if record[3] is not None or record[4] is not None:  # not blank
+                chunk.append(record)
+            if end and record[1] >= end:
+                takeover = True
+                break
+        yield chunk, position, takeover
+        if takeover:
+            rest = (r for r in records if r[3] is not None or r[4] is not None)
+            while more := list(islice(rest, size)):
+                yield more, info.size, False
+            return
+
+
+def _bulk_messages(
+    chunks: Iterator[tuple[list[Any], int, bool]],
+    conv: Converter,
+    bulk: tuple[str, str, int, int],
+    keep_raw: bool,
+) -> Iterator[tuple[Any, ...]]:
+    """A converting child's side of the bulk path: per chunk of records, the
+    rows to store (BulkRows parameters), their lines (JSON), the leads not in
+    the first stage and the notes (by index in the batch), the rejects, how
+    many keyless rows a finished import of the same file already took, the
+    warnings and whether this child now reads the rest alone."""
+    first_stage, now_s, import_id, keyless_done = bulk
+    shape = BulkRows(conv, first_stage, now_s, import_id)
+    fast = fast_batch(conv, shape, now_s)
+    created_at = shape.var.index("created_at") if "created_at" in shape.var else None
+    keys = conv.opts.keys
+    convert = conv.convert
+    project = shape.project
+    for chunk, position, takeover in chunks:
         todo = [k for k, r in enumerate(chunk) if r[4] is None and r[0] > keyless_done]
         hits: list[tuple[Any, ...] | None] = [None] * len(chunk)
         notes: list[str | None] = [None] * len(chunk)
@@ -1892,11 +1979,10 @@ def _bulk_messages(
                     error = str(exc)
             if error is not None:
                 rejects.append((start, error, raw if keep_raw else None))
-        yield ("bulk", len(chunk), chunk[-1][1], position(), out, json.dumps(lines), later,
-               rejects, keyless)  # fmt: skip
+        warnings, conv.warnings = conv.warnings, []
+        yield ("bulk", len(chunk), chunk[-1][1] if chunk else 0, position, out,
+               json.dumps(lines), later, rejects, keyless, warnings, takeover)  # fmt: skip
         del chunk, out, hits, notes
-    if number == 0 and part == 0:
-        yield ("bulk", 0, 0, position(), [], "[]", [], [], 0)
 
 
 class _BulkBatch:
@@ -1912,10 +1998,13 @@ class _BulkBatch:
         later: list[tuple[int, str, str, str, str | None, str | None]],
         rejects: list[tuple[int, str, list[str] | None]],
         keyless: int,
+        warnings: list[dict[str, Any]],
+        takeover: bool,
     ) -> None:
         self.read, self.last_line, self.position = read, last_line, position
         self.rows, self.lines, self.later = rows, lines, later
         self.rejects, self.keyless = rejects, keyless
+        self.warnings, self.takeover = warnings, takeover
 
 
 def _bulk_start(run: _Run) -> None:

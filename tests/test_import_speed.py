@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadctl import db, import_values, importer
+from leadctl import db, import_source, import_values, importer
 from leadctl.db import SCHEMA_VERSION, open_db
 from leadctl.errors import ValidationError
 from leadctl.normalize import normalize_phone
@@ -181,6 +181,51 @@ def test_small_import_keeps_the_ordinary_path(tmp_path, conn, monkeypatch) -> No
     monkeypatch.setattr(importer, "defer_indexes", boom)
     monkeypatch.setattr(importer, "_worker_batches", boom)
     assert _run(conn, csv_path).inserted > 100
+
+
+def _plain_and_big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, csv_path: Path) -> Any:
+    out = {}
+    for name in ("plain", "big"):
+        monkeypatch.setattr(importer, "BIG_ROWS", 10**9 if name == "plain" else 100)
+        conn = open_db(tmp_path / f"{name}.db")
+        rejects = io.StringIO()
+        result = _run(conn, csv_path, rejects_out=rejects)
+        out[name] = (result.to_dict(), rejects.getvalue(), _dump(conn))
+        conn.close()
+    return out["plain"], out["big"]
+
+
+def test_a_wrong_cut_is_caught_and_one_child_reads_on(tmp_path, monkeypatch) -> None:
+    # A stray quote in an unquoted cell ('5" screen', text to the csv module)
+    # makes the quote count odd at every later record start and even inside
+    # each quoted note with a line break: the pieces are cut inside records.
+    csv_path = tmp_path / "leads.csv"
+    lines = ["Nama,E-mail Address,No HP,Catatan"]
+    for i in range(1200):
+        name = 'TV 5" screen' if i == 40 else f"Lead {i}"
+        note = f'"called {i}\nagain"' if i > 40 else ""
+        lines.append(f"{name},lead{i % 1100}@example.com,0812{i:08d},{note}")
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    info = import_source.inspect_file(csv_path, name="leads.csv")
+    with csv_path.open("r", encoding="utf-8", newline="") as fh:
+        starts_of_records = {r[0] for r in import_source.open_reader(info, fh).rows}
+    cuts = importer._cuts(info, importer.ImportOptions(batch_size=100), 0)
+    assert any(line not in starts_of_records for _, line in cuts)  # a wrong cut
+    monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
+    takeovers = []
+    write = importer._write_bulk
+
+    def spy(run: Any, b: Any) -> None:
+        takeovers.append(b.takeover)
+        write(run, b)
+
+    monkeypatch.setattr(importer, "_write_bulk", spy)
+    plain, bigger = _plain_and_big(tmp_path, monkeypatch, csv_path)
+    assert any(takeovers)
+    assert plain[0]["inserted"] == 1100 and plain[0]["skipped_duplicates"] == 100
+    for key in ("read", "inserted", "skipped_duplicates", "rejected"):
+        assert plain[0][key] == bigger[0][key], key
+    assert plain[1] == bigger[1] and plain[2] == bigger[2]
 
 
 def test_crash_between_drop_and_rebuild_heals_on_open(db_path, tmp_path) -> None:
@@ -347,7 +392,10 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
     assert not any(_alive(pid) for pid in children), "the child outlived its parent"
     c = sqlite3.connect(db_file)
     n = c.execute("SELECT count(*) FROM leads").fetchone()[0]
-    assert n % 3000 == 0 and 0 < n < rows  # whole transactions only
+    last_line, inserted = c.execute("SELECT last_line, inserted FROM imports").fetchone()
+    # Whole transactions only: every line up to the import's mark is a lead
+    # (each line of this file is one), and nothing past it.
+    assert 0 < n < rows and n == inserted == last_line - 1
     assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert c.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
     c.close()

@@ -84,3 +84,72 @@ def test_import_dates(text, dayfirst) -> None:
     result = only_ours(parse, text)
     if result is not None:
         assert parse(result) == result
+
+
+# ---- the bulk path's pieces: cutting a CSV file changes none of its records ----
+
+cell_text = st.text(alphabet='ab "\r\n,;é', max_size=8)
+csv_line = st.lists(cell_text, min_size=1, max_size=4)
+raw_line = st.text(alphabet='ab "\r\n,', max_size=12)  # stray quotes, bare CRs
+
+
+def _csv_bytes(records: list[list[str] | str], newline: str) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(["name", "email", "note"])
+    for rec in records:
+        if isinstance(rec, str):
+            out.write(rec + newline)
+        else:
+            writer.writerow(rec)
+    return out.getvalue().encode("utf-8")
+
+
+def _read_in_pieces(info, header, starts, parts):
+    """What the parent receives from `parts` children reading their pieces
+    (importer._WorkerBatches: in turn, one child alone after a takeover)."""
+    kids = [importer._piece_chunks(info, header, starts, 3, p, parts) for p in range(parts)]
+    turn, number, got, took = list(range(parts)), 0, [], False
+    while True:
+        part = turn[number % len(turn)]
+        number += 1
+        msg = next(kids[part], None)
+        if msg is None:
+            return got, took
+        chunk, _position, takeover = msg
+        got += chunk
+        if takeover:
+            turn, number, took = [part], 0, True
+
+
+@SETTINGS
+@given(
+    st.lists(csv_line | raw_line, max_size=25),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=2, max_value=3),
+    st.booleans(),
+)
+@example([['5" screen'], ["a\nb", "c"], ["d"]], "\n", 1, 2, False)  # a cut inside quotes
+@example([["x"], '"open'], "\r\n", 1, 2, True)  # a quote not closed at the end
+@example(['"', [";,"], ["\n"]], "\n", 1, 2, False)  # a blank record across a cut
+def test_pieces_read_what_one_reader_reads(tmp_path_factory, records, newline, step, parts, bom):
+    from leadctl import import_source
+
+    path = tmp_path_factory.mktemp("pieces") / "leads.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + _csv_bytes(records, newline))
+    info = import_source.inspect_file(path, name="leads.csv")
+    with path.open("r", encoding=info.encoding, newline="") as fh:
+        reader = import_source.open_reader(info, fh)
+        reader.dicts[0] = False
+        whole = list(reader.rows)
+        header, header_line = reader.header, reader.header_line
+    starts = import_source.record_starts(path, header_line, step)
+    if not starts:
+        assert not whole
+        return
+    got, _took = _read_in_pieces(info, header, starts, parts)
+    assert got == whole
