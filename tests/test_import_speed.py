@@ -425,7 +425,8 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
 
 # ---- phones: the generator's '+1 ...' and '62...' forms skip phonenumbers.parse ----
 
-_CODES = ["+1", "+7", "+44", "+47", "+61", "+62", "+65", "+262", "+590", "+39", "+55", "+86", "62"]
+_CODES = ["+1", "+7", "+44", "+47", "+61", "+62", "+65", "+262", "+590", "+39", "+55", "+86", "62", "0",
+          "08", "+620", "+6208"]  # fmt: skip
 _phones = st.builds(
     lambda cc, sep, a, b: f"{cc}{sep}{a}{sep}{b}",
     st.sampled_from(_CODES),
@@ -449,7 +450,7 @@ def test_fast_phone_paths_agree_with_normalize_phone(text: str, region: str) -> 
     assert outcome(fast, text) == outcome(normalize_phone, text, region)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(_phones, st.sampled_from(["", "0812", "+", "+0 812 345 678"]), st.text()),
              max_size=12),
@@ -483,6 +484,22 @@ def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
     monkeypatch.setattr(import_values.normalize, "normalize_phone", slow)
     assert {t: fast(t) for t in expected} == expected
     assert fast.many(list(expected)) == list(expected.values())
+
+
+def test_region_numbers_are_checked_in_one_pass_over_the_column(monkeypatch) -> None:
+    fast = import_values.PhoneNormalizer("ID")
+    texts = ["0812-3456-7890", "+62 812 3456 7890", "", "0812 3456 78", "+62 21 5795 1234",
+             "6281234567890", "62 21 5795 1234"]  # fmt: skip
+    expected = [normalize_phone(t, "ID") if t else "" for t in texts]
+
+    def one_at_a_time(*a: Any) -> bool:
+        raise AssertionError(f"checked one at a time: {a}")
+
+    monkeypatch.setattr(fast, "_valid", one_at_a_time)
+    assert fast.many(texts) == expected
+    monkeypatch.undo()  # the rest is for the one-at-a-time path, which decides
+    assert fast.many(["0812", "0800 1234 5678 9012 3456"]) == [None, None]
+    assert fast.many(["+62 0812 3456 7890"]) == [normalize_phone("+62 0812 3456 7890", "ID")]
 
 
 def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> None:
@@ -627,7 +644,7 @@ _cells = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(_cells, min_size=8, max_size=11), min_size=1, max_size=8))
 def test_fast_batch_converts_as_the_general_way(rows: list[list[str]]) -> None:
     """The column-wise converter of the bulk path gives what Converter.convert
