@@ -23,7 +23,7 @@ from leadctl.errors import DatabaseError
 APPLICATION_ID = 0x4C454144
 # Number of migrations in leadctl.migrations; PRAGMA user_version holds how
 # many a database has applied. A test keeps the two in step.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # PRAGMA user_version = DEFERRED_INDEXES + version while a big import has
 # dropped secondary indexes (see `defer_indexes`): any open that sees it
 # rebuilds the missing indexes from the migrations and restores the version,

@@ -15,7 +15,7 @@ def check_known_owner(conn: sqlite3.Connection, owner: str) -> None:
     for sql in (
         "SELECT 1 FROM team_members WHERE handle = ?",
         "SELECT 1 FROM leads WHERE owner = ? LIMIT 1",
-        "SELECT 1 FROM activities WHERE actor = ? LIMIT 1",
+        "SELECT 1 FROM activities WHERE actor = ? AND kind <> 'import' LIMIT 1",
         "SELECT 1 FROM targets WHERE owner = ? LIMIT 1",
         "SELECT 1 FROM followups WHERE owner = ? LIMIT 1",  # not indexed: asked last
     ):

@@ -142,7 +142,15 @@ def remove_target(conn: sqlite3.Connection, unit: str, metric: str, *, owner: st
 
 def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | None) -> int:
     """The metric's value over the period, for `owner` (None or '' = the team)."""
-    from leadctl.reports import WON_KINDS, WORK_KINDS, closed_terms, in_list, where, window
+    from leadctl.reports import (
+        NOT_IMPORT,
+        WON_KINDS,
+        WORK_KINDS,
+        closed_terms,
+        in_list,
+        where,
+        window,
+    )
 
     p: list[Any] = []
     if metric in ("new_leads", "qualified"):
@@ -166,7 +174,7 @@ def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | N
             terms.append("owner = ?")
             p.append(owner)
         return int(conn.execute(f"SELECT {sel} FROM leads{where(terms)}", p).fetchone()[0] or 0)
-    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None)]
+    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None), NOT_IMPORT]
     terms += window("at", period, p)
     if owner:
         terms.append("actor = ?")

@@ -349,7 +349,7 @@ def assigned_since(conn: sqlite3.Connection, handle: str, since: datetime) -> in
     them, and leads created with them as owner (`add --owner`)."""
     row = conn.execute(
         "SELECT count(DISTINCT lead_id) FROM activities"
-        " WHERE kind IN ('assignment', 'created') AND at >= ?"
+        " WHERE kind IN ('assignment', 'created') AND kind <> 'import' AND at >= ?"
         " AND json_extract(data, CASE kind WHEN 'created' THEN '$.owner' ELSE '$.to' END) = ?",
         (to_store(since), handle),
     ).fetchone()

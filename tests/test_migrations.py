@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leadctl import db
-from leadctl.errors import DatabaseError
+from leadctl.errors import DatabaseError, NotFoundError
 from leadctl.migrations import migrations
 
 
@@ -102,3 +102,33 @@ def test_empty_file_becomes_a_database(tmp_path: Path) -> None:
     path.touch()
     conn = db.open_db(path)
     assert conn.execute("SELECT count(*) FROM stages").fetchone()[0] == 9
+
+
+def test_work_queries_use_the_activity_indexes_without_imports(tmp_path: Path) -> None:
+    """Migration 0007 leaves `import` activities out of the per-kind and
+    per-person indexes: the queries over work done must still reach them."""
+    from datetime import datetime, timezone
+
+    from leadctl import owners, targets, team
+    from leadctl.periods import unit_period
+    from leadctl.reports.activity import activity
+    from leadctl.reports.team import team as team_report
+
+    conn = db.open_db(tmp_path / "x.db")
+    sqls: list[str] = []
+    conn.set_trace_callback(sqls.append)
+    now = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)
+    week = unit_period("week", now.date(), timezone.utc)
+    activity(conn, week, now, timezone.utc)
+    team_report(conn, week, now, timezone.utc)
+    targets.actual(conn, "activities", week, "budi")
+    team.assigned_since(conn, "budi", now)
+    with pytest.raises(NotFoundError):
+        owners.check_known_owner(conn, "budi")
+    conn.set_trace_callback(None)
+    queries = [s for s in sqls if "FROM activities" in s and "kind <> 'import'" in s]
+    assert len(queries) >= 5
+    for sql in queries:
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "idx_activities_kind_at_actor" in plan or "idx_activities_actor_at" in plan, sql
+    conn.close()

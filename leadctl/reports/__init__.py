@@ -40,6 +40,10 @@ WON_KINDS = ("won", "inactive")
 WORK_KINDS = (
     "call", "email", "whatsapp", "sms", "meeting", "note", "document", "sale", "message_sent",
 )  # fmt: skip
+# The indexes on activities by kind and by person leave out the `import`
+# activity each imported lead carries (migration 0007): a query over work
+# done adds this term, verbatim, so SQLite may use them.
+NOT_IMPORT = "kind <> 'import'"
 # A first response is the first outbound contact attempt after the lead arrived.
 RESPONSE_KINDS = ("call", "email", "whatsapp", "sms", "meeting", "message_sent")
 GROUP_FIELDS = ("owner", "source", "campaign", "product", "segment", "city")

@@ -9,7 +9,17 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from leadctl.periods import Period
-from leadctl.reports import WORK_KINDS, Report, context, in_list, owner_terms, rate, where, window
+from leadctl.reports import (
+    NOT_IMPORT,
+    WORK_KINDS,
+    Report,
+    context,
+    in_list,
+    owner_terms,
+    rate,
+    where,
+    window,
+)
 
 
 def activity(
@@ -21,7 +31,7 @@ def activity(
 ) -> Report:
     ctx = context(conn, period, now, tz, owner)
     p: list[Any] = []
-    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None)]
+    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None), NOT_IMPORT]
     terms += window("at", period, p)
     terms += owner_terms("actor", ctx, p)
     people: dict[Any, dict[str, Any]] = {}

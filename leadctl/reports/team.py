@@ -15,6 +15,7 @@ from typing import Any
 
 from leadctl.periods import Period
 from leadctl.reports import (
+    NOT_IMPORT,
     RESPONSE_KINDS,
     WON_KINDS,
     WORK_KINDS,
@@ -64,7 +65,7 @@ def team(
             rec["lost"] += r["n"]
 
     ap: list[Any] = []
-    aterms = [in_list("kind", WORK_KINDS, ap, indexed=period.start is not None)]
+    aterms = [in_list("kind", WORK_KINDS, ap, indexed=period.start is not None), NOT_IMPORT]
     aterms += window("at", period, ap)
     aterms += owner_terms("actor", ctx, ap)
     for r in conn.execute(
