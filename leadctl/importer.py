@@ -26,6 +26,7 @@ from leadctl import import_values, leads
 from leadctl.dates import from_store, to_store
 from leadctl.db import (
     BULK_SWEEP,
+    Checkpointer,
     defer_indexes,
     restore_indexes,
     set_setting,
@@ -814,11 +815,14 @@ def run_import(
             and rows_guess > BULK_SHARE * have
         )  # fmt: skip
         tuned = _tune(conn, big)
+        copier = Checkpointer(conn) if big and not outer else None
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         elif bulk:
             conn.execute("PRAGMA foreign_keys = OFF")  # see BulkRows
         try:
+            if copier is not None:
+                copier.start()
             run = _start(conn, info, opts, now, actor, result, conv, reject_writer)
             deferred: list[str] = []
             if big:
@@ -879,6 +883,8 @@ def run_import(
                 _mark(conn, result.import_id, "interrupted")
             raise
         finally:
+            if copier is not None:
+                copier.stop()
             _untune(conn, tuned)
             if bulk and not outer:
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -1347,13 +1353,13 @@ def _loop(
         # the cache itself: a small cache here keeps the peak memory flat
         # (and measured faster than a bigger one).
         conn.execute(f"PRAGMA cache_size = -{RESTORE_CACHE_KIB}")
+        skipped = _counts(run)[1]
+        restore_indexes(conn)  # a transaction per index (see db.Checkpointer)
         with transaction(conn):
-            skipped = _counts(run)[1]
-            restore_indexes(conn)
             sweep_duplicates(conn)  # a no-op if restore_indexes swept
-            swept = _counts(run)[1] - skipped
-            run.result.inserted -= swept
-            run.result.skipped_duplicates += swept
+        swept = _counts(run)[1] - skipped
+        run.result.inserted -= swept
+        run.result.skipped_duplicates += swept
     with transaction(run.conn):
         # A crash before this leaves 'running' with last_line at the end of
         # the file: the rerun reads nothing and lands here.

@@ -516,6 +516,60 @@ def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> Non
     assert conn_path.exists()
 
 
+def test_a_crash_between_two_index_rebuilds_heals_on_open(db_path, tmp_path, monkeypatch) -> None:
+    conn = open_db(db_path)
+    with db.transaction(conn):
+        db.defer_indexes(conn, (), ("leads", "activities"))
+    built: list[str] = []
+    create = db._create_indexes
+
+    def crash_after_two(c: sqlite3.Connection, indexes: dict[str, Any]) -> list[str]:
+        if len(built) >= 2:
+            raise KeyboardInterrupt  # Ctrl-C between two steps
+        made = create(c, indexes)
+        built.extend(made)
+        return made
+
+    monkeypatch.setattr(db, "_create_indexes", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        db.restore_indexes(conn)  # each index commits on its own
+    monkeypatch.undo()
+    assert set(built) <= set(_indexes(conn)) and len(built) >= 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1000 + SCHEMA_VERSION
+    conn.close()
+    healed = open_db(db_path)
+    try:
+        assert healed.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert _indexes(healed) == _fresh_indexes(tmp_path)
+    finally:
+        healed.close()
+
+
+def test_the_checkpointer_copies_committed_pages_into_the_file(db_path) -> None:
+    conn = open_db(db_path)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer never copies itself
+    size = db_path.stat().st_size
+    copier = db.Checkpointer(conn, every=0.01)
+    copier.start()
+    try:
+        with db.transaction(conn):
+            conn.execute("CREATE TABLE filler (x TEXT)")
+            conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 2000)
+        deadline = time.monotonic() + 30
+        while db_path.stat().st_size <= size + 500_000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        copier.stop()
+    assert copier.copies > 0 and db_path.stat().st_size > size + 500_000
+    assert not copier._thread.is_alive()
+    memory = sqlite3.connect(":memory:")
+    idle = db.Checkpointer(memory)
+    idle.start()  # no file to copy into: nothing starts
+    idle.stop()
+    assert idle.copies == 0
+    conn.close()
+
+
 def test_open_during_an_import_does_not_wait_for_it(db_path, tmp_path) -> None:
     importer_conn = open_db(db_path)
     with db.transaction(importer_conn):
