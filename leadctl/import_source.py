@@ -366,6 +366,7 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
         cr = False  # the last chunk ended with a CR (its LF may follow)
         while buf := fh.read(CHUNK):
             lead = 1 if cr and buf[:1] == b"\n" else 0  # that CR was counted as a line
+            crs = b"\r" in buf  # else lines are LFs: one count instead of three
             pos, q, n = 0, quotes, line - lead  # counted up to buf[pos]
             while target < at + len(buf):
                 cut = buf.find(b"\n", max(target - at, pos))
@@ -373,16 +374,21 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
                     break
                 cut += 1
                 q += buf.count(b'"', pos, cut)
-                n += buf.count(b"\n", pos, cut) + buf.count(b"\r", pos, cut)
-                n -= buf.count(b"\r\n", pos, cut)
+                n += buf.count(b"\n", pos, cut)
+                if crs:
+                    n += buf.count(b"\r", pos, cut) - buf.count(b"\r\n", pos, cut)
                 pos = cut
                 if q % 2 == 0:
                     starts.append((at + cut, n))
                     target = at + cut + step
-                else:
-                    target = at + cut
-            quotes += buf.count(b'"')
-            line += buf.count(b"\n") + buf.count(b"\r") - buf.count(b"\r\n") - lead
+                else:  # inside quotes: no cut before the next quote character
+                    quote = buf.find(b'"', cut)
+                    target = at + (quote + 1 if quote >= 0 else len(buf))
+            q += buf.count(b'"', pos)
+            n += buf.count(b"\n", pos)
+            if crs:
+                n += buf.count(b"\r", pos) - buf.count(b"\r\n", pos)
+            quotes, line = q, n
             cr = buf.endswith(b"\r")
             at += len(buf)
         if starts[-1][0] >= at:
