@@ -821,8 +821,6 @@ def run_import(
         elif bulk:
             conn.execute("PRAGMA foreign_keys = OFF")  # see BulkRows
         try:
-            if copier is not None:
-                copier.start()
             run = _start(conn, info, opts, now, actor, result, conv, reject_writer)
             deferred: list[str] = []
             if big:
@@ -854,6 +852,8 @@ def run_import(
                 )  # fmt: skip
             else:
                 batches = _batches(rows, conv, skip, opts.batch_size, reader.position)
+            if copier is not None:
+                copier.start()  # after the fork of the converting children
             _loop(run, batches, info, progress, deferred)
             if isinstance(batches, _WorkerBatches):
                 conv.warnings += batches.warnings
