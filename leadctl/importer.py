@@ -1193,7 +1193,7 @@ def _cuts(info: SourceInfo, opts: ImportOptions, skip: int) -> list[tuple[int, i
     """Where the bulk path's children cut a CSV file into pieces, each reading
     only its own (import_source.record_starts): about `batch_size` rows a
     piece. [] to have each child read the whole file instead: a resumed
-    import, JSON, an encoding not cut by bytes, a header not parsed yet."""
+    import, JSON, an encoding not cut by bytes, a file of one piece."""
     if skip or info.format != "csv" or piece_encoding(info.encoding) is None:
         return []
     with info.path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
@@ -1300,7 +1300,7 @@ def _worker_batches(
             send.close()
 
     # The bulk path's writer needs about half of what conversion does: with
-    # two children converting alternate batches, all three keep busy.
+    # two children converting alternate pieces (or batches), all three keep busy.
     parts = BULK_CONVERTERS if bulk is not None else 1
     starts = _cuts(info, opts, skip) if parts > 1 else []
     return _WorkerBatches(work, parts)
