@@ -1201,7 +1201,8 @@ def _cuts(info: SourceInfo, opts: ImportOptions, skip: int) -> list[tuple[int, i
     with info.path.open("rb") as raw:
         head = raw.read(CHUNK)
     per_row = max(len(head) // max(head.count(b"\n"), 1), 1)
-    starts = record_starts(info.path, header_line, per_row * opts.batch_size)
+    step = max(per_row * opts.batch_size, PIECE_MIN_BYTES)
+    starts = record_starts(info.path, header_line, step)
     return starts if len(starts) > 1 else []
 
 
@@ -1757,6 +1758,9 @@ def value_major(minor: int | None, currency: str) -> str:
 
 BULK_SHARE = 10  # the bulk path needs rows > BULK_SHARE x the database's leads
 BULK_CONVERTERS = 2  # converting child processes on the bulk path
+# A piece is at least this big whatever --batch-size says: each piece opens
+# the file again, and the parent keeps a list of them.
+PIECE_MIN_BYTES = 256 << 10
 _LEAD_COLS = LEAD_INSERT[1:]
 # The mapped fields each leads column depends on: a column none of whose
 # fields the header maps holds one value for every row of the file.

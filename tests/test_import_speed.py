@@ -54,6 +54,7 @@ def _write_csv(path: Path, rows: int = ROWS) -> None:
 def big(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "BIG_ROWS", 100)
     monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)  # small files in several pieces
 
 
 def _run(conn: sqlite3.Connection, path: Path, **kw: Any) -> importer.ImportResult:
@@ -209,6 +210,7 @@ def test_a_wrong_cut_is_caught_and_one_child_reads_on(tmp_path, monkeypatch) -> 
     info = import_source.inspect_file(csv_path, name="leads.csv")
     with csv_path.open("r", encoding="utf-8", newline="") as fh:
         starts_of_records = {r[0] for r in import_source.open_reader(info, fh).rows}
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)  # small file, several pieces
     cuts = importer._cuts(info, importer.ImportOptions(batch_size=100), 0)
     assert any(line not in starts_of_records for _, line in cuts)  # a wrong cut
     monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
@@ -324,6 +326,7 @@ import sys
 from leadctl import importer
 importer.BIG_ROWS = 1000
 importer.BIG_COMMIT_ROWS = 3000
+importer.PIECE_MIN_BYTES = 0
 from leadctl.cli.main import run
 sys.argv = ["leadctl", "import", sys.argv[1], "--batch-size", "1000", "--no-score"]
 run()
