@@ -143,13 +143,12 @@ def remove_target(conn: sqlite3.Connection, unit: str, metric: str, *, owner: st
 def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | None) -> int:
     """The metric's value over the period, for `owner` (None or '' = the team)."""
     from leadctl.reports import (
-        NOT_IMPORT,
         WON_KINDS,
-        WORK_KINDS,
         closed_terms,
         in_list,
         where,
         window,
+        work_terms,
     )
 
     p: list[Any] = []
@@ -174,8 +173,7 @@ def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | N
             terms.append("owner = ?")
             p.append(owner)
         return int(conn.execute(f"SELECT {sel} FROM leads{where(terms)}", p).fetchone()[0] or 0)
-    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None), NOT_IMPORT]
-    terms += window("at", period, p)
+    terms = work_terms(period, p)
     if owner:
         terms.append("actor = ?")
         p.append(owner)

@@ -153,6 +153,13 @@ def owner_terms(col: str, ctx: Context, params: list[Any]) -> list[str]:
     return [f"{col} = ?"]
 
 
+def work_terms(period: Period, params: list[Any]) -> list[str]:
+    """WHERE terms for the work done in the period (activities of WORK_KINDS),
+    with NOT_IMPORT so SQLite may use the per-kind and per-person indexes."""
+    kinds = in_list("kind", WORK_KINDS, params, indexed=period.start is not None)
+    return [kinds, NOT_IMPORT, *window("at", period, params)]
+
+
 def where(terms: list[str]) -> str:
     return (" WHERE " + " AND ".join(terms)) if terms else ""
 

@@ -10,15 +10,12 @@ from typing import Any
 
 from leadctl.periods import Period
 from leadctl.reports import (
-    NOT_IMPORT,
-    WORK_KINDS,
     Report,
     context,
-    in_list,
     owner_terms,
     rate,
     where,
-    window,
+    work_terms,
 )
 
 
@@ -31,8 +28,7 @@ def activity(
 ) -> Report:
     ctx = context(conn, period, now, tz, owner)
     p: list[Any] = []
-    terms = [in_list("kind", WORK_KINDS, p, indexed=period.start is not None), NOT_IMPORT]
-    terms += window("at", period, p)
+    terms = work_terms(period, p)
     terms += owner_terms("actor", ctx, p)
     people: dict[Any, dict[str, Any]] = {}
     kinds_seen: set[str] = set()

@@ -15,10 +15,8 @@ from typing import Any
 
 from leadctl.periods import Period
 from leadctl.reports import (
-    NOT_IMPORT,
     RESPONSE_KINDS,
     WON_KINDS,
-    WORK_KINDS,
     Report,
     closed_terms,
     context,
@@ -27,6 +25,7 @@ from leadctl.reports import (
     rate,
     where,
     window,
+    work_terms,
 )
 
 
@@ -65,8 +64,7 @@ def team(
             rec["lost"] += r["n"]
 
     ap: list[Any] = []
-    aterms = [in_list("kind", WORK_KINDS, ap, indexed=period.start is not None), NOT_IMPORT]
-    aterms += window("at", period, ap)
+    aterms = work_terms(period, ap)
     aterms += owner_terms("actor", ctx, ap)
     for r in conn.execute(
         f"SELECT actor, count(*) AS n FROM activities{where(aterms)} GROUP BY +actor", ap
