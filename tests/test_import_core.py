@@ -294,8 +294,22 @@ _isoish = st.builds(
 )  # fmt: skip
 
 
+_ZONES = ["UTC", "Asia/Jakarta", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata",
+          "Pacific/Apia", "America/St_Johns", "Europe/Dublin"]  # fmt: skip
+# Years near DST rules, the ends of the calendar and local mean time offsets.
+_years = st.one_of(st.integers(1, 9999), st.integers(1880, 1925), st.integers(2010, 2030))
+_isoish_dst = st.builds(
+    lambda y, mo, d, sep, h, mi, sec: f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}{sec}",
+    _years, st.integers(1, 12), st.integers(1, 31), st.sampled_from(["T", " "]),
+    st.integers(0, 24), st.integers(0, 60), st.sampled_from(["", ":00", ":30", ":59", ":60", "Z", ":07Z"]),
+)  # fmt: skip
+
+
 @settings(max_examples=300)
-@given(st.one_of(_isoish, _isoish.map(lambda s: s[:10])), st.sampled_from(["UTC", "Asia/Jakarta"]))
+@given(
+    st.one_of(_isoish, _isoish.map(lambda s: s[:10]), _isoish_dst),
+    st.sampled_from(_ZONES),
+)
 def test_fast_dates_agree_with_parse_when(text, zone):
     from zoneinfo import ZoneInfo
 
@@ -304,3 +318,33 @@ def test_fast_dates_agree_with_parse_when(text, zone):
     tz = ZoneInfo(zone)
     fast = import_values.make_date_parser(NOW, tz, False)
     assert _outcome(fast, text) == _outcome(lambda t: to_store(parse_when(t, NOW, tz)), text)
+
+
+@pytest.mark.parametrize(
+    ("zone", "first"),
+    [("America/New_York", "2026-03-07"), ("America/New_York", "2026-10-31"),
+     ("Australia/Lord_Howe", "2026-04-04"), ("Pacific/Apia", "2011-12-28"),
+     ("Asia/Jakarta", "1923-12-30"), ("Asia/Kolkata", "2026-01-01")],
+)  # fmt: skip
+def test_local_times_agree_with_datetime_around_offset_changes(zone, first):
+    """Every 7 minutes over 4 days around a DST change, a skipped day (Apia,
+    2011) or a change of local mean time: LocalTimes gives what
+    fromisoformat, replace and astimezone give, or leaves the value to them."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    from leadctl.dates import to_store
+
+    tz = ZoneInfo(zone)
+    local = import_values.LocalTimes(tz)
+    day = date.fromisoformat(first)
+    handled = 0
+    for _ in range(4):
+        for minute in range(0, 1440, 7):
+            text = f"{day.isoformat()} {minute // 60:02d}:{minute % 60:02d}:{minute % 60:02d}"
+            got = local(text)
+            if got is not None:
+                handled += 1
+                assert got == to_store(datetime.fromisoformat(text).replace(tzinfo=tz)), text
+        day += timedelta(days=1)
+    assert handled >= 2 * 1440 // 7  # the days without a change take the fast path
