@@ -49,6 +49,7 @@ from leadctl.import_source import (
     open_reader,
     piece_encoding,
     read_piece,
+    read_piece_whole,
     record_starts,
 )
 from leadctl.normalize import (
@@ -1868,8 +1869,8 @@ def _bulk_chunks(
     position: Callable[[], int],
     part: int,
     parts: int,
-) -> Iterator[tuple[list[Any], int, bool]]:
-    """(records, position, False) for every `parts`-th `size` records of the
+) -> Iterator[tuple[list[Any], int, bool, bool]]:
+    """(records, position, False, False) for every `parts`-th `size` records of the
     file from chunk `part` on: each child reads the whole file."""
     from itertools import islice
 
@@ -1884,9 +1885,9 @@ def _bulk_chunks(
         own = number % parts == part
         number += 1
         if own:
-            yield chunk, position(), False
+            yield chunk, position(), False, False
     if number == 0 and part == 0:
-        yield [], position(), False
+        yield [], position(), False, False
 
 
 def _piece_chunks(
@@ -1896,8 +1897,8 @@ def _piece_chunks(
     size: int,
     part: int,
     parts: int,
-) -> Iterator[tuple[list[Any], int, bool]]:
-    """(records, position, takeover) for the pieces `part`, `part` + `parts`,
+) -> Iterator[tuple[list[Any], int, bool, bool]]:
+    """(records, position, takeover, clean) for the pieces `part`, `part` + `parts`,
     ... of the file cut at `starts` (import_source.record_starts): each child
     reads only its own pieces. A piece is read up to the next cut; a record
     running across it shows the cut was not a record start: then this child
@@ -1910,6 +1911,11 @@ def _piece_chunks(
     for k in range(part, len(starts), parts):
         offset, line = starts[k]
         position, end = starts[k + 1] if k + 1 < len(starts) else (info.size, 0)
+        whole = read_piece_whole(info, encoding, header, offset, position, line)
+        if whole is not None:
+            records_, nul, longest = whole
+            yield records_, position, False, not nul and longest <= _MAX_TEXT
+            continue
         records = read_piece(info, encoding, header, offset, line)
         chunk = []
         takeover = False
@@ -1921,16 +1927,16 @@ def _piece_chunks(
             if end and record[1] >= end:
                 takeover = True
                 break
-        yield chunk, position, takeover
+        yield chunk, position, takeover, False
         if takeover:
             rest = (r for r in records if r[3] is not None or r[4] is not None)
             while more := list(islice(rest, size)):
-                yield more, info.size, False
+                yield more, info.size, False, False
             return
 
 
 def _bulk_messages(
-    chunks: Iterator[tuple[list[Any], int, bool]],
+    chunks: Iterator[tuple[list[Any], int, bool, bool]],
     conv: Converter,
     bulk: tuple[str, str, int, int],
     keep_raw: bool,
@@ -1947,12 +1953,12 @@ def _bulk_messages(
     keys = conv.opts.keys
     convert = conv.convert
     project = shape.project
-    for chunk, position, takeover in chunks:
+    for chunk, position, takeover, clean in chunks:
         todo = [k for k, r in enumerate(chunk) if r[4] is None and r[0] > keyless_done]
         hits: list[tuple[Any, ...] | None] = [None] * len(chunk)
         notes: list[str | None] = [None] * len(chunk)
         if fast is not None and todo:
-            got, got_notes = fast([chunk[k][3] for k in todo])
+            got, got_notes = fast([chunk[k][3] for k in todo], clean)
             if len(todo) == len(chunk):
                 hits, notes = got, got_notes
             else:
@@ -2094,12 +2100,13 @@ _FAST_TEXT = ("name", "external_id", "company", "source", "campaign", "product",
 _REPEATED_TEXT = ("company", "source", "campaign", "product", "segment", "city")
 _MEMO_SIZE = 10_000
 
-FastBatch = Callable[[list[list[str]]], tuple[list[tuple[Any, ...] | None], list[str | None]]]
+FastBatch = Callable[[list[list[str]], bool], tuple[list[tuple[Any, ...] | None], list[str | None]]]
 
 
 def fast_batch(conv: Converter, shape: BulkRows, now_s: str) -> FastBatch | None:
     """A function of a batch of CSV rows -> (for each row the BulkRows
-    parameters or None, for each row its note or None). None sends the row
+    parameters or None, for each row its note or None); `clean` says the
+    reader found no NUL and no line over _MAX_TEXT in them. None sends the row
     the general way, which converts it (or rejects it) with its own checks and
     messages. It works a column at a time: each cell converted as `Converter`
     and `_lead_row` convert it (a Hypothesis test holds the two to the same
@@ -2133,7 +2140,9 @@ def fast_batch(conv: Converter, shape: BulkRows, now_s: str) -> FastBatch | None
         "tags": tags_json,
     }
 
-    def run(raws: list[list[str]]) -> tuple[list[tuple[Any, ...] | None], list[str | None]]:
+    def run(
+        raws: list[list[str]], clean: bool = False
+    ) -> tuple[list[tuple[Any, ...] | None], list[str | None]]:
         n = len(raws)
         bad: set[int] = set()
         if n and min(map(len, raws)) < need:
@@ -2143,6 +2152,8 @@ def fast_batch(conv: Converter, shape: BulkRows, now_s: str) -> FastBatch | None
 
         def cells(i: int) -> list[str]:
             col = list(map(str.strip, map(itemgetter(i), raws)))
+            if clean:
+                return col  # the reader found no NUL and no line over _MAX_TEXT
             if "\x00" in "".join(col) or max(map(len, col), default=0) > _MAX_TEXT:
                 bad.update(k for k, v in enumerate(col) if "\x00" in v or len(v) > _MAX_TEXT)
             return col

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 importer = pytest.importorskip("leadctl.importer")
@@ -12,6 +12,8 @@ headers = pytest.importorskip("leadctl.headers")
 import_values = pytest.importorskip("leadctl.import_values")
 
 from test_props import JAKARTA, NOW, SETTINGS, date_text, money_text, nasty_text, only_ours  # noqa: E402
+
+from leadctl.errors import ValidationError  # noqa: E402
 
 field_names = st.sampled_from(
     [*headers.TARGETS, "Name", "E-Mail", "phone ", "nope", "", "field:x", "fields.x"]
@@ -88,7 +90,7 @@ def test_import_dates(text, dayfirst) -> None:
 
 # ---- the bulk path's pieces: cutting a CSV file changes none of its records ----
 
-cell_text = st.text(alphabet='ab "\r\n,;é', max_size=8)
+cell_text = st.text(alphabet='ab "\r\n,;é\x00', max_size=8)
 csv_line = st.lists(cell_text, min_size=1, max_size=4)
 raw_line = st.text(alphabet='ab "\r\n,', max_size=12)  # stray quotes, bare CRs
 
@@ -119,7 +121,9 @@ def _read_in_pieces(info, header, starts, parts):
         msg = next(kids[part], None)
         if msg is None:
             return got, took
-        chunk, _position, takeover = msg
+        chunk, _position, takeover, clean = msg
+        if clean:  # the converter then skips its own checks: they must hold
+            assert all("\x00" not in v and len(v) <= 10_000 for r in chunk for v in r[3] or ())
         got += chunk
         if takeover:
             turn, number, took = [part], 0, True
@@ -141,7 +145,10 @@ def test_pieces_read_what_one_reader_reads(tmp_path_factory, records, newline, s
 
     path = tmp_path_factory.mktemp("pieces") / "leads.csv"
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + _csv_bytes(records, newline))
-    info = import_source.inspect_file(path, name="leads.csv")
+    try:
+        info = import_source.inspect_file(path, name="leads.csv")
+    except ValidationError:  # mostly NULs: refused as a binary file
+        assume(False)
     with path.open("r", encoding=info.encoding, newline="") as fh:
         reader = import_source.open_reader(info, fh)
         reader.dicts[0] = False
