@@ -82,6 +82,9 @@ _BULK_KEEP = (
     "idx_activities_actor_at", "idx_activities_sales", "idx_activities_kind_at_actor",
     "idx_stage_history_lead_stage",
 )  # fmt: skip
+# Partial indexes (WHERE column IS NOT NULL) of columns an import may leave
+# NULL in every row: see _never_set.
+_NOT_NULL_INDEXES = {"idx_leads_external_id": "external_id", "idx_leads_closed": "closed_at"}
 KEY_ORDER = ("external_id", "email", "phone")
 # Columns `--on-duplicate update|merge` may change on an existing lead. Stage
 # and history columns are not among them: moving an existing lead is `advance`.
@@ -826,9 +829,8 @@ def run_import(
             deferred: list[str] = []
             if big:
                 with transaction(conn):
-                    deferred = defer_indexes(
-                        conn, _BULK_KEEP if bulk else _KEEP_INDEXES, _BULK_TABLES
-                    )
+                    keep = (*_BULK_KEEP, *_never_set(conv)) if bulk else _KEEP_INDEXES
+                    deferred = defer_indexes(conn, keep, _BULK_TABLES)
                     if bulk:
                         _bulk_start(run)
                 if not outer:
@@ -1809,13 +1811,21 @@ class BulkRows:
     def __init__(self, conv: Converter, first_stage: str, now_s: str, import_id: int) -> None:
         mapped = {name for _, name in conv._fields}
         custom = bool(conv._customs) or conv.opts.lenient
-        self.var = [c for c in _LEAD_COLS if _DEPENDS[c] & mapped or (c == "fields" and custom)]
+        # A stage date that only created_at feeds is created_at itself: the SQL
+        # repeats that parameter (one bound value less a row).
+        self.follow = [c for c in _LIKE_CREATED if _DEPENDS[c] & mapped == {"created_at"}]
+        self.var = [
+            c for c in _LEAD_COLS
+            if c not in self.follow and (_DEPENDS[c] & mapped or (c == "fields" and custom))
+        ]  # fmt: skip
         base = _lead_row({"currency": conv.currency, "fields": {}}, conv, first_stage, now_s,
                          import_id)[0]  # fmt: skip
-        const = [i for i, c in enumerate(_LEAD_COLS) if c not in self.var]
+        const = [i for i, c in enumerate(_LEAD_COLS) if c not in self.var and c not in self.follow]
         self.consts = tuple(base[i] for i in const)
         self._const = _getter(const)
         self._var = _getter([_LEAD_COLS.index(c) for c in self.var])
+        self._follow = _getter([_LEAD_COLS.index(c) for c in self.follow])
+        self._created_at = _LEAD_COLS.index("created_at")
         created = (
             f"?{self.var.index('created_at') + 1}"
             if "created_at" in self.var
@@ -1827,6 +1837,9 @@ class BulkRows:
         ]  # fmt: skip
         exprs = []
         for i, c in enumerate(_LEAD_COLS):
+            if c in self.follow:
+                exprs.append(created)
+                continue
             if c not in self.var:
                 exprs.append(_literal(base[i]))
                 continue
@@ -1844,6 +1857,8 @@ class BulkRows:
         """A `_lead_row` (without id) -> the parameters of `sql`."""
         if self._const(rest) != self.consts:
             raise ValidationError("internal error: a column the header does not map varies")
+        if self.follow and set(self._follow(rest)) != {rest[self._created_at]}:
+            raise ValidationError("internal error: a stage date differs from created_at")
         out = ["" if v is None else v for v in self._var(rest)]
         for i, c in self._like_created:
             if out[i] == (self._created_const if c is None else out[c]):
@@ -2040,6 +2055,16 @@ def _bulk_start(run: _Run) -> None:
     _mark_sweep(run)
     shape = BulkRows(run.conv, run.first_stage, run.now_s, run.import_id)
     run.bulk_sql = shape.sql
+
+
+def _never_set(conv: Converter) -> tuple[str, ...]:
+    """The partial indexes that get no entry from this import: their column is
+    NULL in every row it stores (no mapped column feeds it). The bulk path keeps
+    them: rebuilding one after the load would scan the whole table for nothing."""
+    mapped = {name for _, name in conv._fields}
+    return tuple(
+        name for name, column in _NOT_NULL_INDEXES.items() if not _DEPENDS[column] & mapped
+    )
 
 
 def _mark_sweep(run: _Run) -> None:
