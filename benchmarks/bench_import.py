@@ -17,6 +17,10 @@ both processes, peak RSS the larger of the two (as GNU time reports it).
 CPU time is printed because a shared machine inflates wall time unevenly.
 Goal (issue 3): leadctl wall time <= 0.5x sqlite-utils, peak memory < 100 MB
 and flat in the file size.
+
+--rounds N runs the whole set N times in turn (a machine whose speed drifts
+between runs then shows it) and ends with each round's leadctl/sqlite-utils
+ratio and their median.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -80,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--skip", action="append", default=[], help="leadctl, sqlite-utils, sqlite3")
+    ap.add_argument("--rounds", type=int, default=1, help="run the whole set this many times")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     csv_path = WORK / f"leads-{args.rows}.csv"
@@ -117,10 +123,30 @@ def main() -> None:
             None,
         ),
     ]  # fmt: skip
+    ratios = []
+    for round_ in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"\nround {round_} of {args.rounds}", flush=True)
+        ratio = run_round(runs, args.skip)
+        if ratio is not None:
+            ratios.append(ratio)
+    if len(ratios) > 1:
+        shown = ", ".join(f"{r:.2f}x" for r in ratios)
+        print(f"\nleadctl --no-score / sqlite-utils by round: {shown};"
+              f" median {statistics.median(ratios):.2f}x")  # fmt: skip
+
+
+def run_round(
+    runs: list[tuple[str, list[str], dict[str, str] | None]], skip: list[str]
+) -> float | None:
+    """Run each tool once; print the table; the leadctl --no-score ratio."""
     results = []
     for name, cmd, env in runs:
-        if any(name.startswith(s) for s in args.skip):
+        if any(name.startswith(s) for s in skip):
             continue
+        for arg in cmd:  # each run into a fresh database
+            if arg.endswith(".db"):
+                fresh(Path(arg))
         r = measure(cmd, env)
         results.append((name, r))
         print(
@@ -136,6 +162,8 @@ def main() -> None:
         ratio = f"{r['wall'] / base:.2f}x" if base else "-"
         print(f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {ratio} |")
     print(f"\nload average at the end: {os.getloadavg()}")
+    ours = next((r["wall"] for n, r in results if n == "leadctl import --no-score"), None)
+    return ours / base if ours and base else None
 
 
 if __name__ == "__main__":
