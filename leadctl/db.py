@@ -464,17 +464,6 @@ def restore_indexes(conn: sqlite3.Connection) -> list[str]:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         return version - DEFERRED_INDEXES if version >= DEFERRED_INDEXES else None
 
-    # SQLite's sorter sorts and writes runs on helper threads meanwhile (PRAGMA
-    # threads): 5 index builds of a 1M-row import, 5.5-5.9 s -> 4.2-5.1 s.
-    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
-    conn.execute(f"PRAGMA threads = {min(2, max(0, (os.cpu_count() or 1) - 1))}")
-    try:
-        return _restore(conn, marked)
-    finally:
-        conn.execute(f"PRAGMA threads = {threads}")
-
-
-def _restore(conn: sqlite3.Connection, marked: Callable[[], int | None]) -> list[str]:
     with transaction(conn):
         version = marked()
         if version is None:

@@ -575,34 +575,6 @@ def test_a_crash_between_two_index_rebuilds_heals_on_open(db_path, tmp_path, mon
         healed.close()
 
 
-def test_index_rebuilds_sort_on_helper_threads_and_put_the_setting_back(
-    db_path, monkeypatch
-) -> None:
-    conn = open_db(db_path)
-    with db.transaction(conn):
-        db.defer_indexes(conn, (), ("leads",))
-    seen: list[int] = []
-    create = db._create_indexes
-
-    def spy(c: sqlite3.Connection, indexes: dict[str, Any]) -> list[str]:
-        seen.append(c.execute("PRAGMA threads").fetchone()[0])
-        return create(c, indexes)
-
-    monkeypatch.setattr(db, "_create_indexes", spy)
-    monkeypatch.setattr(db.os, "cpu_count", lambda: 4)
-    before = conn.execute("PRAGMA threads").fetchone()[0]
-    assert db.restore_indexes(conn)
-    assert seen and set(seen) == {2}
-    assert conn.execute("PRAGMA threads").fetchone()[0] == before
-    monkeypatch.setattr(db.os, "cpu_count", lambda: 1)  # one core: no helper
-    with db.transaction(conn):
-        db.defer_indexes(conn, (), ("leads",))
-    seen.clear()
-    db.restore_indexes(conn)
-    assert set(seen) == {0}
-    conn.close()
-
-
 def test_the_checkpointer_copies_committed_pages_into_the_file(db_path) -> None:
     conn = open_db(db_path)
     conn.execute("PRAGMA wal_autocheckpoint = 0")  # the writer never copies itself
