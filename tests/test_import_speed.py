@@ -769,6 +769,25 @@ def test_fast_batch_converts_as_the_general_way(rows: list[list[str]]) -> None:
             assert hit == general, raw
 
 
+def test_a_whole_piece_says_when_the_converter_may_skip_its_checks(tmp_path) -> None:
+    from leadctl import import_source
+
+    def piece(body: str) -> Any:
+        path = tmp_path / "p.csv"
+        path.write_text("name,note\n" + body, encoding="utf-8")
+        info = import_source.inspect_file(path, name="p.csv")
+        size = path.stat().st_size
+        return import_source.read_piece_whole(info, "utf-8", ["name", "note"], 10, size, 2)
+
+    records, nul, longest = piece("Ani,hi\n\nBudi,yo\n")
+    assert [r[0] for r in records] == [2, 4] and not nul and longest == 8
+    assert piece("Ani," + "x" * 10_001 + "\n")[2] > 10_000  # a cell over the limit
+    assert piece('Ani,"two\nlines"\nBudi,yo\n') is None  # a record of two lines
+    assert piece('Ani,"open\n') is None  # not closed: the record reader says why
+    assert piece("Ani,a,b,c\n")[0][0][4].startswith("the row has 4 fields")
+    assert piece("Ani,a\x00b\n" + "Budi,yo\n" * 50)[1]  # a NUL
+
+
 def test_child_messages_round_trip() -> None:
     bulk = ("bulk", 2, 3, 99, [("Ani", "", 150)], "[2]", [(0, "won", "a", "b", None, "n")],
             [(3, "bad e-mail", ["x", "y"])], 1)  # fmt: skip
