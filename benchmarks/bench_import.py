@@ -101,25 +101,25 @@ def main() -> None:
     runs: list[tuple[str, list[str], dict[str, str] | None]] = [
         (
             "leadctl import --no-score",
-            [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl.db")), "import",
+            [str(bindir / "leadctl"), "--db", str(WORK / "bench-leadctl.db"), "import",
              str(csv_path), "--format", "json", "--no-score"],
             {**os.environ, "LEADCTL_TZ": "UTC"},
         ),
         (
             "leadctl import (then scores every lead)",
-            [str(bindir / "leadctl"), "--db", str(fresh(WORK / "bench-leadctl2.db")), "import",
+            [str(bindir / "leadctl"), "--db", str(WORK / "bench-leadctl2.db"), "import",
              str(csv_path), "--format", "json"],
             {**os.environ, "LEADCTL_TZ": "UTC"},
         ),
         (
             "sqlite-utils insert --csv --no-detect-types",
-            [str(bindir / "sqlite-utils"), "insert", str(fresh(WORK / "bench-su.db")), "leads",
+            [str(bindir / "sqlite-utils"), "insert", str(WORK / "bench-su.db"), "leads",
              str(csv_path), "--csv", "--no-detect-types"],
             None,
         ),
         (
             "sqlite3 .import --csv",
-            ["sqlite3", str(fresh(WORK / "bench-sqlite3.db")), f".import --csv {csv_path} leads"],
+            ["sqlite3", str(WORK / "bench-sqlite3.db"), f".import --csv {csv_path} leads"],
             None,
         ),
     ]  # fmt: skip

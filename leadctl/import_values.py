@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from leadctl import normalize
@@ -408,8 +408,6 @@ class LocalTimes:
         self.days: dict[str, tuple[int | None, str, str] | None] = {}
 
     def _day(self, day: str) -> tuple[int | None, str, str] | None:
-        from datetime import timedelta
-
         try:
             d = date.fromisoformat(day)
             before = (d - timedelta(days=1)).isoformat()
