@@ -19,12 +19,51 @@ from leadctl.errors import ValidationError
 
 UTC = timezone.utc
 
+
+class LinePattern:
+    """A pattern matched in full against each text of a column, in one pass.
+
+    `misfits` joins the column with line breaks and finds the lines the
+    pattern does not match with one MULTILINE search: a C-level scan instead
+    of a fullmatch call per text (measured on 300k cells: phones 1.6 ->
+    0.2 µs a cell; e-mails, lower-cased on the way, 2.9 -> 0.9). The pattern
+    must not match a line break; a column whose cells hold one is tested a
+    text at a time.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.one = re.compile(pattern)
+        self._lines = re.compile(rf"^(?!(?:{pattern})?$)", re.MULTILINE)
+
+    def fullmatch(self, text: str) -> bool:
+        return self.one.fullmatch(text) is not None
+
+    def misfits(self, texts: list[str], joined: str | None = None) -> list[int]:
+        """The indexes of the non-empty texts the pattern does not match in
+        full, in order (`joined`: "\\n".join(texts), when the caller has it)."""
+        if joined is None:
+            joined = "\n".join(texts)
+        if joined.count("\n") != len(texts) - 1:
+            match = self.one.fullmatch
+            return [k for k, t in enumerate(texts) if t and match(t) is None]
+        out = []
+        line = at = 0
+        for m in self._lines.finditer(joined):
+            line += joined.count("\n", at, m.start())
+            at = m.start()
+            out.append(line)
+        return out
+
+
 # A strict subset of what normalize_email accepts: if this matches the
-# lower-cased text, normalize_email would return that same text.
-EMAIL_FAST = re.compile(
+# lower-cased text, normalize_email would return that same text (the
+# lookaheads: at most 64 characters before the "@" and 254 in all).
+EMAIL_FAST = LinePattern(
+    r"(?=[^@\n]{1,64}@)(?=[^\n]{1,254}$)"
     r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 )
-_PHONE_FAST = re.compile(r"\+?[0-9][0-9 ().-]{5,30}")
+_PHONE_FAST = LinePattern(r"\+?[0-9][0-9 ().-]{5,30}")
+_ANY = re.compile("")
 
 
 def _digits(text: str) -> str:
@@ -39,7 +78,7 @@ _ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?")
 
 def email(text: str) -> str:
     s = text.strip().lower()
-    if len(s) <= 254 and EMAIL_FAST.fullmatch(s) and s.index("@") <= 64:
+    if EMAIL_FAST.fullmatch(s):
         return s
     return normalize.normalize_email(text)
 
@@ -146,33 +185,66 @@ class PhoneNormalizer:
     def _valid(self, cc: int, national: str) -> bool:
         """phonenumbers.is_valid_number, with its per-type patterns combined.
 
-        For a calling code with one region, is_valid_number is: the number
-        matches the general description and at least one number-type
-        description (premium rate, ..., fixed line, mobile), where a
-        description matches if the length is one of its possible lengths (when
-        it lists any) and its pattern matches in full. The same test, with one
-        compiled alternation per (calling code, length): ~1 µs instead of ~20.
+        is_valid_number picks the number's region, then asks whether the
+        number is of a known type there: it matches the region's general
+        description and at least one number-type description (premium rate,
+        ..., fixed line, mobile), where a description matches if the length
+        is one of its possible lengths (when it lists any) and its pattern
+        matches in full. A calling code with one region is that region; for
+        a shared one (+1, +7, +44, ...) the region is the first, in the
+        code's order, whose leading digits start the number or, when it
+        lists none, where the number is of a known type. The same tests, with
+        one compiled alternation per (region, length): ~1 µs instead of ~20
+        (~30 for a +1 number).
         """
         key = (cc, len(national))
-        rx = self._rx.get(key)
-        if rx is None:
-            rx = self._compile(cc, len(national))
-            self._rx[key] = rx
-        if rx is False:
+        checks = self._rx.get(key)
+        if checks is None:
+            checks = self._checks(cc, len(national))
+            self._rx[key] = checks
+        if checks is False:
             number = self._pn.PhoneNumber(country_code=cc, national_number=int(national))
             return bool(self._pn.is_valid_number(number))
-        general, types = rx
-        return bool(general is not None and general.fullmatch(national)) and bool(
-            types is not None and types.fullmatch(national)
-        )
+        for leading, general, types in checks:
+            if leading is not None and leading.match(national) is None:
+                continue  # another region's number
+            known = (
+                general is not None
+                and types is not None
+                and general.fullmatch(national) is not None
+                and types.fullmatch(national) is not None
+            )
+            if known or leading is not None:
+                return known
+        return False
 
-    def _compile(self, cc: int, length: int) -> Any:
+    def _checks(self, cc: int, length: int) -> Any:
+        """For `_valid`: [(leading digits, general, types)] of the code's
+        regions in order (leading digits: a pattern, or None where the region
+        lists none; a code with one region is that region whatever its digits,
+        so its pattern matches anything), or False: ask phonenumbers."""
         regions = self._codes.get(cc, ())
-        if len(regions) != 1 or regions[0] == "001":
+        if not regions or "001" in regions:
             return False
-        md = self._pn.PhoneMetadata.metadata_for_region(regions[0])
-        if md is None:
-            return False
+        checks = []
+        for region in regions:
+            md = self._pn.PhoneMetadata.metadata_for_region(region)
+            if md is None:
+                if len(regions) == 1:
+                    return False
+                continue
+            leading: re.Pattern[str] | None
+            if len(regions) == 1:
+                leading = _ANY
+            else:
+                leading = re.compile(md.leading_digits) if md.leading_digits is not None else None
+            checks.append((leading, *self._patterns(md, length)))
+        return checks
+
+    @staticmethod
+    def _patterns(md: Any, length: int) -> tuple[Any, Any]:
+        """(general description, the number types as one alternation) of a
+        region's numbers of `length` digits: compiled, or None."""
 
         def pattern(desc: Any) -> str | None:
             if desc is None or not desc.national_number_pattern:
@@ -235,14 +307,16 @@ class PhoneNormalizer:
         same rules one at a time; every other text, and every number found
         invalid, goes through `self` (which decides, as for one value).
         """
-        matched = list(map(_PHONE_FAST.fullmatch, texts))
+        joined = "\n".join(texts)
+        matched = [True] * len(texts)
+        for k in _PHONE_FAST.misfits(texts, joined):
+            matched[k] = False
         out: list[str | None] = [None] * len(texts)
         region = self._region_rx()
-        joined = "\n".join(texts)
         if region is not None and joined.count("\n") == len(texts) - 1:
             marked = region.sub(self._region_mark, _digits(joined)).split("\n")
             out = [
-                s[1:] if m is not None and s[:1] == "\x02" else (None if t else "")
+                s[1:] if m and s[:1] == "\x02" else (None if t else "")
                 for s, m, t in zip(marked, matched, texts, strict=True)
             ]  # fmt: skip
         region_cc = self.region_cc
@@ -299,10 +373,10 @@ class PhoneNormalizer:
             return None
         alts = []
         for length in range(2, 18):
-            rx = self._compile(cc, length)
-            if rx is False:
+            checks = self._checks(cc, length)
+            if checks is False or len(checks) != 1:
                 return None
-            general, types = rx
+            _, general, types = checks[0]
             if general is not None and types is not None:
                 alts.append(f"(?=[0-9]{{{length}}}$)(?=(?:{general.pattern})$)(?:{types.pattern})$")
         if not alts:

@@ -2207,18 +2207,16 @@ def fast_batch(conv: Converter, shape: BulkRows, now_s: str) -> FastBatch | None
                 first: dict[str, str] = {}
                 col[name] = list(map(first.setdefault, col[name], col[name]))
         if "email" in col:
-            low = list(map(str.lower, col["email"]))
-            found = list(map(import_values.EMAIL_FAST.fullmatch, low))
-            emails = [
-                s if m is not None and len(s) <= 254 and s.index("@") <= 64 else None
-                for s, m in zip(low, found, strict=True)
-            ]  # fmt: skip
-            for k, s in enumerate(emails):
-                if s is None:
-                    try:
-                        emails[k] = email(col["email"][k]) if col["email"][k] else ""
-                    except ValidationError:
-                        bad.add(k)
+            texts = col["email"]
+            low = "\n".join(texts).lower()
+            emails = low.split("\n")
+            if len(emails) != n:  # a cell holds a line break
+                emails = list(map(str.lower, texts))
+            for k in import_values.EMAIL_FAST.misfits(emails, low):
+                try:
+                    emails[k] = email(texts[k])
+                except ValidationError:
+                    bad.add(k)
             col["email"] = emails
         if "phone" in col:
             col["phone"] = phones(col["phone"])

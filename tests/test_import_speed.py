@@ -501,6 +501,43 @@ def test_phone_column_agrees_with_one_value_at_a_time(texts: list[str], region: 
     assert fast.many(texts) == [one(t) for t in texts]
 
 
+def _shared_code_numbers() -> list[tuple[int, str]]:
+    """(calling code, example national number) of every region of the codes
+    several regions share (+1, +7, +44, ...)."""
+    import phonenumbers
+
+    out = []
+    for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions if len(regions) > 1 else ():
+            md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            for desc in (md.fixed_line, md.mobile, md.toll_free, md.premium_rate, md.voip, md.uan):
+                if desc is not None and desc.example_number:
+                    out.append((cc, desc.example_number))
+    return out
+
+
+_SHARED = _shared_code_numbers()
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(_SHARED), st.integers(0, 12), st.text(alphabet="0123456789", max_size=13))
+def test_a_shared_calling_code_picks_the_region_as_phonenumbers_does(
+    example: tuple[int, str], keep: int, tail: str
+) -> None:
+    """+1 numbers are valid by the rules of the first region (US, then AG, AI,
+    ...) whose leading digits start them or, listing none, that knows them."""
+    import phonenumbers
+
+    cc, number = example
+    national = number[:keep] + tail
+    if not 2 <= len(national) <= 17 or national[0] == "0":
+        return
+    want = phonenumbers.is_valid_number(
+        phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
+    )
+    assert import_values.PhoneNormalizer("ID")._valid(cc, national) == want
+
+
 def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
     fast = import_values.PhoneNormalizer("ID")
     expected = {
@@ -530,6 +567,35 @@ def test_region_numbers_are_checked_in_one_pass_over_the_column(monkeypatch) -> 
     monkeypatch.undo()  # the rest is for the one-at-a-time path, which decides
     assert fast.many(["0812", "0800 1234 5678 9012 3456"]) == [None, None]
     assert fast.many(["+62 0812 3456 7890"]) == [normalize_phone("+62 0812 3456 7890", "ID")]
+
+
+_column_texts = st.lists(
+    st.one_of(
+        st.sampled_from(["", "budi@example.com", "a" * 64 + "@example.com",
+                         "a" * 65 + "@example.com", "b@" + "x." * 130 + "com", "0812-3456-7890",
+                         "+62 812 3456 7890", "(021) 555-1234", "x@y.com\n", "\n0812 3456"]),
+        st.text(alphabet="ab@.+-0123456789 ()\n\r", max_size=20),
+        st.text(max_size=8),
+    ),
+    max_size=10,
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_column_texts)
+def test_a_column_pattern_finds_what_one_fullmatch_a_text_finds(texts: list[str]) -> None:
+    for pattern in (import_values.EMAIL_FAST, import_values._PHONE_FAST):
+        want = [k for k, t in enumerate(texts) if t and pattern.one.fullmatch(t) is None]
+        assert pattern.misfits(texts) == want
+        assert pattern.misfits(texts, "\n".join(texts)) == want
+
+
+def test_the_email_fast_path_keeps_the_length_limits() -> None:
+    assert import_values.email("A" * 64 + "@Example.com") == "a" * 64 + "@example.com"
+    for text in ("a" * 65 + "@example.com", "b@" + "x." * 130 + "com"):
+        assert not import_values.EMAIL_FAST.fullmatch(text)
+        with pytest.raises(ValidationError):
+            import_values.email(text)
 
 
 def test_db_check_on_a_marked_database_is_a_note_not_a_problem(conn, cli) -> None:
@@ -723,7 +789,7 @@ _cells = st.one_of(
     st.sampled_from(["", " ", "x\x00y", "budi@example.com", "BUDI@Example.COM", "not-mail",
                      "0812-3456-7890", "+62 812 3456 7890", "12345", "Rp 7.500.000", "1.5jt",
                      "15,000,000", "2026-01-02", "02/03/2026", "31/31/2026", "hot;b2b", "a, b",
-                     "'=SUM(A1)", "x" * 10_001]),
+                     "'=SUM(A1)", "x" * 10_001, "a" * 65 + "@example.com", "x@y.com\n"]),
     st.text(max_size=12),
 )  # fmt: skip
 
