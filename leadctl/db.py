@@ -35,6 +35,11 @@ DEFERRED_INDEXES = 1000
 BULK_SWEEP = "bulk_sweep"
 SWEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
 SORT_THREADS = 2
+# The sweep deletes rows spread over every page of three tables and their
+# indexes: with a 2 MiB cache (what index rebuilds use) each delete re-reads
+# its pages (measured on 1M leads, 44k duplicates: deletes 2.6 s -> 1.0 s
+# with 20 MiB, the cache size of the load itself, so no new memory peak).
+SWEEP_CACHE_KIB = 20_480
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -398,7 +403,10 @@ def sweep_duplicates(conn: sqlite3.Connection) -> int:
         # The swept rows are the import's own, minutes old: no need to zero
         # their bytes (this build of SQLite has secure_delete on by default).
         secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
+        cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
         conn.execute("PRAGMA secure_delete = OFF")
+        if -SWEEP_CACHE_KIB < cache < 0:
+            conn.execute(f"PRAGMA cache_size = -{SWEEP_CACHE_KIB}")
         try:
             for table in ("stage_history", "activities", "leads"):
                 column = "id" if table == "leads" else "lead_id"
@@ -407,6 +415,7 @@ def sweep_duplicates(conn: sqlite3.Connection) -> int:
                 )
         finally:
             conn.execute(f"PRAGMA secure_delete = {int(secure)}")
+            conn.execute(f"PRAGMA cache_size = {cache}")
         conn.execute(
             "UPDATE imports SET inserted = inserted - ?, skipped = skipped + ? WHERE id = ?",
             (swept, swept, import_id),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -1332,6 +1333,12 @@ def _loop(
         # A big import: one transaction per commit_rows rows (several batches),
         # each still moving imports.last_line with its rows.
         pending = 0
+        # The bulk path's batches are tuples of texts, freed by reference
+        # counting: the cycle collector would only walk them (on 1M rows:
+        # 1,200 collections, 0.35 s of the parent's time, which paces the load).
+        collecting = gc.isenabled() and bool(run.bulk_sql)
+        if collecting:
+            gc.disable()
         try:
             for batch in batches:
                 if not conn.in_transaction:
@@ -1348,6 +1355,9 @@ def _loop(
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            if collecting:
+                gc.enable()
     else:
         for batch in batches:
             _write(run, batch, info, progress)
