@@ -112,15 +112,6 @@ _HIST_SQL = (
     "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
-# The `import` activity of each new lead of a batch, from a JSON array of the
-# leads' line numbers (lead first_id + i came from line lines[i]); the data
-# text is what json.dumps({"import_id": ..., "line": ...}) gives.
-_IMPORT_ACT_SQL = (
-    "INSERT INTO activities (id, lead_id, kind, at, actor, note, data, created_at)"
-    " SELECT ?1 + 1 + j.key, ?2 + j.key, 'import', ?3, ?4, NULL,"
-    " '{\"import_id\": ' || ?5 || ', \"line\": ' || j.value || '}', ?3"
-    " FROM json_each(?6) AS j ORDER BY j.key"
-)
 # The one stage-history row of each new lead that starts in the first stage.
 _FIRST_HIST_SQL = (
     "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
@@ -761,6 +752,34 @@ class _Run:
     commit_rows: int = 0  # > 0: one transaction per this many rows (a big import)
     bulk_sql: str = ""  # the bulk path's INSERT (see BulkRows)
     bulk_first: int = 0  # the bulk path's first lead id (see db.sweep_duplicates)
+    act_sql: str = ""  # see _import_activities
+
+
+def _import_activities(run: _Run, act_id: int, first_id: int, lines: str, n: int) -> int:
+    """Store the `import` activity of each of the n new leads first_id,
+    first_id + 1, ... (lead first_id + i came from line lines[i]; `lines` is
+    their JSON array), ids act_id + 1, ... in lead order (act_id: the largest activity
+    id; the write lock is held). Returns the last id. The data text is what
+    json.dumps({"import_id": ..., "line": ...}) gives.
+
+    The run's constants are SQL literals and the ids are left to SQLite
+    (max + 1, checked after): binding them and naming each id cost 1.8 µs a
+    row against 1.25.
+    """
+    conn = run.conn
+    if not run.act_sql:
+        now = _literal(run.now_s)
+        data = _literal(f'{{"import_id": {int(run.import_id)}, "line": ')
+        run.act_sql = (
+            "INSERT INTO activities (lead_id, kind, at, actor, note, data, created_at)"
+            f" SELECT ?1 + j.key, 'import', {now}, {_literal(run.actor)}, NULL,"
+            f" {data} || j.value || '}}', {now} FROM json_each(?2) AS j ORDER BY j.key"
+        )
+    conn.execute(run.act_sql, (first_id, lines))
+    last = act_id + n
+    if conn.execute("SELECT MAX(id) FROM activities").fetchone()[0] != last:
+        raise ValidationError("internal error: the new activity ids are not consecutive")
+    return last
 
 
 def run_import(
@@ -1530,7 +1549,6 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     conn = run.conn
     conv = run.conv
     now_s = run.now_s
-    actor = run.actor
     import_id = run.import_id
     first_stage = run.first_stage
     lead_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0])
@@ -1562,9 +1580,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
         return
     last_id = lead_id
     conn.executemany(_LEAD_SQL, lead_rows)
-    # One `import` activity per lead, ids act_id+1.. in lead order.
-    conn.execute(_IMPORT_ACT_SQL, (act_id, first_id, now_s, actor, import_id, json.dumps(lines)))
-    act_id += len(lead_rows)
+    act_id = _import_activities(run, act_id, first_id, json.dumps(lines), len(lines))
     conn.execute(_FIRST_HIST_SQL, (first_id, last_id, first_stage))
     _later_rows(run, act_id, moved, notes)
     run.result.inserted += len(lead_rows)
@@ -2101,9 +2117,7 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             # New rowids are max + 1 in order (the write lock is held): check it.
             if conn.execute("SELECT MAX(id) FROM leads").fetchone()[0] != last_id:
                 raise ValidationError("internal error: the new lead ids are not consecutive")
-            conn.execute(
-                _IMPORT_ACT_SQL, (act_id, first_id, run.now_s, run.actor, run.import_id, b.lines)
-            )
+            _import_activities(run, act_id, first_id, b.lines, n)
             conn.execute(_FIRST_HIST_SQL, (first_id, last_id, run.first_stage))
             first_stage = run.first_stage
             moved = [

@@ -9,6 +9,7 @@ The thresholds are lowered so that a few hundred rows take the big path.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -62,10 +63,9 @@ def big(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _run(conn: sqlite3.Connection, path: Path, **kw: Any) -> importer.ImportResult:
     rejects = kw.pop("rejects_out", None)
+    actor = kw.pop("actor", "tester")
     opts = importer.ImportOptions(batch_size=kw.pop("batch_size", 100), **kw)
-    return importer.run_import(
-        conn, path, opts, now=NOW, tz=UTC, actor="tester", rejects_out=rejects
-    )
+    return importer.run_import(conn, path, opts, now=NOW, tz=UTC, actor=actor, rejects_out=rejects)
 
 
 def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -128,6 +128,35 @@ def test_big_path_stores_what_the_ordinary_path_stores(tmp_path, big, monkeypatc
     assert (plain[0]["updated"] > 0) == (mode == "update")
     assert plain[1] == bigger[1]  # the rejects file, raw cells included
     assert plain[2] == bigger[2]
+
+
+@pytest.mark.parametrize("actor", ["o'brien", None])
+def test_import_activities_carry_the_actor_and_the_line(tmp_path, big, monkeypatch, actor) -> None:
+    """The `import` activity SQL holds the run's constants as literals: a quote
+    in the actor's name, or no actor, is stored as it is, on both paths."""
+    csv_path = tmp_path / "leads.csv"
+    csv_path.write_text(
+        "name,email\n" + "".join(f"Lead {i},l{i}@example.com\n" for i in range(300)),
+        encoding="utf-8",
+    )
+    bulk = []
+    write_bulk = importer._write_bulk
+    monkeypatch.setattr(importer, "_write_bulk", lambda run, b: bulk.append(write_bulk(run, b)))
+    for name, big_rows in (("plain", 10**9), ("big", 100)):
+        monkeypatch.setattr(importer, "BIG_ROWS", big_rows)
+        conn = open_db(tmp_path / f"{name}.db")
+        result = _run(conn, csv_path, actor=actor)
+        assert bool(bulk) == (name == "big")
+        rows = conn.execute(
+            "SELECT a.id, a.lead_id, a.actor, a.data, l.email FROM activities AS a"
+            " JOIN leads AS l ON l.id = a.lead_id WHERE a.kind = 'import' ORDER BY a.id"
+        ).fetchall()
+        assert len(rows) == result.inserted == 300, name
+        for k, (act_id, lead_id, who, data, email) in enumerate(rows):
+            assert (act_id, lead_id, who) == (k + 1, k + 1, actor)
+            assert json.loads(data) == {"import_id": result.import_id, "line": k + 2}
+            assert email == f"l{k}@example.com"
+        conn.close()
 
 
 def test_big_import_leaves_the_schema_of_the_migrations(tmp_path, big, conn, cli) -> None:
