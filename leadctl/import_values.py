@@ -64,6 +64,7 @@ EMAIL_FAST = LinePattern(
 )
 _PHONE_FAST = LinePattern(r"\+?[0-9][0-9 ().-]{5,30}")
 _ANY = re.compile("")
+_NEVER = re.compile("(?!)")
 
 
 def _digits(text: str) -> str:
@@ -74,6 +75,8 @@ def _digits(text: str) -> str:
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?")
+# A spreadsheet's day: D/M/YYYY or M/D/YYYY, maybe with HH:MM[:SS].
+_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{2}:\d{2}(?::\d{2})?))?", re.ASCII)
 
 
 def email(text: str) -> str:
@@ -104,7 +107,8 @@ class PhoneNormalizer:
         self._codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
         self._simple: dict[int, bool] = {}
         self._codes_by_prefix: dict[str, tuple[int | None, int]] = {}
-        self._rx: dict[tuple[int, int], Any] = {}
+        self._rx: dict[int, Any] = {}  # calling code -> its regions (see _valid)
+        self._region_checks: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
         md = PhoneMetadata.metadata_for_region(self.region)
         # The trunk-'0' path needs a region whose national prefix IS '0' (SG has
         # none: there a leading 0 is part of the number).
@@ -197,15 +201,20 @@ class PhoneNormalizer:
         one compiled alternation per (region, length): ~1 µs instead of ~20
         (~30 for a +1 number).
         """
-        key = (cc, len(national))
-        checks = self._rx.get(key)
-        if checks is None:
-            checks = self._checks(cc, len(national))
-            self._rx[key] = checks
-        if checks is False:
+        regions = self._rx.get(cc)
+        if regions is None:
+            regions = self._regions(cc)
+            self._rx[cc] = regions
+        if regions is False:
             number = self._pn.PhoneNumber(country_code=cc, national_number=int(national))
             return bool(self._pn.is_valid_number(number))
-        for leading, general, types in checks:
+        length = len(national)
+        for region in regions:
+            check = self._region_checks.get((region, length))
+            if check is None:
+                check = self._check(region, length, len(regions) == 1)
+                self._region_checks[region, length] = check
+            leading, general, types = check
             if leading is not None and leading.match(national) is None:
                 continue  # another region's number
             known = (
@@ -218,28 +227,34 @@ class PhoneNormalizer:
                 return known
         return False
 
-    def _checks(self, cc: int, length: int) -> Any:
-        """For `_valid`: [(leading digits, general, types)] of the code's
-        regions in order (leading digits: a pattern, or None where the region
-        lists none; a code with one region is that region whatever its digits,
-        so its pattern matches anything), or False: ask phonenumbers."""
+    def _regions(self, cc: int) -> Any:
+        """For `_valid`: the regions of a calling code, in phonenumbers' order,
+        or False: ask phonenumbers."""
         regions = self._codes.get(cc, ())
         if not regions or "001" in regions:
             return False
-        checks = []
-        for region in regions:
-            md = self._pn.PhoneMetadata.metadata_for_region(region)
-            if md is None:
-                if len(regions) == 1:
-                    return False
-                continue
-            leading: re.Pattern[str] | None
-            if len(regions) == 1:
-                leading = _ANY
-            else:
-                leading = re.compile(md.leading_digits) if md.leading_digits is not None else None
-            checks.append((leading, *self._patterns(md, length)))
-        return checks
+        if len(regions) == 1 and self._pn.PhoneMetadata.metadata_for_region(regions[0]) is None:
+            return False
+        return list(regions)
+
+    def _check(self, region: str, length: int, alone: bool) -> tuple[Any, Any, Any]:
+        """For `_valid`, built when a number first reaches the region (a +1
+        number is most often a US one: the other 24 regions' patterns are
+        then never compiled): (leading digits, general, types) of its
+        numbers of `length` digits. Leading digits: a pattern, or None where
+        the region lists none; the region of a code alone is the code's
+        whatever the digits (a pattern matching anything); a region without
+        metadata is skipped (a pattern matching nothing), as phonenumbers
+        skips it."""
+        md = self._pn.PhoneMetadata.metadata_for_region(region)
+        if md is None:
+            return _NEVER, None, None
+        leading: re.Pattern[str] | None
+        if alone:
+            leading = _ANY
+        else:
+            leading = re.compile(md.leading_digits) if md.leading_digits is not None else None
+        return (leading, *self._patterns(md, length))
 
     @staticmethod
     def _patterns(md: Any, length: int) -> tuple[Any, Any]:
@@ -372,11 +387,11 @@ class PhoneNormalizer:
         ):
             return None
         alts = []
+        regions = self._regions(cc)
+        if regions is False or len(regions) != 1:
+            return None
         for length in range(2, 18):
-            checks = self._checks(cc, length)
-            if checks is False or len(checks) != 1:
-                return None
-            _, general, types = checks[0]
+            _, general, types = self._check(regions[0], length, True)
             if general is not None and types is not None:
                 alts.append(f"(?=[0-9]{{{length}}}$)(?=(?:{general.pattern})$)(?:{types.pattern})$")
         if not alts:
@@ -560,7 +575,29 @@ def make_date_parser(now: datetime, tz: tzinfo, dayfirst: bool) -> Callable[[str
             except ValueError:
                 return None
             return to_store(local.replace(tzinfo=tz))
+        slash = _SLASH_DATE.fullmatch(s)
+        if slash is not None:
+            return slash_date(*slash.groups())
         return None
+
+    def slash_date(first: str, second: str, year: str, clock: str | None) -> str | None:
+        """dateutil's reading of two numbers and a four-digit year
+        (dateutil.parser._ymd.resolve_ymd): the first is the day when it is
+        over 12, or with --dayfirst when the second is 12 or less; else the
+        month. ~2 µs instead of ~180 (an export with a time in every cell
+        would take dateutil minutes). None (dateutil decides) for a number
+        out of 1-31 or a day not in the calendar."""
+        a, b = int(first), int(second)
+        if not (1 <= a <= 31 and 1 <= b <= 31):
+            return None
+        day, month = (a, b) if a > 12 or (dayfirst and b <= 12) else (b, a)
+        try:
+            d = date(int(year), month, day)
+        except ValueError:
+            return None
+        if clock is None:
+            return to_store(datetime.combine(d, time(0), tz))
+        return local_times(f"{d.isoformat()} {clock}")
 
     def parse(text: str) -> str:
         s = text.strip()

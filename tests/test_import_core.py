@@ -305,19 +305,52 @@ _isoish_dst = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=300)
+# What spreadsheets export: 2/3/2026, 02/03/2026 14:35, 31/12/2026 23:59:59.
+_slashed = st.builds(
+    lambda a, b, y, clock: f"{a}/{b}/{y}{clock}",
+    st.one_of(st.integers(0, 40).map(str), st.integers(0, 9).map(lambda n: f"{n:02d}")),
+    st.one_of(st.integers(0, 40).map(str), st.integers(0, 9).map(lambda n: f"{n:02d}")),
+    st.one_of(_years.map(lambda y: f"{y:04d}"), st.just("0000")),
+    st.sampled_from(["", " 00:00", " 02:30", " 14:35", " 23:59:59", " 24:00", " 12:60", " 9:05"]),
+)  # fmt: skip
+
+
+@settings(max_examples=400)
 @given(
-    st.one_of(_isoish, _isoish.map(lambda s: s[:10]), _isoish_dst),
+    st.one_of(_isoish, _isoish.map(lambda s: s[:10]), _isoish_dst, _slashed),
     st.sampled_from(_ZONES),
+    st.booleans(),
 )
-def test_fast_dates_agree_with_parse_when(text, zone):
+def test_fast_dates_agree_with_parse_when(text, zone, dayfirst):
     from zoneinfo import ZoneInfo
 
     from leadctl.dates import parse_when, to_store
 
     tz = ZoneInfo(zone)
-    fast = import_values.make_date_parser(NOW, tz, False)
-    assert _outcome(fast, text) == _outcome(lambda t: to_store(parse_when(t, NOW, tz)), text)
+    fast = import_values.make_date_parser(NOW, tz, dayfirst)
+    assert _outcome(fast, text) == _outcome(
+        lambda t: to_store(parse_when(t, NOW, tz, dayfirst=dayfirst)), text
+    )
+
+
+def test_spreadsheet_days_skip_dateutil(monkeypatch) -> None:
+    """D/M/YYYY and M/D/YYYY (with a time or not) are read without dateutil,
+    as dateutil reads them: a first number over 12 is the day, else
+    --dayfirst decides."""
+    from leadctl import dates
+
+    def slow(*a):
+        raise AssertionError(f"dateutil for {a}")
+
+    monkeypatch.setattr(dates, "_parse_dateutil", slow)
+    month_first = import_values.make_date_parser(NOW, UTC, False)
+    day_first = import_values.make_date_parser(NOW, UTC, True)
+    assert month_first("02/03/2026") == "2026-02-03T00:00:00Z"
+    assert day_first("02/03/2026") == "2026-03-02T00:00:00Z"
+    assert (
+        month_first("31/12/2026 14:35") == day_first("31/12/2026 14:35") == "2026-12-31T14:35:00Z"
+    )
+    assert day_first("1/13/2026 08:00:05") == "2026-01-13T08:00:05Z"
 
 
 @pytest.mark.parametrize(
