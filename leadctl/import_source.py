@@ -102,7 +102,9 @@ def inspect_file(
         while chunk:
             digest.update(chunk)
             size += len(chunk)
-            if utf8 is not None and valid_utf8:
+            # ASCII with no partial character before it is UTF-8 (a check
+            # ~3x cheaper than decoding it).
+            if utf8 is not None and valid_utf8 and not (chunk.isascii() and not utf8.getstate()[0]):
                 try:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:

@@ -381,3 +381,27 @@ def test_local_times_agree_with_datetime_around_offset_changes(zone, first):
                 assert got == to_store(datetime.fromisoformat(text).replace(tzinfo=tz)), text
         day += timedelta(days=1)
     assert handled >= 2 * 1440 // 7  # the days without a change take the fast path
+
+
+@pytest.mark.parametrize(
+    ("last", "later", "encoding"),
+    [("é".encode(), "é".encode(), "utf-8-sig"), (b"\xe9", b"\x80\x80", "cp1252")],
+)
+def test_an_ascii_chunk_after_a_cut_character_is_still_checked(
+    tmp_path, monkeypatch, last, later, encoding
+):
+    """The UTF-8 check skips decoding an ASCII chunk only when no character
+    waits for its next bytes: a lone 0xE9 at the end of one chunk, ASCII in
+    the next and continuation bytes after (E9 80 80 would be a character) is
+    not UTF-8."""
+    from leadctl import import_source
+
+    monkeypatch.setattr(import_source, "CHUNK", 64)
+    first = b"name,email,note\nBudi,budi@example.com,"
+    first += b"x" * (64 - len(first) - len(last)) + last
+    second = b"\nAni,ani@example.com,ok\n" + b"Eko,eko@example.com,ok\n" * 2
+    third = later + b"Sri,sri@example.com,ok\n"
+    assert len(first) == 64 and len(second) >= 64 and second[:64].isascii()
+    path = tmp_path / "cut.csv"
+    path.write_bytes(first + second[:64] + third)
+    assert import_source.inspect_file(path, name="cut.csv").encoding == encoding
