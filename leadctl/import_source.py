@@ -352,6 +352,19 @@ def piece_encoding(encoding: str) -> str | None:
     return "utf-8" if name == "utf-8-sig" else name
 
 
+_LONE_CR = re.compile(rb"\r[^\n]")
+
+
+def _tally(buf: bytes, start: int, end: int, crs: bool, quotes: int, lines: int) -> tuple[int, int]:
+    """(quotes, lines) plus those of buf[start:end]: its quote characters and
+    the line ends in it (LF, CR LF, and lone CRs where `crs`)."""
+    quotes += buf.count(b'"', start, end)
+    lines += buf.count(b"\n", start, end)
+    if crs:
+        lines += buf.count(b"\r", start, end) - buf.count(b"\r\n", start, end)
+    return quotes, lines
+
+
 def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int]]:
     """[(byte offset, physical line)] of where to cut a CSV file: the first is
     the start of line `after_line` + 1, the rest likely record starts about
@@ -375,17 +388,18 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
         cr = False  # the last chunk ended with a CR (its LF may follow)
         while buf := fh.read(CHUNK):
             lead = 1 if cr and buf[:1] == b"\n" else 0  # that CR was counted as a line
-            crs = b"\r" in buf  # else lines are LFs: one count instead of three
+            # Only a CR without its LF ends a line the LFs do not count: a
+            # chunk without one (a CR LF file too) counts LFs and quotes, two
+            # passes instead of four (one regular-expression search finds
+            # the lone CRs: 0.06 s over 118 MB against 0.18 for two counts).
+            crs = _LONE_CR.search(buf) is not None or buf.endswith(b"\r")
             pos, q, n = 0, quotes, line - lead  # counted up to buf[pos]
             while target < at + len(buf):
                 cut = buf.find(b"\n", max(target - at, pos))
                 if cut < 0:
                     break
                 cut += 1
-                q += buf.count(b'"', pos, cut)
-                n += buf.count(b"\n", pos, cut)
-                if crs:
-                    n += buf.count(b"\r", pos, cut) - buf.count(b"\r\n", pos, cut)
+                q, n = _tally(buf, pos, cut, crs, q, n)
                 pos = cut
                 if q % 2 == 0:
                     starts.append((at + cut, n))
@@ -393,11 +407,7 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
                 else:  # inside quotes: no cut before the next quote character
                     quote = buf.find(b'"', cut)
                     target = at + (quote + 1 if quote >= 0 else len(buf))
-            q += buf.count(b'"', pos)
-            n += buf.count(b"\n", pos)
-            if crs:
-                n += buf.count(b"\r", pos) - buf.count(b"\r\n", pos)
-            quotes, line = q, n
+            quotes, line = _tally(buf, pos, len(buf), crs, q, n)
             cr = buf.endswith(b"\r")
             at += len(buf)
         if starts[-1][0] >= at:

@@ -1986,7 +1986,14 @@ def _bulk_messages(
     rows to store (BulkRows parameters), their lines (JSON), the leads not in
     the first stage and the notes (by index in the batch), the rejects, how
     many keyless rows a finished import of the same file already took, the
-    warnings and whether this child now reads the rest alone."""
+    warnings and whether this child now reads the rest alone.
+
+    Only the rows the column converter hands over are handled one by one;
+    the others go through in C-level passes (compress, map).
+    """
+    from itertools import accumulate, compress
+    from operator import itemgetter
+
     first_stage, now_s, import_id, keyless_done = bulk
     shape = BulkRows(conv, first_stage, now_s, import_id)
     fast = fast_batch(conv, shape, now_s)
@@ -2005,37 +2012,46 @@ def _bulk_messages(
             else:
                 for k, hit, note in zip(todo, got, got_notes, strict=True):
                     hits[k], notes[k] = hit, note
-        out: list[tuple[Any, ...]] = []
-        lines: list[int] = []
-        later: list[tuple[int, str, str, str, str | None, str | None]] = []
+        later: list[tuple[int, str, str, str, str | None, str | None]] = []  # k: chunk index
         rejects: list[tuple[int, str, list[str] | None]] = []
         keyless = 0
-        for (start, _end, _row, raw, error), hit, note in zip(chunk, hits, notes, strict=True):
-            if hit is not None:
-                if note:
-                    created = now_s if created_at is None else hit[created_at]
-                    later.append((len(out), first_stage, created, created, None, note))
-                out.append(hit)
-                lines.append(start)
-                continue
+        # The rows the column converter handed over (or never saw), in turn;
+        # each becomes its parameters, or None (a reject or a keyless row).
+        for k in [k for k, hit in enumerate(hits) if hit is None]:
+            start, _end, _row, raw, error = chunk[k]
             if error is None:
                 try:
                     p = convert(start, None, raw)
                     v = p.values
-                    if start <= keyless_done and not any(v.get(k) for k in keys):
+                    if start <= keyless_done and not any(v.get(key) for key in keys):
                         keyless += 1  # recognised by its line, as `_write_batch` does
                     else:
                         rest, stage, created, entered, lost_reason = _lead_row(
                             v, conv, first_stage, now_s, import_id
                         )
                         if stage != first_stage or p.note:
-                            later.append((len(out), stage, created, entered, lost_reason, p.note))
-                        out.append(project(rest))
-                        lines.append(start)
+                            later.append((k, stage, created, entered, lost_reason, p.note))
+                        hits[k] = project(rest)
                 except LeadctlError as exc:
                     error = str(exc)
             if error is not None:
                 rejects.append((start, error, raw if keep_raw else None))
+        for k in [k for k, note in enumerate(notes) if note]:
+            hit = hits[k]
+            if hit is not None:  # (None: handed over, and `later` has it if it has a note)
+                created = now_s if created_at is None else hit[created_at]
+                later.append((k, first_stage, created, created, None, notes[k]))
+        starts = map(itemgetter(0), chunk)
+        if None in hits:
+            keep = [hit is not None for hit in hits]
+            out = list(compress(hits, keep))
+            lines = list(compress(starts, keep))
+            if later:  # chunk index -> index among the stored rows
+                at = list(accumulate(keep))
+                later = [(at[e[0]] - 1, *e[1:]) for e in later]
+        else:
+            out, lines = hits, list(starts)
+        later.sort()  # by index: the order the rows take their activity ids in
         warnings, conv.warnings = conv.warnings, []
         yield ("bulk", len(chunk), chunk[-1][1] if chunk else 0, position, out,
                json.dumps(lines), later, rejects, keyless, warnings, takeover)  # fmt: skip

@@ -136,11 +136,17 @@ def _read_in_pieces(info, header, starts, parts):
     st.integers(min_value=1, max_value=40),
     st.integers(min_value=2, max_value=3),
     st.booleans(),
+    st.sampled_from([1 << 20, 64, 33, 24]),  # the header and a BOM fit in the first read
 )
-@example([['5" screen'], ["a\nb", "c"], ["d"]], "\n", 1, 2, False)  # a cut inside quotes
-@example([["x"], '"open'], "\r\n", 1, 2, True)  # a quote not closed at the end
-@example(['"', [";,"], ["\n"]], "\n", 1, 2, False)  # a blank record across a cut
-def test_pieces_read_what_one_reader_reads(tmp_path_factory, records, newline, step, parts, bom):
+@example([['5" screen'], ["a\nb", "c"], ["d"]], "\n", 1, 2, False, 1 << 20)  # a cut in quotes
+@example([["x"], '"open'], "\r\n", 1, 2, True, 1 << 20)  # a quote not closed at the end
+@example(['"', [";,"], ["\n"]], "\n", 1, 2, False, 1 << 20)  # a blank record across a cut
+@example([["abcdefghijklmnop"], ["x"]], "\r\n", 1, 2, False, 33)  # a CR LF across two reads
+def test_pieces_read_what_one_reader_reads(
+    tmp_path_factory, records, newline, step, parts, bom, chunk
+):
+    """`chunk`: record_starts' read size (small ones put line ends, CR LF
+    pairs and quotes across two reads)."""
     from leadctl import import_source
 
     path = tmp_path_factory.mktemp("pieces") / "leads.csv"
@@ -154,7 +160,12 @@ def test_pieces_read_what_one_reader_reads(tmp_path_factory, records, newline, s
         reader.dicts[0] = False
         whole = list(reader.rows)
         header, header_line = reader.header, reader.header_line
-    starts = import_source.record_starts(path, header_line, step)
+    read_size = import_source.CHUNK
+    import_source.CHUNK = chunk
+    try:
+        starts = import_source.record_starts(path, header_line, step)
+    finally:
+        import_source.CHUNK = read_size
     if not starts:
         assert not whole
         return
