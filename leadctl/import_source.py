@@ -365,11 +365,13 @@ def _tally(buf: bytes, start: int, end: int, crs: bool, quotes: int, lines: int)
     return quotes, lines
 
 
-def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int]]:
+def record_starts(
+    path: Path, after_line: int, step: int, ramp: tuple[int, ...] = ()
+) -> list[tuple[int, int]]:
     """[(byte offset, physical line)] of where to cut a CSV file: the first is
     the start of line `after_line` + 1, the rest likely record starts about
-    `step` bytes apart (see above). [] when the header is not in the first
-    MiB (nothing is cut then)."""
+    `step` bytes apart (see above), the first pieces `ramp` bytes instead.
+    [] when the header is not in the first MiB (nothing is cut then)."""
     with path.open("rb") as fh:
         head = fh.read(CHUNK)
         start = 0
@@ -384,7 +386,8 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
         starts = [(start, after_line + 1)]
         fh.seek(start)
         at, line, quotes = start, after_line + 1, 0  # at buf[0]: its offset, line, quotes before
-        target = start + step
+        steps = iter(ramp)
+        target = start + next(steps, step)
         cr = False  # the last chunk ended with a CR (its LF may follow)
         while buf := fh.read(CHUNK):
             lead = 1 if cr and buf[:1] == b"\n" else 0  # that CR was counted as a line
@@ -403,7 +406,7 @@ def record_starts(path: Path, after_line: int, step: int) -> list[tuple[int, int
                 pos = cut
                 if q % 2 == 0:
                     starts.append((at + cut, n))
-                    target = at + cut + step
+                    target = at + cut + next(steps, step)
                 else:  # inside quotes: no cut before the next quote character
                     quote = buf.find(b'"', cut)
                     target = at + (quote + 1 if quote >= 0 else len(buf))

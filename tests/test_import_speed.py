@@ -786,13 +786,15 @@ def test_bulk_crash_then_open_sweeps_and_rerun_matches_a_clean_import(
     original = importer._write_bulk
     calls = []
 
-    def crash_on_fourth(run: Any, batch: Any) -> None:
+    def crash_on_tenth(run: Any, batch: Any) -> None:
+        # The first pieces are small (see importer._cuts): the tenth batch
+        # comes after a commit (BIG_COMMIT_ROWS) and before the end.
         calls.append(1)
-        if len(calls) == 4:
+        if len(calls) == 10:
             raise KeyboardInterrupt
         original(run, batch)
 
-    monkeypatch.setattr(importer, "_write_bulk", crash_on_fourth)
+    monkeypatch.setattr(importer, "_write_bulk", crash_on_tenth)
     with pytest.raises(KeyboardInterrupt):
         _run(conn, csv_path)
     conn.close()
