@@ -107,7 +107,7 @@ class PhoneNormalizer:
         self._codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
         self._simple: dict[int, bool] = {}
         self._codes_by_prefix: dict[str, tuple[int | None, int]] = {}
-        self._rx: dict[int, Any] = {}  # calling code -> its regions (see _valid)
+        self._rx: dict[int, list[str] | None] = {}  # calling code -> its regions (_valid)
         self._region_checks: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
         md = PhoneMetadata.metadata_for_region(self.region)
         # The trunk-'0' path needs a region whose national prefix IS '0' (SG has
@@ -201,11 +201,11 @@ class PhoneNormalizer:
         one compiled alternation per (region, length): ~1 µs instead of ~20
         (~30 for a +1 number).
         """
-        regions = self._rx.get(cc)
+        if cc in self._rx:
+            regions = self._rx[cc]
+        else:
+            regions = self._rx[cc] = self._regions(cc)
         if regions is None:
-            regions = self._regions(cc)
-            self._rx[cc] = regions
-        if regions is False:
             number = self._pn.PhoneNumber(country_code=cc, national_number=int(national))
             return bool(self._pn.is_valid_number(number))
         length = len(national)
@@ -227,14 +227,14 @@ class PhoneNormalizer:
                 return known
         return False
 
-    def _regions(self, cc: int) -> Any:
+    def _regions(self, cc: int) -> list[str] | None:
         """For `_valid`: the regions of a calling code, in phonenumbers' order,
-        or False: ask phonenumbers."""
+        or None: ask phonenumbers."""
         regions = self._codes.get(cc, ())
         if not regions or "001" in regions:
-            return False
+            return None
         if len(regions) == 1 and self._pn.PhoneMetadata.metadata_for_region(regions[0]) is None:
-            return False
+            return None
         return list(regions)
 
     def _check(self, region: str, length: int, alone: bool) -> tuple[Any, Any, Any]:
@@ -388,7 +388,7 @@ class PhoneNormalizer:
             return None
         alts = []
         regions = self._regions(cc)
-        if regions is False or len(regions) != 1:
+        if regions is None or len(regions) != 1:
             return None
         for length in range(2, 18):
             _, general, types = self._check(regions[0], length, True)

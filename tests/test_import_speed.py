@@ -130,10 +130,11 @@ def test_big_path_stores_what_the_ordinary_path_stores(tmp_path, big, monkeypatc
     assert plain[2] == bigger[2]
 
 
-@pytest.mark.parametrize("actor", ["o'brien", None])
+@pytest.mark.parametrize("actor", ["o'brien", None, "nul\x00in the name"])
 def test_import_activities_carry_the_actor_and_the_line(tmp_path, big, monkeypatch, actor) -> None:
-    """The `import` activity SQL holds the run's constants as literals: a quote
-    in the actor's name, or no actor, is stored as it is, on both paths."""
+    """The `import` activity SQL holds the time and import id as literals:
+    the actor (a quote, no actor, a NUL through the API) is stored as it is,
+    on both paths."""
     csv_path = tmp_path / "leads.csv"
     csv_path.write_text(
         "name,email\n" + "".join(f"Lead {i},l{i}@example.com\n" for i in range(300)),
@@ -157,6 +158,31 @@ def test_import_activities_carry_the_actor_and_the_line(tmp_path, big, monkeypat
             assert json.loads(data) == {"import_id": result.import_id, "line": k + 2}
             assert email == f"l{k}@example.com"
         conn.close()
+
+
+def test_a_row_the_column_converter_hands_over_keeps_one_note(tmp_path, big, monkeypatch) -> None:
+    """A tags cell over the column converter's text limit (the general way
+    takes it) sends the row the general way: its note is stored once, as the
+    ordinary path stores it, and the rows around it keep theirs."""
+    csv_path = tmp_path / "leads.csv"
+    rows = [
+        f"Lead {i},l{i}@example.com,{'a;' * 6000 if i % 50 == 7 else 'hot'},note {i}\n"
+        for i in range(300)
+    ]
+    csv_path.write_text("name,email,tags,note\n" + "".join(rows), encoding="utf-8")
+    got = {}
+    for name, big_rows in (("plain", 10**9), ("big", 100)):
+        monkeypatch.setattr(importer, "BIG_ROWS", big_rows)
+        conn = open_db(tmp_path / f"{name}.db")
+        _run(conn, csv_path)
+        got[name] = [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT lead_id, note FROM activities WHERE kind = 'note' ORDER BY lead_id, id"
+            )
+        ]
+        conn.close()
+    assert got["big"] == got["plain"] == [(i + 1, f"note {i}") for i in range(300)]
 
 
 def test_big_import_leaves_the_schema_of_the_migrations(tmp_path, big, conn, cli) -> None:
@@ -565,6 +591,26 @@ def test_a_shared_calling_code_picks_the_region_as_phonenumbers_does(
         phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
     )
     assert import_values.PhoneNormalizer("ID")._valid(cc, national) == want
+
+
+def test_one_normalizer_keeps_its_region_patterns_apart() -> None:
+    """One PhoneNormalizer (as a child uses it) over every example number of
+    the shared calling codes and their neighbours: the patterns it builds per
+    (region, length) on first use answer later numbers as phonenumbers does."""
+    import phonenumbers
+
+    fast = import_values.PhoneNormalizer("ID")
+    checked = 0
+    for cc, number in _SHARED:
+        for national in (number, number[:-1], number + "0", "9" + number[1:], number[:3] + "1" * 7):
+            if not 2 <= len(national) <= 17 or national[0] == "0":
+                continue
+            want = phonenumbers.is_valid_number(
+                phonenumbers.PhoneNumber(country_code=cc, national_number=int(national))
+            )
+            assert fast._valid(cc, national) == want, (cc, national)
+            checked += 1
+    assert checked > 500
 
 
 def test_generator_phone_forms_take_the_fast_path(monkeypatch) -> None:
