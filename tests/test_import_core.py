@@ -405,3 +405,19 @@ def test_an_ascii_chunk_after_a_cut_character_is_still_checked(
     path = tmp_path / "cut.csv"
     path.write_bytes(first + second[:64] + third)
     assert import_source.inspect_file(path, name="cut.csv").encoding == encoding
+
+
+def test_new_leads_history_is_read_by_id_range(conn, tmp_path):
+    """The first-stage history of each batch reads its new leads by id range.
+    With `stage = ?` the planner took idx_leads_stage_owner and read every lead
+    in that stage for each batch: a small import into a database of 950k
+    leads took 6.1 s instead of 3.8."""
+    sqls: list[str] = []
+    conn.set_trace_callback(sqls.append)
+    run(conn, write(tmp_path, ROWS), batch_size=4)
+    conn.set_trace_callback(None)
+    ranged = [s for s in sqls if "FROM leads WHERE id BETWEEN" in s]
+    assert len(ranged) == 3  # one a batch
+    for sql in ranged:
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "INTEGER PRIMARY KEY" in plan and "idx_" not in plan, plan
