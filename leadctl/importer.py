@@ -1991,8 +1991,9 @@ def _bulk_messages(
     """A converting child's side of the bulk path: per chunk of records, the
     rows to store (BulkRows parameters), their lines (JSON), the leads not in
     the first stage and the notes (by index in the batch), the rejects, how
-    many keyless rows a finished import of the same file already took, the
-    warnings and whether this child now reads the rest alone.
+    many rows it skips (keyless rows a finished import of the same file
+    already took, and `_repeats`), the warnings and whether this child now
+    reads the rest alone.
 
     Only the rows the column converter hands over, and the notes, are
     handled one by one; the stored rows and their lines are taken with
@@ -2006,6 +2007,7 @@ def _bulk_messages(
     fast = fast_batch(conv, shape, now_s)
     created_at = shape.var.index("created_at") if "created_at" in shape.var else None
     keys = conv.opts.keys
+    key_cols = [shape.var.index(key) for key in keys if key in shape.var]
     convert = conv.convert
     project = shape.project
     for chunk, position, takeover, clean in chunks:
@@ -2021,7 +2023,7 @@ def _bulk_messages(
                     hits[k], notes[k] = hit, note
         later: list[tuple[int, str, str, str, str | None, str | None]] = []  # k: chunk index
         rejects: list[tuple[int, str, list[str] | None]] = []
-        keyless = 0
+        skipped = 0  # keyless rows a finished import took, repeats (below)
         # The notes of the rows the column converter took (it gives a note for
         # every row; a row it hands over gets the general way's note).
         noted = [k for k, note in enumerate(notes) if note and hits[k] is not None]
@@ -2034,7 +2036,7 @@ def _bulk_messages(
                     p = convert(start, None, raw)
                     v = p.values
                     if start <= keyless_done and not any(v.get(key) for key in keys):
-                        keyless += 1  # recognised by its line, as `_write_batch` does
+                        skipped += 1  # recognised by its line, as `_write_batch` does
                     else:
                         rest, stage, created, entered, lost_reason = _lead_row(
                             v, conv, first_stage, now_s, import_id
@@ -2061,11 +2063,51 @@ def _bulk_messages(
                 later = [(at[e[0]] - 1, *e[1:]) for e in later]
         else:
             out, lines = hits, list(starts)
+        repeats = _repeats(out, key_cols)
+        if repeats:
+            keep = [True] * len(out)
+            for k in repeats:
+                keep[k] = False
+            out = list(compress(out, keep))
+            lines = list(compress(lines, keep))
+            if later:
+                at = list(accumulate(keep))
+                later = [(at[e[0]] - 1, *e[1:]) for e in later if keep[e[0]]]
+            skipped += len(repeats)
         later.sort()  # by index: the order the rows take their activity ids in
         warnings, conv.warnings = conv.warnings, []
         yield ("bulk", len(chunk), chunk[-1][1] if chunk else 0, position, out,
-               json.dumps(lines), later, rejects, keyless, warnings, takeover)  # fmt: skip
+               json.dumps(lines), later, rejects, skipped, warnings, takeover)  # fmt: skip
         del chunk, out, hits, notes
+
+
+def _repeats(rows: list[Any], key_cols: list[int]) -> list[int]:
+    """The rows (indices) whose every key (the columns key_cols; "" for none)
+    some earlier row of the batch has: the duplicates `--on-duplicate skip`
+    skips, found in the child so the parent never stores them.
+
+    The sweep (db.sweep_duplicates) would delete the same rows and leaves the
+    same leads: the first row holding a key is never among them, so each key
+    they hold stays on a stored lead of smaller id for the sweep to see (a
+    row with one new key is stored, and left to the sweep). Works a column at
+    a time: a row is a repeat when it holds a key and is the first holder of
+    none (the first holders: a dict from the values read backwards).
+    """
+    from itertools import compress
+    from operator import itemgetter, truth
+
+    n = len(rows)
+    index = range(n)
+    firsts: set[int] = set()
+    holders: set[int] = set()
+    for j in key_cols:
+        col = list(map(itemgetter(j), rows))
+        first = dict(zip(reversed(col), reversed(index), strict=True))
+        first.pop("", None)
+        firsts.update(first.values())
+        if len(first) + col.count("") < n:  # a value repeats
+            holders.update(compress(index, map(truth, col)))
+    return sorted(holders - firsts)
 
 
 class _BulkBatch:
@@ -2080,13 +2122,13 @@ class _BulkBatch:
         lines: str,
         later: list[tuple[int, str, str, str, str | None, str | None]],
         rejects: list[tuple[int, str, list[str] | None]],
-        keyless: int,
+        skipped: int,
         warnings: list[dict[str, Any]],
         takeover: bool,
     ) -> None:
         self.read, self.last_line, self.position = read, last_line, position
         self.rows, self.lines, self.later = rows, lines, later
-        self.rejects, self.keyless = rejects, keyless
+        self.rejects, self.skipped = rejects, skipped
         self.warnings, self.takeover = warnings, takeover
 
 
@@ -2156,12 +2198,12 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             _touch(run, range(first_id, last_id + 1))
             _mark_sweep(run)  # again: an open that healed meanwhile cleared it
         result.read += b.read
-        result.skipped_duplicates += b.keyless
+        result.skipped_duplicates += b.skipped
         conn.execute(
             "UPDATE imports SET last_line = max(last_line, ?), rows_read = rows_read + ?,"
             " inserted = inserted + ?, skipped = skipped + ?, rejected = rejected + ?"
             " WHERE id = ?",
-            (b.last_line, b.read, n, b.keyless, len(b.rejects), run.import_id),
+            (b.last_line, b.read, n, b.skipped, len(b.rejects), run.import_id),
         )
 
 

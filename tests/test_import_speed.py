@@ -937,3 +937,87 @@ def test_child_messages_round_trip() -> None:
     other = ("batch", 1, 2, 3, [(2, {"when": datetime(2026, 1, 2, tzinfo=timezone.utc)})], [])
     for msg in (bulk, other, ("end", [{"line": 2, "warning": "w"}])):
         assert importer._unpack(importer._pack(msg)) == msg
+
+
+def _skip_rule(rows: list[tuple[str, ...]]) -> list[int]:
+    """The rows `--on-duplicate skip` stores, one row at a time: a row holding
+    a key some earlier row held (stored or skipped) is a duplicate."""
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for k, row in enumerate(rows):
+        keys = {(j, v) for j, v in enumerate(row) if v}
+        if not keys & seen:
+            kept.append(k)
+        seen |= keys
+    return kept
+
+
+def _sweep_rule(rows: list[tuple[str, ...]], stored: list[int]) -> list[int]:
+    """What db.sweep_duplicates leaves of the stored rows: a lead is deleted
+    when a lead of smaller id holds one of its keys."""
+    first: dict[tuple[int, str], int] = {}
+    for k in stored:
+        for j, v in enumerate(rows[k]):
+            if v:
+                first.setdefault((j, v), k)
+    return [k for k in stored if all(first[(j, v)] == k for j, v in enumerate(rows[k]) if v)]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(st.tuples(*[st.sampled_from(["", "a", "b", "c", "d"])] * 3), max_size=30),
+    st.integers(1, 30),
+)
+def test_repeats_dropped_in_the_child_leave_what_the_sweep_leaves(rows, size) -> None:
+    """The child drops the repeats of each batch; the sweep then deletes the
+    rest of the duplicates. Together they store what the skip rule stores."""
+    kept_by_child = []
+    for start in range(0, len(rows), size):
+        batch = rows[start : start + size]
+        dropped = set(importer._repeats(batch, [0, 1, 2]))
+        kept_by_child += [start + k for k in range(len(batch)) if k not in dropped]
+    assert _sweep_rule(rows, kept_by_child) == _skip_rule(rows)
+    assert _sweep_rule(rows, list(range(len(rows)))) == _skip_rule(rows)
+
+
+def test_repeats_within_a_batch_are_not_stored(tmp_path, big, monkeypatch) -> None:
+    """A file whose batches repeat their own keys in chains (a row repeating a
+    row that repeats another): the big path stores the same with or without
+    the child's dropping of repeats, and with it writes fewer rows that the
+    sweep then deletes."""
+    import random
+
+    rnd = random.Random(7)
+    lines = ["Name,Email,Phone,Notes"]
+    for i in range(600):
+        email = f"e{rnd.randrange(60)}@example.com" if rnd.random() < 0.7 else ""
+        phone = f"0812{rnd.randrange(60):08d}" if rnd.random() < 0.7 else ""
+        lines.append(f"Lead {i},{email},{phone},{'note ' + str(i) if i % 3 == 0 else ''}")
+    csv_path = tmp_path / "tangled.csv"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    original_write, original_repeats = importer._write_bulk, importer._repeats
+    out = {}
+    for name in ("sweep only", "child drops"):
+        if name == "sweep only":
+            monkeypatch.setattr(importer, "_repeats", lambda rows, cols: [])
+        else:
+            monkeypatch.setattr(importer, "_repeats", original_repeats)
+        written: list[int] = []
+
+        def write(run: Any, b: Any, written: list[int] = written) -> None:
+            written.append(len(b.rows))
+            original_write(run, b)
+
+        monkeypatch.setattr(importer, "_write_bulk", write)
+        conn = open_db(tmp_path / f"{name}.db")
+        result = _run(conn, csv_path)
+        out[name] = (result.to_dict(), _dump(conn), sum(written))
+        assert _keys_unique(conn)
+        conn.close()
+    swept, dropped = out["sweep only"], out["child drops"]
+    for key in ("read", "inserted", "skipped_duplicates", "rejected"):
+        assert swept[0][key] == dropped[0][key], key
+    assert swept[1] == dropped[1]
+    assert swept[0]["inserted"] < 150 < swept[0]["skipped_duplicates"]
+    assert swept[2] == 600  # every row written, the duplicates swept after
+    assert dropped[2] < swept[2] - 100  # 127 repeats never written (seeded)
