@@ -1399,6 +1399,15 @@ def _loop(
         swept = _counts(run)[1] - skipped
         run.result.inserted -= swept
         run.result.skipped_duplicates += swept
+        if swept and len(run.touched) < RESCORE_SAMPLE:
+            # The whole list (a capped one rescores every lead): without the swept.
+            marks = ", ".join("?" for _ in run.touched)
+            run.touched = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM leads WHERE id IN ({marks}) ORDER BY id", run.touched
+                )
+            ]
     with transaction(run.conn):
         # A crash before this leaves 'running' with last_line at the end of
         # the file: the rerun reads nothing and lands here.
@@ -2041,9 +2050,9 @@ def _bulk_messages(
                         rest, stage, created, entered, lost_reason = _lead_row(
                             v, conv, first_stage, now_s, import_id
                         )
+                        hits[k] = project(rest)
                         if stage != first_stage or p.note:
                             later.append((k, stage, created, entered, lost_reason, p.note))
-                        hits[k] = project(rest)
                 except LeadctlError as exc:
                     error = str(exc)
             if error is not None:
@@ -2083,8 +2092,8 @@ def _bulk_messages(
 
 def _repeats(rows: list[Any], key_cols: list[int]) -> list[int]:
     """The rows (indices) whose every key (the columns key_cols; "" for none)
-    some earlier row of the batch has: the duplicates `--on-duplicate skip`
-    skips, found in the child so the parent never stores them.
+    some earlier row of the batch has: some of the duplicates the sweep
+    deletes, found in the child so the parent never stores them.
 
     The sweep (db.sweep_duplicates) would delete the same rows and leaves the
     same leads: the first row holding a key is never among them, so each key

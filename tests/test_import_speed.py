@@ -1021,3 +1021,26 @@ def test_repeats_within_a_batch_are_not_stored(tmp_path, big, monkeypatch) -> No
     assert swept[0]["inserted"] < 150 < swept[0]["skipped_duplicates"]
     assert swept[2] == 600  # every row written, the duplicates swept after
     assert dropped[2] < swept[2] - 100  # 127 repeats never written (seeded)
+
+
+def test_a_bulk_import_of_few_distinct_keys_scores_only_the_leads_kept(tmp_path, big) -> None:
+    """Few rows survive the children's drops and the sweep: the leads left
+    are rescored one by one, and a swept lead is not among them (it raised
+    NotFoundError after the import had been committed)."""
+    lines = ["Name,Email,Phone,Stage,Notes"]
+    for i in range(600):
+        email = "same@example.com" if i % 50 else f"bad{i}@"  # every 50th rejected
+        stage = "contacted" if i % 7 == 0 else ""
+        lines.append(f"Lead {i},{email},0812{i % 3:08d},{stage},note {i}")
+    csv_path = tmp_path / "few.csv"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    conn = open_db(tmp_path / "few.db")
+    result = _run(conn, csv_path, score=True)
+    assert (result.inserted, result.rejected and len(result.rejected)) == (1, 12)
+    assert result.skipped_duplicates == 600 - 12 - 1
+    row = conn.execute("SELECT id, name, stage, score FROM leads").fetchall()
+    assert [tuple(r)[1:3] for r in row] == [("Lead 1", "new")] and row[0][3] is not None
+    notes = conn.execute("SELECT lead_id, note FROM activities WHERE kind = 'note'").fetchall()
+    assert [tuple(n) for n in notes] == [(row[0][0], "note 1")]
+    assert _keys_unique(conn)
+    conn.close()
