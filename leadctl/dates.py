@@ -34,6 +34,9 @@ _TIME_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MIN_YEAR, MAX_YEAR = 1900, 2199
 _EXAMPLES = "Examples: 2026-12-01, 2026-12-01 14:00, today, tomorrow 10:00, mon, +3d, eom"
+# Zone names after a time that dateutil is told of: Indonesia's three (it
+# knows UTC, GMT and Z itself). Any other name is refused, not ignored.
+_ZONE_NAMES = {"WIB": 7 * 3600, "WITA": 8 * 3600, "WIT": 9 * 3600}
 
 
 def to_store(dt: datetime) -> str:
@@ -263,8 +266,21 @@ def _parse_dateutil(
                   "nov", "dec")  # fmt: skip
         if not any(mo in raw.lower() for mo in months):
             raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES)
+    import warnings
+
     try:
-        dt: datetime = du_parser.parse(raw, dayfirst=dayfirst, default=default)
+        with warnings.catch_warnings():
+            # A zone name dateutil does not know: it would warn on stderr and
+            # read the time in `tz`.
+            warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
+            dt: datetime = du_parser.parse(
+                raw, dayfirst=dayfirst, default=default, tzinfos=_ZONE_NAMES
+            )
+    except du_parser.UnknownTimezoneWarning as exc:
+        raise ValidationError(
+            f"Unknown time zone in {raw!r}",
+            "Give an offset (2026-12-01 14:00 +07:00) or WIB, WITA, WIT or UTC.",
+        ) from exc
     except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)

@@ -185,3 +185,15 @@ def test_from_store_refuses_other_text() -> None:
         from_store("2026-11-22 08:00:00")
     with pytest.raises(ValueError):
         from_store("2026-13-22T08:00:00Z")
+
+
+def test_zone_names_are_read_or_refused_without_a_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dateutil's UnknownTimezoneWarning included
+        assert p("2026-01-02 10:00 WIB") == datetime(2026, 1, 2, 3, tzinfo=UTC)
+        assert p("2 Jan 2026 10:00 WITA", tz=JKT) == datetime(2026, 1, 2, 2, tzinfo=UTC)
+        assert p("2 Jan 2026 10:00 GMT", tz=JKT) == datetime(2026, 1, 2, 10, tzinfo=UTC)
+        with pytest.raises(ValidationError, match="Unknown time zone"):
+            p("5 March 2026 10:00 XYZ")

@@ -545,3 +545,22 @@ def test_imported_leads_are_scored_unless_no_score(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "other.db"))
     imp(cli, "bom_crlf.csv", "--no-score")
     assert all(r["score"] is None for r in leads(cli))
+
+
+def test_zone_names_after_a_time(cli, tmp_path):
+    """Indonesia's zone names are read as their offsets; another name is a
+    reject with its line, never a Python warning on stderr nor a time read
+    in the wrong zone."""
+    path = tmp_path / "zones.csv"
+    path.write_text(
+        "Name,Tanggal\nwib,2 Jan 2026 10:00 WIB\nwita,2 Jan 2026 10:00 WITA\n"
+        "wit,2 Jan 2026 10:00 WIT\nxyz,2 Jan 2026 10:00 XYZ\n",
+        encoding="utf-8",
+    )
+    r = cli("import", str(path), "--format", "json")
+    assert "Warning" not in r.stderr
+    s = json.loads(r.stdout)
+    got = {x["name"]: x["created_at"] for x in leads(cli)}
+    assert got == {"wib": "2026-01-02T03:00:00Z", "wita": "2026-01-02T02:00:00Z",
+                   "wit": "2026-01-02T01:00:00Z"}  # fmt: skip
+    assert [(x["line"], "Unknown time zone" in x["reason"]) for x in s["rejected"]] == [(5, True)]
