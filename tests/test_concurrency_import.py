@@ -43,7 +43,8 @@ def test_import_with_cron_and_a_person(tmp_path) -> None:
     lines += [f"Lead {i},lead{i}@example.com,0813{i:08d},ads" for i in range(ROWS)]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     first = _run(db, "add", "Walk-in", "--phone", "0811-0000-0001")
-    assert first.wait(timeout=60) == 0, first.stderr.read() if first.stderr else ""
+    _out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err.decode()
 
     importer = _run(db, "import", str(src), "--batch-size", "500")
     others = []

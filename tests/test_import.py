@@ -248,7 +248,7 @@ def test_invalid_contacts_rejected_or_lenient(cli):
 def test_rejects_file_roundtrip(cli, tmp_path):
     rejects = tmp_path / "rejects.csv"
     imp(cli, "invalid_contacts.csv", "--rejects", str(rejects))
-    rows = list(csv.DictReader(rejects.open(encoding="utf-8")))
+    rows = list(csv.DictReader(rejects.read_text(encoding="utf-8").splitlines()))
     assert [r["reject_line"] for r in rows] == ["3", "4"]
     assert rows[0]["Email"] == "budi@@example" and "e-mail" in rows[0]["reject_reason"]
     # Fix the rows and import the file again: the reject columns are ignored.

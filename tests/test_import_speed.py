@@ -470,7 +470,7 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
     children = _children(p.pid)
     assert children  # the converting child process
     p.send_signal(signal.SIGKILL)
-    p.wait(timeout=30)
+    p.communicate(timeout=30)  # reaps it and closes its pipes
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.01)

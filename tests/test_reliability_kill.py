@@ -102,7 +102,7 @@ def test_sigkill_mid_import_then_rerun(tmp_path) -> None:
         if p.poll() is not None:
             pytest.fail(f"import finished before the kill at {threshold}: {p.stderr.read()!r}")
         p.send_signal(signal.SIGKILL)
-        p.wait(timeout=30)
+        p.communicate(timeout=30)  # reaps it and closes its pipes
         assert p.returncode == -signal.SIGKILL
         n = _assert_consistent(db)
         kills.append(n)
