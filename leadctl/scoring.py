@@ -18,7 +18,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -215,11 +215,22 @@ FACTS_CHUNK = 5000
 
 
 def iter_all_facts(
-    conn: sqlite3.Connection, now: datetime, *, chunk: int = FACTS_CHUNK
+    conn: sqlite3.Connection,
+    now: datetime,
+    *,
+    chunk: int = FACTS_CHUNK,
+    after: int = 0,
+    until: int | None = None,
 ) -> Iterable[Facts]:
-    """Every lead's facts, by id, with three queries per chunk of leads (GROUP BY)."""
-    params: dict[str, Any] = {"now": _julian_now(now), "after": 0, "limit": chunk}
-    lead_sql = _LEAD_SELECT + " WHERE l.id > :after ORDER BY l.id LIMIT :limit"
+    """Every lead's facts (ids after `after`, up to `until`), by id, with three
+    queries per chunk of leads (GROUP BY)."""
+    params: dict[str, Any] = {"now": _julian_now(now), "after": after, "limit": chunk,
+                              "until": until}  # fmt: skip
+    lead_sql = _LEAD_SELECT + (
+        " WHERE l.id > :after ORDER BY l.id LIMIT :limit"
+        if until is None
+        else " WHERE l.id > :after AND l.id <= :until ORDER BY l.id LIMIT :limit"
+    )
     act_sql = _ACTIVITY_SELECT.format(where=" WHERE lead_id BETWEEN :lo AND :hi")
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples: building a dict from a Row is slower
@@ -692,32 +703,162 @@ class ScoreAllResult:
         return asdict(self)
 
 
+# `score_all` over at least this many leads scores them in SCORE_WORKERS
+# processes of their own (each reading the database on its own connection)
+# while this one writes the changes: scoring is ~85% of the work.
+PARALLEL_SCORE_LEADS = 50_000
+SCORE_WORKERS = 2
+SCORE_RANGE_IDS = 20_000  # lead ids per message of a scoring process
+
+
 def score_all(
     conn: sqlite3.Connection,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScoreAllResult:
     """Recompute every lead's score in one transaction; only changes are written."""
+    # Inside a caller's transaction the workers would not see its changes.
+    alone = not conn.in_transaction
     with transaction(conn):
         total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
-        scorer = get_scorer(conn)
-        changed = 0
-        changes: list[tuple[int, int | None, int]] = []
-        for done, facts in enumerate(iter_all_facts(conn, now), start=1):
-            new = scorer.total(facts, now)
-            if facts.lead["score"] != new:
-                changes.append((facts.lead["id"], facts.lead["score"], new))
-                if len(changes) >= FACTS_CHUNK:  # written as we go: memory stays flat
-                    _store(conn, changes, now)
-                    changed += len(changes)
-                    changes = []
-            if progress is not None and (done % 1000 == 0 or done == total):
+        parts: Iterable[tuple[int, _Changes]] | None = None
+        if alone and total >= PARALLEL_SCORE_LEADS:
+            parts = _scored_in_workers(conn, now)
+        if parts is None:
+            parts = _scored_here(conn, now)
+        changed = done = 0
+        shown = 0
+        for count, changes in parts:
+            _store(conn, changes, now)  # written as they come: memory stays flat
+            changed += len(changes)
+            done += count
+            if progress is not None and (done - shown >= 1000 or done == total):
                 progress(done, total)
-        _store(conn, changes, now)
-        changed += len(changes)
+                shown = done
     if progress is not None and total == 0:
         progress(0, 0)
     return ScoreAllResult(total, changed)
+
+
+_Changes = list[tuple[int, int | None, int]]  # (lead id, old score, new score)
+
+
+def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int, _Changes]]:
+    """(leads scored, their changed scores), chunk by chunk, in id order."""
+    scorer = get_scorer(conn)
+    count = 0
+    changes: _Changes = []
+    for facts in iter_all_facts(conn, now):
+        count += 1
+        new = scorer.total(facts, now)
+        if facts.lead["score"] != new:
+            changes.append((facts.lead["id"], facts.lead["score"], new))
+        if count >= FACTS_CHUNK:
+            yield count, changes
+            count, changes = 0, []
+    yield count, changes
+
+
+def _scored_in_workers(
+    conn: sqlite3.Connection, now: datetime
+) -> Iterable[tuple[int, _Changes]] | None:
+    """`_scored_here`'s chunks, scored by SCORE_WORKERS spawned processes (id
+    ranges in turn, so the changes come in id order); None where that cannot
+    be: an in-memory database, or one not in WAL mode (a reader there would
+    wait for this transaction)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if not path or mode != "wal":
+        return None
+    low, high = conn.execute("SELECT min(id), max(id) FROM leads").fetchone()
+    ranges = [(lo - 1, min(lo + SCORE_RANGE_IDS - 1, high))
+              for lo in range(low, high + 1, SCORE_RANGE_IDS)]  # fmt: skip
+    return _WorkerScores(conn, path, now, ranges)
+
+
+class _WorkerScores:
+    """Iterates the (count, changes) of each id range, as the spawned
+    processes send them. A spawned process (not a fork) opens the database
+    afresh: SQLite must not be used across fork()."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, path: str, now: datetime, ranges: list[tuple[int, int]]
+    ) -> None:
+        self.conn, self.path, self.now, self.ranges = conn, path, now, ranges
+
+    def __iter__(self) -> Iterator[tuple[int, _Changes]]:
+        import multiprocessing
+
+        mp = multiprocessing.get_context("spawn")
+        workers = min(SCORE_WORKERS, len(self.ranges))
+        recvs: list[Any] = []
+        procs: list[Any] = []
+        try:
+            try:
+                for part in range(workers):
+                    recv, send = mp.Pipe(duplex=False)
+                    recvs.append(recv)
+                    mine = self.ranges[part::workers]
+                    proc = mp.Process(
+                        target=_score_worker, args=(self.path, self.now, mine, send), daemon=True
+                    )
+                    proc.start()
+                    send.close()
+                    procs.append(proc)
+            except OSError:  # no process to be had (a limit): score here
+                for recv in recvs:
+                    recv.close()
+                recvs = []
+                yield from _scored_here(self.conn, self.now)
+                return
+            for k in range(len(self.ranges)):
+                try:
+                    msg = recvs[k % workers].recv()
+                except EOFError:
+                    raise ValidationError(
+                        "A scoring process stopped unexpectedly",
+                        "Run `leadctl score --all` again.",
+                    ) from None
+                if msg[0] == "error":
+                    raise ValidationError(msg[1], "Run `leadctl score --all` again.")
+                yield msg[1], msg[2]
+        finally:
+            for recv in recvs:
+                recv.close()  # a worker still sending gets EPIPE and exits
+            for proc in procs:
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join()
+
+
+def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send: Any) -> None:
+    """A scoring process: per id range, ("ok", leads scored, changed scores)."""
+    try:
+        from pathlib import Path
+
+        from leadctl.db import connect
+
+        conn = connect(Path(path))
+        conn.execute("PRAGMA query_only = ON")
+        scorer = Scorer(conn)
+        for after, until in ranges:
+            count = 0
+            changes: _Changes = []
+            for facts in iter_all_facts(conn, now, after=after, until=until):
+                count += 1
+                new = scorer.total(facts, now)
+                if facts.lead["score"] != new:
+                    changes.append((facts.lead["id"], facts.lead["score"], new))
+            send.send(("ok", count, changes))
+        conn.close()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the parent stopped reading: nothing to report to
+    except Exception as exc:  # reported by the parent, never a traceback here
+        with suppress(OSError):
+            send.send(("error", f"Scoring failed: {exc}"))
+    finally:
+        send.close()
 
 
 def score_movement(

@@ -405,3 +405,121 @@ def test_deferred_rescoring_scores_once_at_the_end(conn: Any) -> None:
         )
     stored = conn.execute("SELECT score FROM leads WHERE id = ?", (lead.id,)).fetchone()[0]
     assert stored == scoring.score_lead(conn, lead.id, NOW).score == 14
+
+
+def _varied_leads(conn: Any, n: int) -> None:
+    """n leads whose scores differ: contact data, deal sizes, sources, tags,
+    activities of several kinds and ages, answers; then every score cleared
+    except a few (so some scores change and some do not)."""
+    from datetime import timedelta, timezone
+
+    from leadctl import qualify
+
+    UTC = timezone.utc
+
+    for i in range(n):
+        data: dict[str, Any] = {"name": f"L{i}"}
+        if i % 2:
+            data["email"] = f"l{i}@x.co"
+        if i % 3:
+            data["phone"] = f"0812{i:08d}"
+        if i % 5 == 0:
+            data["value"] = (i % 7) * 5_000_000_00
+        data["source"] = ("ads", "referral", "walk-in")[i % 3]
+        if i % 11 == 0:
+            data["tags"] = ["invalid-contact"]
+        lead = leads.add_lead(conn, data, now=NOW, actor="t")
+        for k in range(i % 4):
+            kind = ("call", "meeting", "whatsapp")[k % 3]
+            at = NOW - timedelta(days=9 * k + i % 40)
+            activities.record(conn, lead.id, kind, at=at, now=NOW, actor="t")
+        if i % 6 == 0:
+            qualify.qualify_lead(conn, lead.id, {"budget": "yes"}, now=NOW, tz=UTC, actor="t")
+    conn.execute("UPDATE leads SET score = NULL WHERE id % 4 <> 0")
+
+
+def test_score_all_in_worker_processes_stores_what_one_process_stores(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over PARALLEL_SCORE_LEADS leads, spawned processes score id ranges in
+    turn while this one writes: the same scores and score history, in the
+    same order, as scoring here."""
+    import shutil
+
+    from leadctl.db import open_db
+
+    first = open_db(tmp_path / "one.db")
+    _varied_leads(first, 240)
+    first.close()
+    shutil.copy(tmp_path / "one.db", tmp_path / "many.db")
+    out = {}
+    for name, threshold in (("one", 10**9), ("many", 1)):
+        monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", threshold)
+        monkeypatch.setattr(scoring, "SCORE_RANGE_IDS", 37)  # seven ranges, two processes
+        c = open_db(tmp_path / f"{name}.db")
+        seen: list[tuple[int, int]] = []
+        result = scoring.score_all(c, NOW, progress=lambda d, t, seen=seen: seen.append((d, t)))
+        out[name] = (
+            result,
+            [tuple(r) for r in c.execute("SELECT id, score, score_updated_at FROM leads")],
+            [tuple(r) for r in c.execute("SELECT * FROM score_history ORDER BY id")],
+            seen[-1],
+        )
+        c.close()
+    assert out["one"] == out["many"]
+    result, scores, _history, last = out["many"]  # the history: equal above
+    assert result.leads == 240 and 100 < result.changed < 240 and last == (240, 240)
+    assert len({s[1] for s in scores}) > 5  # the scores vary
+
+
+def test_score_all_workers_are_not_used_without_wal(tmp_path: Any, monkeypatch: Any) -> None:
+    from leadctl.db import open_db
+
+    c = open_db(tmp_path / "x.db")
+    _varied_leads(c, 5)
+    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+    assert scoring._scored_in_workers(c, NOW) is not None
+    c.execute("PRAGMA journal_mode = DELETE")
+    assert scoring._scored_in_workers(c, NOW) is None
+    c.close()
+
+
+def test_score_all_inside_a_transaction_scores_here(tmp_path: Any, monkeypatch: Any) -> None:
+    """A caller's uncommitted change is invisible to other processes: inside a
+    transaction every lead is scored in this one."""
+    from leadctl.db import open_db, transaction
+
+    c = open_db(tmp_path / "x.db")
+    _varied_leads(c, 5)
+    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+    monkeypatch.setattr(
+        scoring, "_scored_in_workers", lambda *a: pytest.fail("workers inside a transaction")
+    )
+    with transaction(c):
+        c.execute("UPDATE leads SET email = NULL, phone = NULL WHERE id = 2")
+        scoring.score_all(c, NOW)
+    assert c.execute("SELECT score FROM leads WHERE id = 2").fetchone()[0] == (
+        scoring.score_lead(c, 2, NOW).score
+    )
+    c.close()
+
+
+def test_score_all_scores_here_when_no_process_can_start(tmp_path: Any, monkeypatch: Any) -> None:
+    import multiprocessing
+
+    from leadctl.db import open_db
+
+    c = open_db(tmp_path / "x.db")
+    _varied_leads(c, 12)
+    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+
+    def refuse(self: Any) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    result = scoring.score_all(c, NOW)
+    assert result.leads == 12 and result.changed > 0
+    for lid in range(1, 13):
+        stored = c.execute("SELECT score FROM leads WHERE id = ?", (lid,)).fetchone()[0]
+        assert stored == scoring.score_lead(c, lid, NOW).score
+    c.close()
