@@ -25,7 +25,7 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import get_setting, transaction
-from leadctl.errors import ConflictError, NotFoundError, ValidationError
+from leadctl.errors import ConflictError, LeadctlError, NotFoundError, ValidationError
 from leadctl.models import ACTIVITY_KINDS, SYSTEM_KINDS
 
 # Lead columns a rule can test directly.
@@ -709,6 +709,15 @@ class ScoreAllResult:
 PARALLEL_SCORE_LEADS = 50_000
 SCORE_WORKERS = 2
 SCORE_RANGE_IDS = 20_000  # lead ids per message of a scoring process
+# Off unless a program turns it on (the CLI does): a spawned process imports
+# the program's main module again, which a script without an
+# `if __name__ == "__main__"` guard would run a second time.
+WORKERS = False
+
+
+def use_worker_processes(on: bool = True) -> None:
+    global WORKERS
+    WORKERS = on
 
 
 def score_all(
@@ -718,7 +727,7 @@ def score_all(
 ) -> ScoreAllResult:
     """Recompute every lead's score in one transaction; only changes are written."""
     # Inside a caller's transaction the workers would not see its changes.
-    alone = not conn.in_transaction
+    alone = WORKERS and not conn.in_transaction
     with transaction(conn):
         total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         parts: Iterable[tuple[int, _Changes]] | None = None
@@ -743,20 +752,29 @@ def score_all(
 _Changes = list[tuple[int, int | None, int]]  # (lead id, old score, new score)
 
 
-def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int, _Changes]]:
-    """(leads scored, their changed scores), chunk by chunk, in id order."""
-    scorer = get_scorer(conn)
+def _scored(scorer: Scorer, facts: Iterable[Facts], now: datetime) -> tuple[int, _Changes]:
+    """(how many leads `facts` holds, those whose score changes)."""
     count = 0
     changes: _Changes = []
-    for facts in iter_all_facts(conn, now):
+    for f in facts:
         count += 1
-        new = scorer.total(facts, now)
-        if facts.lead["score"] != new:
-            changes.append((facts.lead["id"], facts.lead["score"], new))
-        if count >= FACTS_CHUNK:
-            yield count, changes
-            count, changes = 0, []
-    yield count, changes
+        new = scorer.total(f, now)
+        if f.lead["score"] != new:
+            changes.append((f.lead["id"], f.lead["score"], new))
+    return count, changes
+
+
+def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int, _Changes]]:
+    """`_scored` chunk by chunk, in id order."""
+    from itertools import islice
+
+    scorer = get_scorer(conn)
+    facts = iter(iter_all_facts(conn, now))
+    while True:
+        count, changes = _scored(scorer, islice(facts, FACTS_CHUNK), now)
+        yield count, changes
+        if count < FACTS_CHUNK:
+            return
 
 
 def _scored_in_workers(
@@ -770,7 +788,7 @@ def _scored_in_workers(
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if not path or mode != "wal":
         return None
-    low, high = conn.execute("SELECT min(id), max(id) FROM leads").fetchone()
+    low, high = conn.execute("SELECT max(min(id), 1), max(id) FROM leads").fetchone()
     ranges = [(lo - 1, min(lo + SCORE_RANGE_IDS - 1, high))
               for lo in range(low, high + 1, SCORE_RANGE_IDS)]  # fmt: skip
     return _WorkerScores(conn, path, now, ranges)
@@ -806,6 +824,7 @@ class _WorkerScores:
                     send.close()
                     procs.append(proc)
             except OSError:  # no process to be had (a limit): score here
+                send.close()
                 for recv in recvs:
                     recv.close()
                 recvs = []
@@ -815,12 +834,12 @@ class _WorkerScores:
                 try:
                     msg = recvs[k % workers].recv()
                 except EOFError:
-                    raise ValidationError(
-                        "A scoring process stopped unexpectedly",
+                    raise LeadctlError(
+                        "A scoring process stopped unexpectedly; no score was changed",
                         "Run `leadctl score --all` again.",
                     ) from None
                 if msg[0] == "error":
-                    raise ValidationError(msg[1], "Run `leadctl score --all` again.")
+                    raise _rebuilt(*msg[1:])
                 yield msg[1], msg[2]
         finally:
             for recv in recvs:
@@ -843,22 +862,41 @@ def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send:
         conn.execute("PRAGMA query_only = ON")
         scorer = Scorer(conn)
         for after, until in ranges:
-            count = 0
-            changes: _Changes = []
-            for facts in iter_all_facts(conn, now, after=after, until=until):
-                count += 1
-                new = scorer.total(facts, now)
-                if facts.lead["score"] != new:
-                    changes.append((facts.lead["id"], facts.lead["score"], new))
-            send.send(("ok", count, changes))
+            facts = iter_all_facts(conn, now, after=after, until=until)
+            send.send(("ok", *_scored(scorer, facts, now)))
         conn.close()
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # the parent stopped reading: nothing to report to
-    except Exception as exc:  # reported by the parent, never a traceback here
+    except Exception as exc:  # raised again by the parent, never a traceback here
+        cls = type(exc)
+        text, hint = (exc.message, exc.hint) if isinstance(exc, LeadctlError) else (str(exc), None)
         with suppress(OSError):
-            send.send(("error", f"Scoring failed: {exc}"))
+            send.send(("error", cls.__module__, cls.__qualname__, text, hint))
     finally:
         send.close()
+
+
+def _rebuilt(module: str, name: str, text: str, hint: str | None) -> Exception:
+    """A worker's exception as the parent raises it: leadctl's errors, SQLite's
+    and Python's built-in ones keep their class (so their exit code and
+    message), anything else becomes a RuntimeError naming it."""
+    import builtins
+
+    from leadctl import errors
+
+    if module == "leadctl.errors" and isinstance(getattr(errors, name, None), type):
+        cls = getattr(errors, name)
+        if issubclass(cls, LeadctlError):
+            return cls(text, hint)  # type: ignore[no-any-return]
+    for space in (sqlite3, builtins):
+        cls = getattr(space, name, None)
+        if (
+            module in ("sqlite3", "builtins")
+            and isinstance(cls, type)
+            and issubclass(cls, Exception)
+        ):
+            return cls(text)
+    return RuntimeError(f"{name}: {text}")
 
 
 def score_movement(

@@ -49,6 +49,10 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("LEADCTL_DEBUG", raising=False)
+    # The CLI turns on scoring in worker processes; a test turns it on itself.
+    from leadctl import scoring
+
+    monkeypatch.setattr(scoring, "WORKERS", False)
     yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from typing import Any
 
 import pytest
@@ -452,10 +453,14 @@ def test_score_all_in_worker_processes_stores_what_one_process_stores(
     _varied_leads(first, 240)
     first.close()
     shutil.copy(tmp_path / "one.db", tmp_path / "many.db")
+    scored_here = scoring._scored_here
     out = {}
-    for name, threshold in (("one", 10**9), ("many", 1)):
-        monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", threshold)
+    for name, workers in (("one", False), ("many", True)):
+        monkeypatch.setattr(scoring, "WORKERS", workers)
+        monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
         monkeypatch.setattr(scoring, "SCORE_RANGE_IDS", 37)  # seven ranges, two processes
+        if workers:  # the workers must do it all
+            monkeypatch.setattr(scoring, "_scored_here", lambda *a: pytest.fail("scored here"))
         c = open_db(tmp_path / f"{name}.db")
         seen: list[tuple[int, int]] = []
         result = scoring.score_all(c, NOW, progress=lambda d, t, seen=seen: seen.append((d, t)))
@@ -466,10 +471,16 @@ def test_score_all_in_worker_processes_stores_what_one_process_stores(
             seen[-1],
         )
         c.close()
+    monkeypatch.setattr(scoring, "_scored_here", scored_here)
     assert out["one"] == out["many"]
     result, scores, _history, last = out["many"]  # the history: equal above
     assert result.leads == 240 and 100 < result.changed < 240 and last == (240, 240)
     assert len({s[1] for s in scores}) > 5  # the scores vary
+
+
+def _parallel(monkeypatch: Any) -> None:
+    monkeypatch.setattr(scoring, "WORKERS", True)
+    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
 
 
 def test_score_all_workers_are_not_used_without_wal(tmp_path: Any, monkeypatch: Any) -> None:
@@ -477,10 +488,10 @@ def test_score_all_workers_are_not_used_without_wal(tmp_path: Any, monkeypatch: 
 
     c = open_db(tmp_path / "x.db")
     _varied_leads(c, 5)
-    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
-    assert scoring._scored_in_workers(c, NOW) is not None
+    _parallel(monkeypatch)
     c.execute("PRAGMA journal_mode = DELETE")
-    assert scoring._scored_in_workers(c, NOW) is None
+    monkeypatch.setattr(scoring._WorkerScores, "__iter__", lambda self: pytest.fail("workers"))
+    assert scoring.score_all(c, NOW).leads == 5
     c.close()
 
 
@@ -491,7 +502,7 @@ def test_score_all_inside_a_transaction_scores_here(tmp_path: Any, monkeypatch: 
 
     c = open_db(tmp_path / "x.db")
     _varied_leads(c, 5)
-    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+    _parallel(monkeypatch)
     monkeypatch.setattr(
         scoring, "_scored_in_workers", lambda *a: pytest.fail("workers inside a transaction")
     )
@@ -511,7 +522,7 @@ def test_score_all_scores_here_when_no_process_can_start(tmp_path: Any, monkeypa
 
     c = open_db(tmp_path / "x.db")
     _varied_leads(c, 12)
-    monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+    _parallel(monkeypatch)
 
     def refuse(self: Any) -> None:
         raise OSError("Resource temporarily unavailable")
@@ -522,4 +533,48 @@ def test_score_all_scores_here_when_no_process_can_start(tmp_path: Any, monkeypa
     for lid in range(1, 13):
         stored = c.execute("SELECT score FROM leads WHERE id = ?", (lid,)).fetchone()[0]
         assert stored == scoring.score_lead(c, lid, NOW).score
+    c.close()
+
+
+def test_a_worker_error_is_raised_as_its_own_class(tmp_path: Any, monkeypatch: Any) -> None:
+    """A worker's exception keeps its class and message (so the CLI's exit
+    code and sentence); nothing is changed."""
+    from leadctl.db import open_db
+
+    c = open_db(tmp_path / "x.db")
+    _varied_leads(c, 12)
+    c.execute("DROP TABLE qualification_answers")  # every scorer's read fails
+    raised = {}
+    for workers in (False, True):
+        monkeypatch.setattr(scoring, "WORKERS", workers)
+        monkeypatch.setattr(scoring, "PARALLEL_SCORE_LEADS", 1)
+        with pytest.raises(Exception) as info:
+            scoring.score_all(c, NOW)
+        raised[workers] = (type(info.value), str(info.value))
+    assert raised[True] == raised[False]
+    assert raised[True][0] is sqlite3.OperationalError
+    c.close()
+
+
+def test_a_worker_that_dies_fails_the_command_and_changes_nothing(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    from multiprocessing.connection import Connection
+
+    from leadctl.db import open_db
+    from leadctl.errors import LeadctlError
+
+    c = open_db(tmp_path / "x.db")
+    _varied_leads(c, 12)
+    before = [tuple(r) for r in c.execute("SELECT id, score FROM leads")]
+    _parallel(monkeypatch)
+
+    def gone(self: Any) -> Any:
+        raise EOFError
+
+    monkeypatch.setattr(Connection, "recv", gone)
+    with pytest.raises(LeadctlError, match="stopped unexpectedly") as info:
+        scoring.score_all(c, NOW)
+    assert info.value.exit_code == 1
+    assert [tuple(r) for r in c.execute("SELECT id, score FROM leads")] == before
     c.close()

@@ -64,6 +64,7 @@ def _progress_bar(label: str) -> Any:
 def _rescore_everything(st: Any, label: str = "Scoring") -> dict[str, Any]:
     from leadctl import predict, scoring
 
+    scoring.use_worker_processes()
     bar = _progress_bar(label)
     if bar is None:
         result = scoring.score_all(st.conn, st.now)
@@ -336,6 +337,7 @@ def _after_change(ctx: typer.Context, what: str) -> None:
     from leadctl.render import message
 
     st = state(ctx)
+    scoring.use_worker_processes()
     bar = _progress_bar("Rescoring")
     if bar is None:
         result = scoring.score_all(st.conn, st.now)

@@ -150,6 +150,10 @@ def cmd_import(
 
         for target in set(opts.stage_map.values()):
             get_stage(conn, target)
+    if score and not dry_run:
+        from leadctl import scoring
+
+        scoring.use_worker_processes()  # the rescoring of a big import (see score_all)
     rejects_fh = open(rejects, "w", encoding="utf-8", newline="") if rejects else None  # noqa: SIM115
     progress, finish = _progress_bar(path.stat().st_size)
     try:
