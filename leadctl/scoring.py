@@ -813,16 +813,18 @@ class _WorkerScores:
         procs: list[Any] = []
         try:
             try:
-                for part in range(workers):
-                    recv, send = mp.Pipe(duplex=False)
-                    recvs.append(recv)
-                    mine = self.ranges[part::workers]
-                    proc = mp.Process(
-                        target=_score_worker, args=(self.path, self.now, mine, send), daemon=True
-                    )
-                    proc.start()
-                    send.close()
-                    procs.append(proc)
+                with _children_ignore_sigint():
+                    for part in range(workers):
+                        recv, send = mp.Pipe(duplex=False)
+                        recvs.append(recv)
+                        mine = self.ranges[part::workers]
+                        proc = mp.Process(
+                            target=_score_worker, args=(self.path, self.now, mine, send),
+                            daemon=True,
+                        )  # fmt: skip
+                        proc.start()
+                        send.close()
+                        procs.append(proc)
             except OSError:  # no process to be had (a limit): score here
                 send.close()
                 for recv in recvs:
@@ -849,6 +851,24 @@ class _WorkerScores:
                 if proc.is_alive():
                     proc.terminate()
                     proc.join()
+
+
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C (an ignored signal stays ignored
+    across exec, and Python leaves it so): the parent's KeyboardInterrupt
+    stops them through their pipes, with no traceback of theirs on stderr."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send: Any) -> None:

@@ -578,3 +578,48 @@ def test_a_worker_that_dies_fails_the_command_and_changes_nothing(
     assert info.value.exit_code == 1
     assert [tuple(r) for r in c.execute("SELECT id, score FROM leads")] == before
     c.close()
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
+    """Ctrl-C reaches the whole process group: the parent says it was
+    interrupted; the spawned workers, which ignore SIGINT, print nothing
+    (they printed a KeyboardInterrupt traceback each while starting) and do
+    not outlive it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from leadctl.db import open_db
+
+    db = tmp_path / "x.db"
+    c = open_db(db)
+    _varied_leads(c, 300)
+    c.close()
+    code = (
+        "from leadctl import scoring; scoring.PARALLEL_SCORE_LEADS = 1;"
+        " scoring.SCORE_RANGE_IDS = 5; from leadctl.cli.launch import run; run()"
+    )
+    env = {**os.environ, "LEADCTL_DB": str(db)}
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, "score", "--all"], env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    time.sleep(0.25)  # the parent has started the workers; they are importing
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGINT)
+    _out, err = p.communicate(timeout=60)
+    assert b"Traceback" not in err, err.decode()
+    assert p.returncode in (0, 130)
+    if p.returncode == 130:
+        assert err.decode().strip() == "Error: Interrupted; nothing half-written was kept."
+    time.sleep(0.5)
+    # The session's processes, but zombies: they wait for PID 1 to reap them.
+    ps = subprocess.run(
+        ["ps", "-o", "stat=,cmd=", "-g", str(p.pid)], capture_output=True, text=True
+    )
+    left = [line for line in ps.stdout.splitlines() if not line.startswith("Z")]
+    assert left == [], left
