@@ -811,6 +811,7 @@ class _WorkerScores:
         workers = min(SCORE_WORKERS, len(self.ranges))
         recvs: list[Any] = []
         procs: list[Any] = []
+        send: Any = None
         try:
             try:
                 with _children_ignore_sigint():
@@ -825,8 +826,9 @@ class _WorkerScores:
                         proc.start()
                         send.close()
                         procs.append(proc)
-            except OSError:  # no process to be had (a limit): score here
-                send.close()
+            except OSError:  # no process or pipe to be had (a limit): score here
+                if send is not None:
+                    send.close()
                 for recv in recvs:
                     recv.close()
                 recvs = []
@@ -908,14 +910,10 @@ def _rebuilt(module: str, name: str, text: str, hint: str | None) -> Exception:
         cls = getattr(errors, name)
         if issubclass(cls, LeadctlError):
             return cls(text, hint)  # type: ignore[no-any-return]
-    for space in (sqlite3, builtins):
-        cls = getattr(space, name, None)
-        if (
-            module in ("sqlite3", "builtins")
-            and isinstance(cls, type)
-            and issubclass(cls, Exception)
-        ):
-            return cls(text)
+    space = {"sqlite3": sqlite3, "builtins": builtins}.get(module)
+    cls = getattr(space, name, None) if space is not None else None
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        return cls(text)
     return RuntimeError(f"{name}: {text}")
 
 

@@ -515,7 +515,10 @@ def test_score_all_inside_a_transaction_scores_here(tmp_path: Any, monkeypatch: 
     c.close()
 
 
-def test_score_all_scores_here_when_no_process_can_start(tmp_path: Any, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("what", ["process", "pipe"])
+def test_score_all_scores_here_when_no_process_can_start(
+    tmp_path: Any, monkeypatch: Any, what: str
+) -> None:
     import multiprocessing
 
     from leadctl.db import open_db
@@ -524,10 +527,14 @@ def test_score_all_scores_here_when_no_process_can_start(tmp_path: Any, monkeypa
     _varied_leads(c, 12)
     _parallel(monkeypatch)
 
-    def refuse(self: Any) -> None:
+    def refuse(*args: Any, **kw: Any) -> None:
         raise OSError("Resource temporarily unavailable")
 
-    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    ctx = multiprocessing.get_context("spawn")
+    if what == "process":
+        monkeypatch.setattr(ctx.Process, "start", refuse)
+    else:
+        monkeypatch.setattr(type(ctx), "Pipe", refuse)
     result = scoring.score_all(c, NOW)
     assert result.leads == 12 and result.changed > 0
     for lid in range(1, 13):
@@ -623,3 +630,19 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
     )
     left = [line for line in ps.stdout.splitlines() if not line.startswith("Z")]
     assert left == [], left
+
+
+def test_a_worker_error_is_rebuilt_with_its_class() -> None:
+    from leadctl.errors import NotFoundError
+
+    err = scoring._rebuilt("leadctl.errors", "NotFoundError", "No lead with id 7", "List ids.")
+    assert isinstance(err, NotFoundError) and (err.message, err.hint) == (
+        "No lead with id 7",
+        "List ids.",
+    )
+    err = scoring._rebuilt("sqlite3", "OperationalError", "disk I/O error", None)
+    assert type(err) is sqlite3.OperationalError and str(err) == "disk I/O error"
+    assert type(scoring._rebuilt("builtins", "ValueError", "bad", None)) is ValueError
+    for module, name in (("builtins", "Error"), ("builtins", "print"), ("mymod", "Boom")):
+        err = scoring._rebuilt(module, name, "x", None)
+        assert type(err) is RuntimeError and str(err) == f"{name}: x"
