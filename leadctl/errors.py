@@ -56,3 +56,21 @@ class DatabaseError(LeadctlError):
     """The database file cannot be used: not ours, too new, read-only, full."""
 
     exit_code = EXIT_FAILED
+
+
+def rebuilt_error(module: str, name: str, message: str, hint: str | None) -> Exception:
+    """An exception a worker process reported as (module, class name, message,
+    hint), as its parent raises it: leadctl's errors, SQLite's and Python's
+    built-in ones keep their class (so their exit code and sentence),
+    anything else becomes a RuntimeError naming it."""
+    import builtins
+    import sqlite3
+    import sys
+
+    space = {"sqlite3": sqlite3, "builtins": builtins, __name__: sys.modules[__name__]}.get(module)
+    cls = getattr(space, name, None) if space is not None else None
+    if isinstance(cls, type) and issubclass(cls, LeadctlError):
+        return cls(message, hint)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        return cls(message)
+    return RuntimeError(f"{name}: {message}")

@@ -34,7 +34,7 @@ from leadctl.db import (
     sweep_duplicates,
     transaction,
 )
-from leadctl.errors import LeadctlError, UsageError, ValidationError
+from leadctl.errors import LeadctlError, UsageError, ValidationError, rebuilt_error
 from leadctl.headers import (
     EXPORT_COMPUTED,
     FIELD_PREFIX,
@@ -1201,9 +1201,8 @@ class _WorkerBatches:
 
     @staticmethod
     def _raise(msg: Any) -> None:
-        _, cls_name, message, hint = msg
-        cls = {c.__name__: c for c in (ValidationError, UsageError)}.get(cls_name, ValidationError)
-        raise cls(message, hint)
+        _, cls_name, message, hint = msg  # always one of leadctl's errors
+        raise rebuilt_error("leadctl.errors", cls_name, message, hint)
 
     def close(self) -> None:
         for proc in self.procs:

@@ -25,7 +25,13 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import get_setting, transaction
-from leadctl.errors import ConflictError, LeadctlError, NotFoundError, ValidationError
+from leadctl.errors import (
+    ConflictError,
+    LeadctlError,
+    NotFoundError,
+    ValidationError,
+    rebuilt_error,
+)
 from leadctl.models import ACTIVITY_KINDS, SYSTEM_KINDS
 
 # Lead columns a rule can test directly.
@@ -843,7 +849,7 @@ class _WorkerScores:
                         "Run `leadctl score --all` again.",
                     ) from None
                 if msg[0] == "error":
-                    raise _rebuilt(*msg[1:])
+                    raise rebuilt_error(*msg[1:])
                 yield msg[1], msg[2]
         finally:
             for recv in recvs:
@@ -896,25 +902,6 @@ def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send:
             send.send(("error", cls.__module__, cls.__qualname__, text, hint))
     finally:
         send.close()
-
-
-def _rebuilt(module: str, name: str, text: str, hint: str | None) -> Exception:
-    """A worker's exception as the parent raises it: leadctl's errors, SQLite's
-    and Python's built-in ones keep their class (so their exit code and
-    message), anything else becomes a RuntimeError naming it."""
-    import builtins
-
-    from leadctl import errors
-
-    if module == "leadctl.errors" and isinstance(getattr(errors, name, None), type):
-        cls = getattr(errors, name)
-        if issubclass(cls, LeadctlError):
-            return cls(text, hint)  # type: ignore[no-any-return]
-    space = {"sqlite3": sqlite3, "builtins": builtins}.get(module)
-    cls = getattr(space, name, None) if space is not None else None
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        return cls(text)
-    return RuntimeError(f"{name}: {text}")
 
 
 def score_movement(

@@ -633,16 +633,16 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
 
 
 def test_a_worker_error_is_rebuilt_with_its_class() -> None:
-    from leadctl.errors import NotFoundError
+    from leadctl.errors import NotFoundError, rebuilt_error
 
-    err = scoring._rebuilt("leadctl.errors", "NotFoundError", "No lead with id 7", "List ids.")
+    err = rebuilt_error("leadctl.errors", "NotFoundError", "No lead with id 7", "List ids.")
     assert isinstance(err, NotFoundError) and (err.message, err.hint) == (
         "No lead with id 7",
         "List ids.",
     )
-    err = scoring._rebuilt("sqlite3", "OperationalError", "disk I/O error", None)
+    err = rebuilt_error("sqlite3", "OperationalError", "disk I/O error", None)
     assert type(err) is sqlite3.OperationalError and str(err) == "disk I/O error"
-    assert type(scoring._rebuilt("builtins", "ValueError", "bad", None)) is ValueError
+    assert type(rebuilt_error("builtins", "ValueError", "bad", None)) is ValueError
     for module, name in (("builtins", "Error"), ("builtins", "print"), ("mymod", "Boom")):
-        err = scoring._rebuilt(module, name, "x", None)
+        err = rebuilt_error(module, name, "x", None)
         assert type(err) is RuntimeError and str(err) == f"{name}: x"
