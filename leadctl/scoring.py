@@ -391,7 +391,7 @@ def _threshold(text: str, fld: str, currency: str, rule: str) -> float:
 @dataclass
 class _Compiled:
     rule: Rule
-    get: Callable[[Facts, datetime], Any]
+    get: Callable[[Facts], Any]
     test: Callable[[Any], bool]
 
 
@@ -499,20 +499,53 @@ def _make_test(rule: Rule, currency: str) -> Callable[[Any], bool]:
     return lambda v: not _empty(v) and (n := _as_float(v)) is not None and check(n)
 
 
-def _getter(fld: str) -> Callable[[Facts, datetime], Any]:
+def _getter(fld: str) -> Callable[[Facts], Any]:
+    """What a rule on `fld` tests of a lead (the day counts are in the facts,
+    worked out for the time of scoring)."""
     prefix, sep, rest = fld.partition(":")
     if not sep:
-        return lambda f, now: f.lead.get(fld)
+        return lambda f: f.lead.get(fld)
     if prefix == "has":
         if rest == "contact":
-            return lambda f, now: bool(f.lead["email"] or f.lead["phone"])
-        return lambda f, now: not _empty(f.lead.get(rest))
+            return lambda f: bool(f.lead["email"] or f.lead["phone"])
+        return lambda f: not _empty(f.lead.get(rest))
     if prefix == "field":
-        return lambda f, now: f.lead["fields"].get(rest)
+        return lambda f: f.lead["fields"].get(rest)
     if prefix == "answer":
-        return lambda f, now: f.answers.get(rest)
+        return lambda f: f.answers.get(rest)
     # activities:<kind>: the number of matching activities
-    return lambda f, now: sum(n for _, n in f.activities.get(rest, ()))
+    return lambda f: sum(n for _, n in f.activities.get(rest, ()))
+
+
+# Distinct values `Scorer.many` remembers per input, and combinations of fired
+# rules: a bound on its memory (cleared when full).
+_MEMO_LIMIT = 8192
+
+
+def _input_getter(fld: str) -> Callable[[Facts], Any]:
+    """What the rules on `fld` read of a lead: the field's value, or for an
+    activity count the (age, count) pairs it sums (`each` decays them)."""
+    prefix, _, rest = fld.partition(":")
+    if prefix == "activities":
+        return lambda f: tuple(f.activities.get(rest, ()))
+    return _getter(fld)
+
+
+# Values that are their own exact key (tuple: an input's (age, count) ints).
+_PLAIN = frozenset((str, type(None), tuple))
+
+
+def _exact(value: Any) -> Any:
+    """`value` as a dict key that equals another only for the same type and
+    value (True == 1 == 1.0 in Python; the rules tell them apart)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return (list, tuple(map(_exact, value)))
+    if kind is float:
+        return (float, repr(value))  # -0.0 == 0.0, yet str() differs
+    return (kind, value)
 
 
 class Scorer:
@@ -527,6 +560,7 @@ class Scorer:
         self.decay = float(get_setting(conn, "score_decay", DEFAULT_DECAY))
         self.decay_days = float(get_setting(conn, "score_decay_days", DEFAULT_DECAY_DAYS))
         self._factors: dict[int, float] = {}
+        self._many: tuple[datetime, Callable[[Facts], int]] | None = None
         self.compiled = []
         for r in self.rules:
             try:
@@ -554,12 +588,75 @@ class Scorer:
         """(rule, the lead's value, points) for every rule that fires."""
         out = []
         for c in self.compiled:
-            actual = c.get(facts, now)
+            actual = c.get(facts)
             if c.test(actual):
                 r = c.rule
                 points = self._decayed(r, facts)[0] if r.operator == "each" else r.points
                 out.append((r, actual, points))
         return out
+
+    def many(self, now: datetime) -> Callable[[Facts], int]:
+        """`total` for many leads scored at one `now` (`score --all`).
+
+        A lead's score depends only on what each rule reads (its input). So
+        each distinct value of an input has its rules tested once (the fired
+        rules and their points, kept per input), and each combination of
+        fired rules is summed once. The sum adds the same points in the same
+        order as `total`, so the two agree to the last bit. A value that
+        cannot be a dict key (a custom field holding a dict) is scored by
+        `total` itself. One function per `now`, kept with the scorer: the
+        chunks of one `score --all` share what it remembers.
+        """
+        if self._many is not None and self._many[0] == now:
+            return self._many[1]
+        inputs: dict[str, list[tuple[int, _Compiled]]] = {}
+        for order, c in enumerate(self.compiled):
+            if c.rule.operator == "each" and not c.rule.field.startswith("activities:"):
+                return lambda facts: self.total(facts, now)  # reads beyond its field
+            inputs.setdefault(c.rule.field, []).append((order, c))
+        plan: list[tuple[Callable[[Facts], Any], list[tuple[int, _Compiled]], dict[Any, Any]]]
+        plan = [(_input_getter(fld), rules, {}) for fld, rules in inputs.items()]
+        sums_of: dict[tuple[Any, ...], int] = {}
+        groups = [c.rule.group for c in self.compiled]
+
+        def fired(facts: Facts, rules: list[tuple[int, _Compiled]]) -> tuple[Any, ...]:
+            out = []
+            for order, c in rules:  # as _fire does
+                if c.test(c.get(facts)):
+                    r = c.rule
+                    out.append(
+                        (order, self._decayed(r, facts)[0] if r.operator == "each" else r.points)
+                    )
+            return tuple(out)
+
+        def total(facts: Facts) -> int:
+            key = []
+            for get, rules, seen in plan:
+                value = get(facts)
+                if type(value) not in _PLAIN:
+                    value = _exact(value)
+                try:
+                    out = seen.get(value)
+                except TypeError:  # unhashable
+                    return self.total(facts, now)
+                if out is None:
+                    if len(seen) >= _MEMO_LIMIT:
+                        seen.clear()
+                    out = seen[value] = fired(facts, rules)
+                key.append(out)
+            combo = tuple(key)
+            score = sums_of.get(combo)
+            if score is None:
+                sums: dict[str, float] = {}
+                for order, points in sorted(p for part in combo for p in part):
+                    sums[groups[order]] = sums.get(groups[order], 0.0) + points
+                if len(sums_of) >= _MEMO_LIMIT:
+                    sums_of.clear()
+                score = sums_of[combo] = self._combine(sums)[1]
+            return score
+
+        self._many = (now, total)
+        return total
 
     def _combine(self, sums: dict[str, float]) -> tuple[float, int]:
         raw = 0.0
@@ -762,9 +859,10 @@ def _scored(scorer: Scorer, facts: Iterable[Facts], now: datetime) -> tuple[int,
     """(how many leads `facts` holds, those whose score changes)."""
     count = 0
     changes: _Changes = []
+    total = scorer.many(now)
     for f in facts:
         count += 1
-        new = scorer.total(f, now)
+        new = total(f)
         if f.lead["score"] != new:
             changes.append((f.lead["id"], f.lead["score"], new))
     return count, changes

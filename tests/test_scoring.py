@@ -285,6 +285,113 @@ def test_score_all_recomputes_with_few_queries(conn: Any) -> None:
         assert conn.execute("SELECT score FROM leads WHERE id = ?", (lid,)).fetchone()[0] == one
 
 
+# Values of one type or another that equal each other in Python (True == 1 ==
+# 1.0, -0.0 == 0.0) yet a rule may tell apart, a dict (cannot be a dict key)
+# and texts the operators read as yes/no or numbers.
+_VALUES = st.sampled_from(
+    [None, "", "yes", "No", "1", "1.0", " referral ", "Ads", "-0", "5000000", True, False,
+     1, 0, 1.0, 0.0, -0.0, 5_000_000, 12.5, float("nan"), [], ["hot", "b2b"], ["1"], [1],
+     [True], {"a": 1}, {}]
+)  # fmt: skip
+_RULE_FIELDS = ["source", "value", "tags", "qualified", "days_since_touch", "has:email",
+                "has:contact", "field:size", "answer:budget", "activities:call",
+                "activities:any"]  # fmt: skip
+_RULE_VALUES = ["yes", "no", "1", "1.0", "-0", "referral", "ads, referral", "b2b", "5jt",
+                "0..2", "1000000..10000000", "hot", "0.5"]  # fmt: skip
+_OPERATORS = ["eq", "ne", "in", "contains", "gt", "gte", "lt", "lte", "between", "exists",
+              "missing", "each"]  # fmt: skip
+
+
+@st.composite
+def _facts(draw: Any) -> scoring.Facts:
+    lead = {"id": 1, "score": None, "email": draw(_VALUES), "phone": draw(_VALUES),
+            "source": draw(_VALUES), "value": draw(_VALUES), "tags": draw(_VALUES),
+            "qualified": draw(st.booleans()), "days_since_touch": draw(st.integers(0, 40)),
+            "fields": {"size": draw(_VALUES)} if draw(st.booleans()) else {}}  # fmt: skip
+    answers = (
+        {"budget": draw(st.sampled_from(["yes", "no", "1", ""]))} if draw(st.booleans()) else {}
+    )
+    pairs = st.lists(st.tuples(st.integers(0, 400), st.integers(1, 3)), max_size=3)
+    acts = {k: v for k in ("call", "any") if (v := draw(pairs))}
+    return scoring.Facts(lead, answers, acts)
+
+
+def _scorer_of(rules: list[tuple[str, str, str, float, str]]) -> scoring.Scorer:
+    """A Scorer of these (field, operator, value, points, group) rules; caps
+    fit 10, negative 5; decay 0.5 a 30 days."""
+    scorer = scoring.Scorer.__new__(scoring.Scorer)
+    scorer.rules = []
+    scorer.caps = {"fit": 10.0, "engagement": None, "negative": 5.0}
+    scorer.decay, scorer.decay_days = 0.5, 30.0
+    scorer._factors, scorer._many = {}, None
+    scorer.compiled = []
+    for i, (fld, op, value, points, group) in enumerate(rules):
+        if op == "each" and not fld.startswith("activities:"):
+            continue  # refused when a rule is added
+        rule = scoring.Rule(i, f"r{i}", fld, op, None if op in scoring.NO_VALUE_OPS else value,
+                            points, group)  # fmt: skip
+        with contextlib.suppress(ValidationError, ValueError):
+            scorer.compiled.append(
+                scoring._Compiled(rule, scoring._getter(fld), scoring._make_test(rule, "IDR"))
+            )
+    return scorer
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rules=st.lists(
+        st.tuples(
+            st.sampled_from(_RULE_FIELDS),
+            st.sampled_from(_OPERATORS),
+            st.sampled_from(_RULE_VALUES),
+            st.sampled_from([-7.5, 0.1, 0.2, 3, 40]),
+            st.sampled_from(["fit", "engagement", "negative"]),
+        ),
+        max_size=12,
+    ),
+    pool=st.lists(_facts(), min_size=1, max_size=6),
+    picks=st.lists(st.integers(0, 5), max_size=30),
+)
+def test_score_all_remembered_scores_equal_total(
+    rules: list[tuple[str, str, str, float, str]], pool: list[scoring.Facts], picks: list[int]
+) -> None:
+    """`Scorer.many` (what score --all uses) gives every lead what `total` gives,
+    leads repeating so that its remembered outcomes are reused."""
+    scorer = _scorer_of(rules)
+    many = scorer.many(NOW)
+    for k in [*range(len(pool)), *picks]:
+        facts = pool[k % len(pool)]
+        assert many(facts) == scorer.total(facts, NOW)
+    # Each value in turn in each field of one lead: True after 1, -0.0 after 0.0...
+    base = pool[0]
+    for key in ("email", "source", "value", "tags", "size"):
+        for value in _VALUES.elements:  # type: ignore[attr-defined]
+            lead = dict(base.lead)
+            if key == "size":
+                lead["fields"] = {"size": value}
+            else:
+                lead[key] = value
+            facts = scoring.Facts(lead, base.answers, base.activities)
+            assert many(facts) == scorer.total(facts, NOW), (key, value)
+
+
+def test_remembered_scores_tell_equal_values_of_two_types_apart() -> None:
+    scorer = _scorer_of(
+        [("source", "contains", "-0", 10, "fit"), ("source", "eq", "yes", 20, "fit")]
+    )
+    many = scorer.many(NOW)
+    for value, score in ((0.0, 0), (-0.0, 10), (1, 0), (True, 10), ("yes", 10), (-0.0, 10)):
+        facts = scoring.Facts({"source": value}, {}, {})
+        assert many(facts) == scorer.total(facts, NOW) == score, value
+    # The points are added in the rules' order, as `total` adds them:
+    # (0.1 + 0.1) + 5.3 rounds to 6, (0.1 + 5.3) + 0.1 to 5.
+    rules = [("source", "exists", "", 0.1, "engagement"), ("value", "exists", "", 0.1, "engagement"),
+             ("source", "exists", "", 5.3, "engagement")]  # fmt: skip
+    scorer = _scorer_of(rules)
+    facts = scoring.Facts({"source": "Ads", "value": 5}, {}, {})
+    assert scorer.many(NOW)(facts) == scorer.total(facts, NOW) == 6
+
+
 def test_score_all_cli_and_progress_callback(cli: Any, conn: Any) -> None:
     for i in range(3):
         add(cli, f"M{i}")
