@@ -518,8 +518,12 @@ def _getter(fld: str) -> Callable[[Facts], Any]:
 
 
 # Distinct values `Scorer.many` remembers per input, and combinations of fired
-# rules: a bound on its memory (cleared when full).
+# rules (cleared when full); a text longer than _MEMO_TEXT or a list or
+# activity history longer than _MEMO_ITEMS is never remembered. A bound on its
+# memory whatever the leads hold.
 _MEMO_LIMIT = 8192
+_MEMO_TEXT = 80
+_MEMO_ITEMS = 8
 
 
 def _input_getter(fld: str) -> Callable[[Facts], Any]:
@@ -527,25 +531,27 @@ def _input_getter(fld: str) -> Callable[[Facts], Any]:
     activity count the (age, count) pairs it sums (`each` decays them)."""
     prefix, _, rest = fld.partition(":")
     if prefix == "activities":
-        return lambda f: tuple(f.activities.get(rest, ()))
+        return lambda f: tuple(f.activities.get(rest, ()))  # [] -> (): same outcome
     return _getter(fld)
-
-
-# Values that are their own exact key (tuple: an input's (age, count) ints).
-_PLAIN = frozenset((str, type(None), tuple))
 
 
 def _exact(value: Any) -> Any:
     """`value` as a dict key that equals another only for the same type and
-    value (True == 1 == 1.0 in Python; the rules tell them apart)."""
+    value (True == 1 == 1.0 in Python; the rules tell them apart); None
+    for a value too big to remember. A short text is its own key."""
     kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is list:
-        return (list, tuple(map(_exact, value)))
+    if kind is list or kind is tuple:
+        if not value:
+            return (kind, ())
+        if len(value) > _MEMO_ITEMS:
+            return None
+        items = tuple(map(_exact, value))
+        return None if None in items else (kind, items)
     if kind is float:
         return (float, repr(value))  # -0.0 == 0.0, yet str() differs
-    return (kind, value)
+    if kind is str:
+        return value if len(value) <= _MEMO_TEXT else None
+    return (kind, value)  # None itself: (NoneType, None)
 
 
 class Scorer:
@@ -560,7 +566,6 @@ class Scorer:
         self.decay = float(get_setting(conn, "score_decay", DEFAULT_DECAY))
         self.decay_days = float(get_setting(conn, "score_decay_days", DEFAULT_DECAY_DAYS))
         self._factors: dict[int, float] = {}
-        self._many: tuple[datetime, Callable[[Facts], int]] | None = None
         self.compiled = []
         for r in self.rules:
             try:
@@ -604,11 +609,8 @@ class Scorer:
         fired rules is summed once. The sum adds the same points in the same
         order as `total`, so the two agree to the last bit. A value that
         cannot be a dict key (a custom field holding a dict) is scored by
-        `total` itself. One function per `now`, kept with the scorer: the
-        chunks of one `score --all` share what it remembers.
+        `total` itself, and so is a long text or list (see _MEMO_TEXT).
         """
-        if self._many is not None and self._many[0] == now:
-            return self._many[1]
         inputs: dict[str, list[tuple[int, _Compiled]]] = {}
         for order, c in enumerate(self.compiled):
             if c.rule.operator == "each" and not c.rule.field.startswith("activities:"):
@@ -633,11 +635,13 @@ class Scorer:
             key = []
             for get, rules, seen in plan:
                 value = get(facts)
-                if type(value) not in _PLAIN:
+                if type(value) is not str or len(value) > _MEMO_TEXT:
                     value = _exact(value)
+                    if value is None:
+                        return self.total(facts, now)
                 try:
                     out = seen.get(value)
-                except TypeError:  # unhashable
+                except TypeError:  # unhashable: a dict
                     return self.total(facts, now)
                 if out is None:
                     if len(seen) >= _MEMO_LIMIT:
@@ -655,7 +659,6 @@ class Scorer:
                 score = sums_of[combo] = self._combine(sums)[1]
             return score
 
-        self._many = (now, total)
         return total
 
     def _combine(self, sums: dict[str, float]) -> tuple[float, int]:
@@ -855,11 +858,11 @@ def score_all(
 _Changes = list[tuple[int, int | None, int]]  # (lead id, old score, new score)
 
 
-def _scored(scorer: Scorer, facts: Iterable[Facts], now: datetime) -> tuple[int, _Changes]:
-    """(how many leads `facts` holds, those whose score changes)."""
+def _scored(total: Callable[[Facts], int], facts: Iterable[Facts]) -> tuple[int, _Changes]:
+    """(how many leads `facts` holds, those whose score changes); `total` is
+    a `Scorer.many`, shared by the chunks of one `score_all`."""
     count = 0
     changes: _Changes = []
-    total = scorer.many(now)
     for f in facts:
         count += 1
         new = total(f)
@@ -872,10 +875,10 @@ def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int,
     """`_scored` chunk by chunk, in id order."""
     from itertools import islice
 
-    scorer = get_scorer(conn)
+    total = get_scorer(conn).many(now)
     facts = iter(iter_all_facts(conn, now))
     while True:
-        count, changes = _scored(scorer, islice(facts, FACTS_CHUNK), now)
+        count, changes = _scored(total, islice(facts, FACTS_CHUNK))
         yield count, changes
         if count < FACTS_CHUNK:
             return
@@ -986,10 +989,10 @@ def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send:
 
         conn = connect(Path(path))
         conn.execute("PRAGMA query_only = ON")
-        scorer = Scorer(conn)
+        total = Scorer(conn).many(now)
         for after, until in ranges:
             facts = iter_all_facts(conn, now, after=after, until=until)
-            send.send(("ok", *_scored(scorer, facts, now)))
+            send.send(("ok", *_scored(total, facts)))
         conn.close()
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # the parent stopped reading: nothing to report to

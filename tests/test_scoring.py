@@ -291,7 +291,7 @@ def test_score_all_recomputes_with_few_queries(conn: Any) -> None:
 _VALUES = st.sampled_from(
     [None, "", "yes", "No", "1", "1.0", " referral ", "Ads", "-0", "5000000", True, False,
      1, 0, 1.0, 0.0, -0.0, 5_000_000, 12.5, float("nan"), [], ["hot", "b2b"], ["1"], [1],
-     [True], {"a": 1}, {}]
+     [True], {"a": 1}, {}, (1,), (True,), (), [[]], "r" * 81, ["t"] * 9]
 )  # fmt: skip
 _RULE_FIELDS = ["source", "value", "tags", "qualified", "days_since_touch", "has:email",
                 "has:contact", "field:size", "answer:budget", "activities:call",
@@ -323,7 +323,7 @@ def _scorer_of(rules: list[tuple[str, str, str, float, str]]) -> scoring.Scorer:
     scorer.rules = []
     scorer.caps = {"fit": 10.0, "engagement": None, "negative": 5.0}
     scorer.decay, scorer.decay_days = 0.5, 30.0
-    scorer._factors, scorer._many = {}, None
+    scorer._factors = {}
     scorer.compiled = []
     for i, (fld, op, value, points, group) in enumerate(rules):
         if op == "each" and not fld.startswith("activities:"):
@@ -373,6 +373,24 @@ def test_score_all_remembered_scores_equal_total(
                 lead[key] = value
             facts = scoring.Facts(lead, base.answers, base.activities)
             assert many(facts) == scorer.total(facts, NOW), (key, value)
+
+
+def test_remembered_scores_of_activities_follow_their_ages() -> None:
+    """Two leads with as many calls, at other ages: `each` decays them apart."""
+    scorer = _scorer_of([("activities:call", "each", "", 10, "engagement")])
+    many = scorer.many(NOW)
+    for calls, score in (([(0, 2)], 20), ([(30, 2)], 10), ([(0, 1), (30, 1)], 15), ([], 0)):
+        facts = scoring.Facts({}, {}, {"call": calls})
+        assert many(facts) == scorer.total(facts, NOW) == score, calls
+
+
+def test_an_each_rule_on_another_field_is_scored_by_total() -> None:
+    """(Refused when a rule is added; a database edited by hand may hold one.)"""
+    scorer = _scorer_of([("source", "eq", "ads", 5, "fit")])
+    rule = scoring.Rule(9, "odd", "source", "each", None, 3, "fit")
+    scorer.compiled.append(scoring._Compiled(rule, scoring._getter("source"), lambda v: bool(v)))
+    facts = scoring.Facts({"source": "Ads"}, {}, {"": [(0, 1)]})
+    assert scorer.many(NOW)(facts) == scorer.total(facts, NOW) == 8
 
 
 def test_remembered_scores_tell_equal_values_of_two_types_apart() -> None:
