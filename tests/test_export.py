@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from leadctl.db import open_db
 
 # Columns that differ by design after a round trip into another database.
 VOLATILE = {"id", "import_id", "updated_at"}
@@ -117,3 +120,33 @@ def test_export_streams(cli, monkeypatch):
 def test_empty_export(cli):
     assert cli("export").stdout.startswith("id,name,email,")
     assert cli("export", "-f", "jsonl").stdout == ""
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+def test_no_output_file_can_be_the_database(cli: Any, tmp_path: Any, suffix: str) -> None:
+    """-o, `score rules export` and --rejects refuse the live database (and
+    its WAL): writing it would destroy every lead."""
+    cli("add", "Keep Me", "--phone", "081211112222")
+    db = tmp_path / "test.db"
+    held = open_db(db)  # another user of the database: its WAL file exists
+    held.execute("SELECT count(*) FROM leads").fetchone()
+    target = f"{db}{suffix}"
+    assert Path(target).exists()
+    src = tmp_path / "in.csv"
+    src.write_text("name,email\nB,b@x.co\n", encoding="utf-8")
+    for args in (("export", "-f", "csv", "-o", target), ("score", "rules", "export", target),
+                 ("import", str(src), "--rejects", target)):  # fmt: skip
+        r = cli(*args, ok=False)
+        assert r.exit_code == 2, args
+        assert "is the database" in r.stderr and "\n" not in r.stderr.strip()
+    assert [x["name"] for x in cli.json("list", "-f", "json")] == ["Keep Me"]
+    held.close()
+
+
+def test_rejects_file_cannot_be_the_input(cli: Any, tmp_path: Any) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("name,email\nB,b@x.co\n", encoding="utf-8")
+    r = cli("import", str(src), "--rejects", str(src), ok=False)
+    assert r.exit_code == 2 and "is an input file" in r.stderr
+    assert src.read_text(encoding="utf-8") == "name,email\nB,b@x.co\n"
+    assert cli.json("list", "-f", "json") == []

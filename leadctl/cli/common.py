@@ -2,11 +2,14 @@
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from leadctl.cli.state import State
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["State"]  # re-exported: every command module takes its state from here
 
@@ -94,3 +97,26 @@ def fmt_time(st: State) -> Any:
     from leadctl.dates import format_local
 
     return lambda v: format_local(v, st.tz)
+
+
+def refuse_overwrite(st: State, output: str, *inputs: "Path") -> None:
+    """Refuse an output file that is the database (or its WAL or shared
+    memory file) or one of the command's input files: writing it would
+    destroy what the command reads."""
+    import os
+    from pathlib import Path
+
+    from leadctl.errors import UsageError
+
+    target = Path(output)
+    if not target.exists():
+        return
+    db = st.db_path()
+    for other in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), *inputs):
+        try:
+            same = other.exists() and os.path.samefile(target, other)
+        except OSError:
+            same = False
+        if same:
+            what = "an input file" if other in inputs else "the database itself"
+            raise UsageError(f"{output} is {what}", "Write to another file.")

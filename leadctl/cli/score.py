@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from leadctl.cli.common import Format, FormatOpt, state
+from leadctl.cli.common import Format, FormatOpt, refuse_overwrite, state
 
 
 class ScoreGroup(TyperGroup):
@@ -441,10 +441,12 @@ def rules_export(
     from leadctl import scoring
     from leadctl.render import message
 
-    text = scoring.export_rules(state(ctx).conn)
+    st = state(ctx)
+    text = scoring.export_rules(st.conn)
     if path is None or path == "-":
         typer.echo(text, nl=False)
     else:
+        refuse_overwrite(st, path)
         Path(path).write_text(text, encoding="utf-8")
         message(f"Rules written to {path}.")
 

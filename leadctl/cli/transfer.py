@@ -22,6 +22,7 @@ from leadctl.cli.common import (
     StaleFilter,
     TagFilter,
     lead_filter,
+    refuse_overwrite,
     state,
 )
 
@@ -154,6 +155,8 @@ def cmd_import(
         from leadctl import scoring
 
         scoring.use_worker_processes()  # the rescoring of a big import (see score_all)
+    if rejects:
+        refuse_overwrite(st, rejects, path)
     rejects_fh = open(rejects, "w", encoding="utf-8", newline="") if rejects else None  # noqa: SIM115
     progress, finish = _progress_bar(path.stat().st_size)
     try:
@@ -296,6 +299,7 @@ def cmd_export(
         import os
 
         conn = st.conn  # a wrong database is refused before any file is created
+        refuse_overwrite(st, output)
         # Written beside the target and renamed when complete, so a failed
         # export leaves no empty or half file. open() honours the umask. A
         # device or pipe (-o /dev/stdout) is written directly.
