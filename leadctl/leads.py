@@ -138,6 +138,14 @@ def _check_owner(conn: sqlite3.Connection, handle: str | None) -> None:
         )
 
 
+def _require_identity(values: dict[str, Any], hint: str) -> None:
+    if not any(values.get(k) for k in _IDENTITY):
+        raise UsageError("A lead needs at least a name, an e-mail, a phone or an external id", hint)
+
+
+_IDENTITY = ("name", "email", "phone", "external_id")
+
+
 def add_lead(
     conn: sqlite3.Connection,
     data: dict[str, Any],
@@ -151,11 +159,7 @@ def add_lead(
     """Create a lead in the first open stage; refuse duplicates unless allowed."""
     defaults = Defaults.load(conn)
     values = normalize_input(data, defaults, region=region)
-    if not any(values.get(k) for k in ("name", "email", "phone", "external_id")):
-        raise UsageError(
-            "A lead needs at least a name, an e-mail, a phone or an external id",
-            'Example: leadctl add "Budi Santoso" --phone 0812-3456-7890',
-        )
+    _require_identity(values, 'Example: leadctl add "Budi Santoso" --phone 0812-3456-7890')
     with transaction(conn):
         if not allow_duplicate:
             dupes = find_duplicates(
@@ -390,6 +394,11 @@ def edit_lead(
             # The amount was parsed in the database currency; re-read it in the lead's.
             values["value"] = parse_money(str(changes["value"]), lead.currency)
         new_values = {**values, "tags": tags, "fields": fields}
+        if any(k in values for k in _IDENTITY):  # an edit may not leave it unnamed
+            _require_identity(
+                {k: values.get(k, getattr(lead, k)) for k in _IDENTITY},
+                "Keep one of them: clear the others only.",
+            )
         diff: dict[str, list[Any]] = {}
         for key, new in new_values.items():
             old = getattr(lead, key)

@@ -69,6 +69,18 @@ def test_edit_through_cli(cli: Cli) -> None:
     assert "nothing changed" in r.stderr
 
 
+def test_edit_cannot_clear_everything_that_names_a_lead(cli: Cli) -> None:
+    cli("add", "Ani", "--phone", "081211112222")
+    r = cli("edit", "1", "--name", "", "--email", "", "--phone", "", ok=False)
+    assert r.exit_code == 2 and "needs at least a name" in r.stderr
+    lead = cli.json("show", "1")
+    assert (lead["name"], lead["phone"]) == ("Ani", "+6281211112222")
+    cli("edit", "1", "--name", "")  # the phone still names it
+    assert cli.json("show", "1")["name"] is None
+    r = cli("edit", "1", "--phone", "", ok=False)
+    assert r.exit_code == 2 and cli.json("show", "1")["phone"] == "+6281211112222"
+
+
 def test_advance_and_reasons(cli: Cli) -> None:
     cli(*ISSUE_ADD)
     moved = cli.json("advance", "1", "--to", "negotiation")
