@@ -116,3 +116,19 @@ def test_probability_override_beats_learned_beats_stage(conn, lead) -> None:  # 
     assert leads.get_lead(conn, lead.id).probability == 80
     move(conn, lead.id, "lost", reason="x")
     assert leads.get_lead(conn, lead.id).probability == 0
+
+
+def test_advance_of_several_leads_is_all_or_nothing(cli) -> None:  # type: ignore[no-untyped-def]
+    for name in ("A", "B"):
+        cli("add", name)
+    r = cli("advance", "1", "999", "2", ok=False)
+    assert r.exit_code == 3 and "999" in r.stderr and "→" not in r.stderr
+    cli("advance", "2", "--to", "lost", "--reason", "price")
+    r = cli("advance", "1", "2", "-f", "json", ok=False)  # lead 2 is closed
+    assert r.exit_code != 0 and r.stdout == ""
+    assert [x["stage"] for x in cli.json("list", "-f", "json")] == ["new", "lost"]
+    moved = cli.json("advance", "1", "2", "--reopen", "--to", "contacted")
+    assert [(m["lead_id"], m["from"], m["to"]) for m in moved] == [
+        (1, "new", "contacted"), (2, "lost", "contacted")
+    ]  # fmt: skip
+    assert cli("advance", "1").stderr == "Lead 1: contacted → nurturing\n"

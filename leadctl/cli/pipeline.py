@@ -30,19 +30,22 @@ def cmd_advance(
 ) -> None:
     """Move leads to the next stage, or --to a stage."""
     from leadctl import pipeline
+    from leadctl.db import transaction
     from leadctl.render import emit_records, message
 
     st = state(ctx)
     when = parse_when(st, at) if at else None
     moves = []
-    for lead_id in lead_ids:
-        move = pipeline.move_stage(
-            st.conn, lead_id, to, now=st.now, actor=st.actor, reason=reason, reopen=reopen, at=when
-        )
-        moves.append(move.to_dict())
-        if fmt is Format.table:
-            message(f"Lead {lead_id}: {move.from_stage} → {move.to_stage}")
-    if fmt is not Format.table:
+    with transaction(st.conn):  # all the leads move, or none (one refused: nothing changes)
+        for lead_id in lead_ids:
+            moves.append(
+                pipeline.move_stage(st.conn, lead_id, to, now=st.now, actor=st.actor,
+                                    reason=reason, reopen=reopen, at=when).to_dict()
+            )  # fmt: skip
+    if fmt is Format.table:
+        for move in moves:
+            message(f"Lead {move['lead_id']}: {move['from']} → {move['to']}")
+    else:
         emit_records(moves, [], fmt.value, csv_keys=["lead_id", "from", "to", "at", "reason"])
 
 
