@@ -157,13 +157,20 @@ def test_money_only_raises_validation_error(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.integers(min_value=0, max_value=10**15),
+    st.integers(min_value=0, max_value=normalize.MAX_MINOR),
     st.sampled_from(sorted(normalize.CURRENCY_EXPONENTS)),
 )
 def test_money_round_trips_through_display(minor: int, currency: str) -> None:
     """Every currency: what a table shows reads back as the same amount
     (KWD 1.500 is one and a half dinars, not fifteen hundred)."""
     assert parse_money(format_money(minor, currency), currency) == minor
+
+
+def test_amounts_stop_where_report_sums_would_overflow() -> None:
+    assert parse_money("999.999.999.999.999", "IDR") == normalize.MAX_MINOR
+    for text in ("1.000.000.000.000.000", "9223372036854775807", "1e30"):
+        with pytest.raises(ValidationError, match=r"too large|not an amount"):
+            parse_money(text, "IDR")
 
 
 def test_three_decimal_currencies() -> None:

@@ -83,3 +83,15 @@ def test_forecast_won_month_follows_dst(conn: Any, cli: Any) -> None:
     # In UTC+7 the same moment is 1 November 11:30.
     assert {r["month"] for r in cli.json("--tz", "Asia/Jakarta", "report", "forecast")["rows"]
             if r["won"]} == {"2026-11"}  # fmt: skip
+
+
+def test_reports_sum_the_largest_amounts(cli: Any) -> None:
+    """Two leads at the largest value a lead takes: every money report sums them."""
+    for name in ("A", "B"):
+        cli("add", name, "--value", "999.999.999.999.999")
+    r = cli("add", "C", "--value", "9223372036854775807", ok=False)
+    assert r.exit_code == 2 and "too large" in r.stderr
+    for report in ("pipeline", "forecast", "conversion", "summary"):
+        assert cli("report", report, "-f", "json").exit_code == 0, report
+    stages = cli.json("report", "pipeline", "-f", "json")["rows"]
+    assert sum(s["value"] for s in stages) == 2 * 999_999_999_999_999
