@@ -229,14 +229,41 @@ def _parse_words(
     at: time | None = None
     if rest:
         rest = rest.removeprefix("at ").strip()
+        rest, zone = _split_zone(rest)
         at = _parse_time(rest)
         if at is None:
             raise ValidationError(f"Cannot read the time {rest!r}", "Use 14:00, 9am or 9:30pm.")
+        if zone is not None:  # "tomorrow 10:00 WIB": the day here, the time there
+            day = when.date() if isinstance(when, datetime) else when
+            return datetime.combine(day, at, zone)
     if isinstance(when, datetime):
         if at is not None:
             return datetime.combine(when.date(), at, tz)
         return when if exact else datetime.combine(when.date(), time(0), tz)
     return datetime.combine(when, at or default_time or time(0), tz)
+
+
+_UTC_OFFSET_RE = re.compile(r"(?:utc|gmt)?([+-])(\d{1,2})(?::?(\d{2}))?")
+
+
+def _split_zone(text: str) -> tuple[str, tzinfo | None]:
+    """'10:00 wib' -> ('10:00', UTC+7); '9am +07:00' -> ('9am', UTC+7);
+    a text with no zone after its time is returned as it is."""
+    head, _, last = text.rpartition(" ")
+    if not head:
+        return text, None
+    if last in ("utc", "gmt", "z"):
+        return head, UTC
+    if last.upper() in _ZONE_NAMES:
+        return head, timezone(timedelta(seconds=_ZONE_NAMES[last.upper()]))
+    m = _UTC_OFFSET_RE.fullmatch(last)
+    if m is None:
+        return text, None
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    if hours > 14 or minutes > 59:
+        raise ValidationError(f"{last!r} is not a UTC offset", "Example: +07:00")
+    sign = -1 if m.group(1) == "-" else 1
+    return head, timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _parse_iso(raw: str, tz: tzinfo, default_time: time | None) -> datetime | None:

@@ -471,8 +471,10 @@ class Memo:
 def money(text: str, currency: str) -> int:
     s = text.strip()
     if s.isascii() and s.isdigit() and len(s) <= 15:
-        return int(s) * int(10 ** normalize.currency_exponent(currency))
-    return normalize.parse_money(text, currency)
+        minor = int(s) * int(10 ** normalize.currency_exponent(currency))
+        if minor <= normalize.MAX_MINOR:
+            return minor
+    return normalize.parse_money(text, currency)  # (which refuses a larger one)
 
 
 class LocalTimes:

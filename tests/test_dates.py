@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -74,6 +75,23 @@ def test_words_are_read_in_the_time_zone() -> None:
     late = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)  # already the 23rd (Monday) in Jakarta
     assert to_store(p("tomorrow", now=late, tz=JKT)) == "2026-11-23T17:00:00Z"
     assert to_store(p("mon", now=late, tz=JKT)) == "2026-11-29T17:00:00Z"
+
+
+def test_words_with_a_zone_after_the_time() -> None:
+    """The day is read here (the database's zone), the time in the zone given."""
+    for text, stored in (
+        ("tomorrow 10:00 WIB", "2026-11-23T03:00:00Z"),
+        ("tomorrow at 9:30pm wita", "2026-11-23T13:30:00Z"),
+        ("mon 9am +07:00", "2026-11-23T02:00:00Z"),
+        ("mon 9am +0530", "2026-11-23T03:30:00Z"),
+        ("today 14:00 UTC", "2026-11-22T14:00:00Z"),
+        ("eom 17:00 WIT", "2026-11-30T08:00:00Z"),
+        ("+3d", "2026-11-25T08:00:00Z"),
+    ):
+        assert to_store(p(text, tz=JKT)) == stored, text
+    for bad in ("tomorrow 10:00 +25:00", "tomorrow 10:00 XYZ", "tomorrow WIB"):
+        with pytest.raises(ValidationError):
+            p(bad, tz=JKT)
 
 
 def test_month_end_clamps() -> None:
@@ -197,3 +215,11 @@ def test_zone_names_are_read_or_refused_without_a_warning() -> None:
         assert p("2 Jan 2026 10:00 GMT", tz=JKT) == datetime(2026, 1, 2, 10, tzinfo=UTC)
         with pytest.raises(ValidationError, match="Unknown time zone"):
             p("5 March 2026 10:00 XYZ")
+
+
+def test_an_empty_time_option_is_refused_not_read_as_now(cli: Any) -> None:
+    cli("add", "Ani")
+    for args in (("log", "1", "--kind", "call", "--at", ""), ("advance", "1", "--at", "")):
+        r = cli(*args, ok=False)
+        assert r.exit_code == 2 and "empty" in r.stderr, args
+    assert cli.json("show", "1")["stage"] == "new"

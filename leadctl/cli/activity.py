@@ -49,7 +49,7 @@ def cmd_log(
     st = state(ctx)
     k = activities.check_kind(kind)
     lead = leads.get_lead(st.conn, lead_id)
-    when = parse_when(st, at) if at else st.now
+    when = parse_when(st, at) if at is not None else st.now
     minor = None
     if amount is not None:
         if k != "sale":

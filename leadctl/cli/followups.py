@@ -178,7 +178,7 @@ def cmd_done(
 
     st = state(ctx)
     conn = st.conn
-    next_due = _when(st, next_) if next_ else None
+    next_due = _when(st, next_) if next_ is not None else None
     done = followups.complete_followup(
         conn, followup_id, now=st.now, actor=st.actor, note=note, outcome=outcome,
         next_due=next_due, next_kind=next_kind, next_note=next_note,

@@ -34,7 +34,7 @@ def cmd_advance(
     from leadctl.render import emit_records, message
 
     st = state(ctx)
-    when = parse_when(st, at) if at else None
+    when = parse_when(st, at) if at is not None else None
     moves = []
     with transaction(st.conn):  # all the leads move, or none (one refused: nothing changes)
         for lead_id in lead_ids:
