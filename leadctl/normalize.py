@@ -70,9 +70,24 @@ def currency_exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(currency.upper(), 2)
 
 
+# ISO 4217's active currency codes (without the metals, the bond-market units
+# and the test codes).
+ISO_CURRENCIES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
+BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK
+DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL
+HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR
+MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
+SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND
+TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD
+XCG XOF XPF YER ZAR ZMW ZWG ZWL
+""".split())
+
+
 def normalize_currency(text: str) -> str:
     code = text.strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if code not in ISO_CURRENCIES:
         raise ValidationError(
             f"{text!r} is not a currency code", "Use a three-letter ISO code such as IDR or USD."
         )

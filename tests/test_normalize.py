@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -190,3 +191,21 @@ def test_tags_and_fields_only_raise_validation_error(text: str) -> None:
         parse_field(text)
     with contextlib.suppress(ValidationError):
         parse_bool(text)
+
+
+def test_only_iso_currency_codes_are_taken(cli: Any, tmp_path: Any) -> None:
+    assert normalize.normalize_currency(" usd ") == "USD"
+    for bad in ("FOO", "XAU", "US", "usd1"):
+        with pytest.raises(ValidationError, match="not a currency code"):
+            normalize.normalize_currency(bad)
+    src = tmp_path / "in.csv"
+    src.write_text("name,value\nA,10\n", encoding="utf-8")
+    for args in (("settings", "set", "currency", "FOO"), ("add", "X", "--currency", "FOO"),
+                 ("import", str(src), "--currency", "FOO")):  # fmt: skip
+        r = cli(*args, ok=False)
+        assert r.exit_code == 2 and "not a currency code" in r.stderr, args
+    assert cli.json("list", "-f", "json") == []
+    assert (
+        cli.json("add", "Y", "--value", "10", "--currency", "ugx", "-f", "json")["currency"]
+        == "UGX"
+    )
