@@ -1213,10 +1213,18 @@ def parse_rules_toml(
         if missing:
             raise ValidationError(f"{where} lacks {', '.join(missing)}")
         value = item.get("value")
+        active = item.get("active", True)
+        if not isinstance(active, bool):
+            raise ValidationError(
+                f"{where} ({item['name']}): active must be true or false, not {active!r}"
+            )
+        if isinstance(item["points"], bool) or not isinstance(item["points"], (int, float)):
+            raise ValidationError(
+                f"{where} ({item['name']}): points must be a number, not {item['points']!r}"
+            )
         rule = Rule(
             None, str(item["name"]), str(item["field"]), str(item["operator"]),
-            None if value is None else str(value), item["points"], str(item["group"]),
-            bool(item.get("active", True)),
+            None if value is None else str(value), item["points"], str(item["group"]), active,
         )  # fmt: skip
         try:
             check_rule(conn, rule)

@@ -250,6 +250,21 @@ def test_import_syntax_error_names_the_line_and_keeps_rules(cli: Any, tmp_path: 
     assert cli.json("score", "rules", "list") == before
 
 
+def test_import_refuses_values_of_the_wrong_type(cli: Any, tmp_path: Any) -> None:
+    before = cli.json("score", "rules", "list")
+    bad = tmp_path / "bad.toml"
+    rule = '[[rule]]\nname = "a"\nfield = "source"\noperator = "eq"\nvalue = "x"\ngroup = "fit"\n'
+    for extra, word in (('points = 1\nactive = "no"\n', "active"), ("points = true\n", "points"),
+                        ('points = "5"\n', "points")):  # fmt: skip
+        bad.write_text(rule + extra)
+        r = cli("score", "rules", "import", str(bad), ok=False)
+        assert r.exit_code == 2 and f"{word} must be" in r.stderr and "(a)" in r.stderr, extra
+    assert cli.json("score", "rules", "list") == before
+    bad.write_text(rule + "points = 2\nactive = false\n")
+    cli("score", "rules", "import", str(bad))
+    assert [(x["name"], x["active"]) for x in cli.json("score", "rules", "list")] == [("a", False)]
+
+
 def test_import_replaces_rules(cli: Any, tmp_path: Any) -> None:
     lid = add(cli, "Kiki", "--source", "ads")
     f = tmp_path / "r.toml"
