@@ -72,7 +72,8 @@ def currency_exponent(currency: str) -> int:
 
 # ISO 4217's active currency codes (without the metals, the bond-market units
 # and the test codes).
-ISO_CURRENCIES = frozenset("""
+ISO_CURRENCIES = frozenset(  # a table of codes reads better than 168 quoted strings
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
 BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK
 DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL
@@ -82,7 +83,8 @@ MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
 SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND
 TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD
 XCG XOF XPF YER ZAR ZMW ZWG ZWL
-""".split())
+""".split()  # noqa: SIM905
+)
 
 
 def normalize_currency(text: str) -> str:

@@ -231,12 +231,18 @@ def test_activity(world: Any, cli: Any) -> None:
     assert rows["ani"]["by_kind"] == {"call": 2, "whatsapp": 1, "note": 1, "sale": 2}
     assert rows["ani"]["total"] == 6 and rows["budi"]["total"] == 3
     assert None not in rows and "tester" not in rows  # stage changes are not work
-    days = 21 + 8 / 24
+    days = 22  # 1-22 November: today (08:00) counts as a whole day
+    assert rep["totals"]["days"] == days
     assert rows["ani"]["per_day"] == pytest.approx(6 / days)
     assert rows["ani"]["daily_target"] == 5
     assert rows["ani"]["daily_target_pct"] == pytest.approx(6 / days / 5)
     week = cli.json("report", "activity")  # default: this week (from Monday 11-16)
     assert {r["owner"]: r["total"] for r in week["rows"]} == {"ani": 1, "budi": 2}
+    assert week["totals"]["days"] == 7  # Monday to Sunday the 22nd
+    last = cli.json("report", "activity", "--period", "last-month")
+    assert last["totals"]["days"] == 31  # a past month: all of its days
+    today = cli.json("report", "activity", "--period", "today")
+    assert today["totals"]["days"] == 1 and today["totals"]["per_day"] == today["totals"]["total"]
 
 
 def test_sources_with_costs(world: Any, cli: Any) -> None:

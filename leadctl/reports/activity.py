@@ -5,7 +5,7 @@ the activity's actor), activities per day, and the daily activities target
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from leadctl.periods import Period
@@ -45,7 +45,7 @@ def activity(
             "SELECT owner, value FROM targets WHERE period = 'day' AND metric = 'activities'"
         )
     }
-    days = period.days(now) if period.start is not None else None
+    days = _days_begun(period, now, tz)
     rows = [people[k] for k in sorted(people, key=lambda k: (k is None, str(k)))]
     for row in rows:
         row["per_day"] = row["total"] / days if days else None
@@ -67,3 +67,13 @@ def activity(
     }
     return Report("activity", period, ctx.currency, rows, totals, ctx.owner,
                   extra={"kinds": sorted(kinds_seen)})  # fmt: skip
+
+
+def _days_begun(period: Period, now: datetime, tz: tzinfo) -> int | None:
+    """Calendar days (in `tz`) of the period up to now, today counted whole:
+    2 calls by 01:35 are 2 a day, not 30 (None for all time)."""
+    if period.start is None:
+        return None
+    last = now if period.end is None or now < period.end else period.end - timedelta(microseconds=1)
+    first_day = period.start.astimezone(tz).date()
+    return max((last.astimezone(tz).date() - first_day).days + 1, 1)
