@@ -126,15 +126,40 @@ def find_duplicates(
     return found
 
 
-def _check_owner(conn: sqlite3.Connection, handle: str | None) -> None:
-    """Once a team exists, owners must be team members (typos would hide leads)."""
+def _check_owner(
+    conn: sqlite3.Connection,
+    handle: str | None,
+    *,
+    now: datetime,
+    is_open: bool = True,
+    force: bool = False,
+) -> None:
+    """Once a team exists, owners must be team members (typos would hide leads),
+    active ones, with capacity left (as `assign --to` checks; --force overrides
+    the capacity only)."""
     if not handle:
         return
-    members = [r[0] for r in conn.execute("SELECT handle FROM team_members")]
+    members = {r[0]: bool(r[1]) for r in conn.execute("SELECT handle, active FROM team_members")}
     if members and handle not in members:
         raise NotFoundError(
             f"Unknown team member {handle!r}",
             f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
+        )
+    if not members:
+        return
+    from leadctl import team
+
+    if not members[handle]:
+        raise ConflictError(
+            f"Team member {handle!r} is inactive",
+            f"{team.member_hint(conn)} Or `leadctl team activate {handle}`.",
+        )
+    load = team.loads(conn, [team.get_member(conn, handle)], now=now)[handle]
+    if (is_open or load.window_days is not None) and load.full and not force:
+        raise ConflictError(
+            f"{handle} is at capacity ({load.describe()})",
+            f"Add --force to give the lead anyway, or raise it with"
+            f" `leadctl team edit {handle} --capacity N`.",
         )
 
 
@@ -155,8 +180,10 @@ def add_lead(
     allow_duplicate: bool = False,
     note: str | None = None,
     region: str | None = None,
+    force: bool = False,
 ) -> Lead:
-    """Create a lead in the first open stage; refuse duplicates unless allowed."""
+    """Create a lead in the first open stage; refuse duplicates unless allowed,
+    and an owner over capacity unless `force`."""
     defaults = Defaults.load(conn)
     values = normalize_input(data, defaults, region=region)
     _require_identity(values, 'Example: leadctl add "Budi Santoso" --phone 0812-3456-7890')
@@ -172,7 +199,7 @@ def add_lead(
                     f"Lead {dup_id} already has this {KEY_LABELS[key]}",
                     f"See `leadctl show {dup_id}`, or add --allow-duplicate.",
                 )
-        _check_owner(conn, values.get("owner"))
+        _check_owner(conn, values.get("owner"), now=now, force=force)
         stage = pipeline.first_open_stage(conn)
         now_s = to_store(now)
         row = {
@@ -355,8 +382,10 @@ def edit_lead(
     unset_fields: list[str] | None = None,
     allow_duplicate: bool = False,
     region: str | None = None,
+    force: bool = False,
 ) -> Lead:
-    """Change fields of a lead; each change is recorded as a field_change activity."""
+    """Change fields of a lead; each change is recorded as a field_change activity.
+    A new owner over capacity is refused unless `force`."""
     defaults = Defaults.load(conn)
     values = normalize_input(changes, defaults, region=region)
     with transaction(conn):
@@ -409,7 +438,9 @@ def edit_lead(
         if not diff:
             return lead
         if "owner" in diff:
-            _check_owner(conn, diff["owner"][1])
+            kind = conn.execute("SELECT kind FROM stages WHERE name = ?", (lead.stage,)).fetchone()
+            is_open = kind is not None and kind[0] == "open"
+            _check_owner(conn, diff["owner"][1], now=now, is_open=is_open, force=force)
         sets = {k: v[1] for k, v in diff.items()}
         for k in ("tags", "fields"):
             if k in sets:

@@ -345,3 +345,24 @@ def test_plan_respects_filters_and_capacity(
     for h, n in given_to.items():
         cap = by[h].capacity
         assert cap is None or n <= cap
+
+
+def test_add_and_edit_owner_follow_the_team_rules(cli: Any) -> None:
+    """--owner on add/edit is refused for an inactive member, and over capacity
+    without --force, as `assign --to` is."""
+    cli("team", "add", "ani", "--name", "Ani", "--capacity", "1")
+    cli("team", "add", "budi", "--name", "Budi")
+    cli("team", "deactivate", "budi")
+    cli("add", "A", "--owner", "ani")
+    r = cli("add", "B", "--owner", "ani", ok=False)
+    assert r.exit_code == 1 and "at capacity (1/1)" in r.stderr
+    assert [x["name"] for x in cli.json("list", "-f", "json")] == ["A"]
+    cli("add", "B", "--owner", "ani", "--force")
+    r = cli("edit", "1", "--owner", "budi", ok=False)
+    assert r.exit_code == 1 and "inactive" in r.stderr
+    cli("add", "C")
+    r = cli("edit", "3", "--owner", "ani", ok=False)
+    assert r.exit_code == 1 and "at capacity" in r.stderr
+    cli("advance", "3", "--to", "lost", "--reason", "price")
+    cli("edit", "3", "--owner", "ani")  # a closed lead does not count against open leads
+    assert [x["owner"] for x in cli.json("list", "-f", "json")] == ["ani", "ani", "ani"]

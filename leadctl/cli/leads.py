@@ -106,6 +106,9 @@ def cmd_add(
     allow_duplicate: Annotated[
         bool, typer.Option(help="Add even if e-mail/phone/external id exists.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Give the lead to an --owner over capacity.")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Add a lead. Prints its id (the whole lead with --format json)."""
@@ -127,7 +130,7 @@ def cmd_add(
         data["expected_close"] = parse_day(expected_close, st.now, st.tz).isoformat()
     lead = leads.add_lead(
         st.conn, data, now=st.now, actor=st.actor, allow_duplicate=allow_duplicate,
-        note=note, region=region,
+        note=note, region=region, force=force,
     )  # fmt: skip
     if fmt is Format.table:
         typer.echo(str(lead.id))
@@ -308,6 +311,9 @@ def cmd_edit(
     allow_duplicate: Annotated[
         bool, typer.Option(help="Allow an e-mail/phone another lead has.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Give the lead to an --owner over capacity.")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Change a lead's fields, tags and custom fields (each change is logged)."""
@@ -334,7 +340,7 @@ def cmd_edit(
     lead = leads.edit_lead(
         st.conn, lead_id, changes, now=st.now, actor=st.actor, add_tags=add_tag,
         remove_tags=remove_tag, set_fields=parse_fields(field), unset_fields=unset_field,
-        allow_duplicate=allow_duplicate, region=region,
+        allow_duplicate=allow_duplicate, region=region, force=force,
     )  # fmt: skip
     if fmt is not Format.table:
         emit_object(lead.to_dict(), fmt.value)
