@@ -403,8 +403,8 @@ class Converter:
         s = str(value).strip()
         if not s or (self.nulls and s.casefold() in self.nulls):
             return None
-        if self.unquote and s[0] == "'" and s[1:2] in _FORMULA_START:
-            return s[1:]
+        if self.unquote and s[0] == "'" and s.lstrip("'")[:1] in _FORMULA_START:
+            return s[1:]  # what csv_safe added (''=x was '=x)
         return s
 
     def use_header(self, header: list[str]) -> None:

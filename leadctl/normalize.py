@@ -293,10 +293,12 @@ def minor_to_major(minor: int, currency: str) -> Decimal:
 
 
 def parse_tags(text: str | list[str] | None) -> list[str]:
-    """'hot; B2B, hot' -> ['hot', 'b2b']: lower-cased, de-duplicated, in order."""
+    """'hot; B2B, hot' -> ['hot', 'b2b']: lower-cased, de-duplicated, in order.
+    A list's items are split the same way (--tag 'a;b' is two tags: the CSV
+    export joins tags with ';')."""
     if text is None:
         return []
-    items = text if isinstance(text, list) else re.split(r"[;,]", text)
+    items = re.split(r"[;,]", ";".join(map(str, text)) if isinstance(text, list) else text)
     tags: list[str] = []
     for item in items:
         tag = " ".join(str(item).split()).lower()

@@ -72,6 +72,8 @@ def csv_safe(value: Any) -> str:
         _PLAIN_NUMBER_RE.match(text) or _PHONE_RE.match(text)
     ):
         return "'" + text
+    if text[:1] == "'" and text.lstrip("'")[:1] in _FORMULA_START:
+        return "'" + text  # it starts so itself ('=x): the import takes one ' off
     return text
 
 

@@ -150,3 +150,18 @@ def test_rejects_file_cannot_be_the_input(cli: Any, tmp_path: Any) -> None:
     assert r.exit_code == 2 and "is an input file" in r.stderr
     assert src.read_text(encoding="utf-8") == "name,email\nB,b@x.co\n"
     assert cli.json("list", "-f", "json") == []
+
+
+def test_round_trip_of_tags_with_separators_and_a_leading_quote(
+    cli: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """--tag 'a;b' is two tags (the CSV joins tags with ';'), and a text that
+    itself starts with ' and a formula sign comes back as it was."""
+    lead = cli.json("add", "Ani", "--tag", "a;b", "--tag", "x,y", "--company", "'=x", "-f", "json")
+    assert lead["tags"] == ["a", "b", "x", "y"]
+    out = tmp_path / "out.csv"
+    cli("export", "-f", "csv", "-o", str(out))
+    monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "other.db"))
+    cli("import", str(out))
+    back = cli.json("show", "1")
+    assert back["tags"] == ["a", "b", "x", "y"] and back["company"] == "'=x"
