@@ -64,7 +64,10 @@ def csv_safe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        value = ";".join(str(v) for v in value)
+        if all(isinstance(v, str) for v in value):
+            value = ";".join(value)  # tags
+        else:  # records (show's activities): JSON, not Python's repr
+            value = json.dumps(value, ensure_ascii=False, default=str)
     elif isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False)
     text = str(value)

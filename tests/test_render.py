@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,15 @@ def test_bar() -> None:
     assert render.bar(10, 10, width=4) == "████"
     assert render.bar(0, 10) == ""
     assert render.bar(5, 0) == ""
+
+
+def test_csv_of_records_holds_json_and_followups_csv_has_every_documented_key(cli: Any) -> None:
+    import csv as csv_mod
+
+    cli("add", "A", "--tag", "x", "--tag", "y")
+    cli("followups", "add", "1", "--due", "tomorrow")
+    shown = next(csv_mod.DictReader(io.StringIO(cli("show", "1", "-f", "csv").stdout)))
+    assert shown["tags"] == "x;y"
+    assert [a["kind"] for a in json.loads(shown["activities"])] == ["created"]
+    header = cli("followups", "--all", "-f", "csv").stdout.splitlines()[0].split(",")
+    assert set(cli.json("followups", "--all")[0]) == set(header)

@@ -13,9 +13,9 @@ from leadctl.cli.state import State
 
 CSV_KEYS = (
     "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "due_local", "kind",
-    "note", "owner", "urgency", "overdue", "overdue_days", "stale", "no_next_step", "stage",
-    "probability", "score", "value", "currency",
-    "sequence", "step", "template", "snoozed",
+    "note", "owner", "status", "urgency", "overdue", "overdue_days", "stale", "no_next_step",
+    "stage", "probability", "score", "value", "currency",
+    "sequence", "enrollment_id", "step", "template", "snoozed",
 )  # fmt: skip
 
 
