@@ -363,7 +363,9 @@ class Converter:
         self.mapper = mapper
         self.defaults = context["defaults"]
         self.region = (opts.region or self.defaults.region).upper()
-        self.currency = normalize_currency(opts.currency or self.defaults.currency)
+        known = (self.defaults.currency,)  # the database's own, checked when it was set
+        self.currency = normalize_currency(opts.currency) if opts.currency else known[0]
+        self._known_currency = known
         self.phone = import_values.PhoneNormalizer(self.region)
         self.money = import_values.Memo(import_values.money)
         self.date = import_values.make_date_parser(now, tz, opts.dayfirst)
@@ -680,7 +682,7 @@ class Converter:
             raw = data["currency"]
             code = self._currencies.get(raw)
             if code is None:
-                code = normalize_currency(str(raw))
+                code = normalize_currency(str(raw), self._known_currency)
                 if len(self._currencies) < 1000:
                     self._currencies[raw] = code
             out["currency"] = code

@@ -20,6 +20,7 @@ from leadctl.normalize import (
     normalize_phone,
     parse_money,
     parse_tags,
+    tag_text,
 )
 
 # Plain text columns a person can set with add/edit (value, tags and fields
@@ -276,9 +277,18 @@ def _where(conn: sqlite3.Connection, f: LeadFilter, now: datetime) -> tuple[str,
         else:
             clauses.append("l.owner = ?")
             params.append(f.owner.lower())
-    for tag in parse_tags(f.tags):
-        clauses.append("EXISTS (SELECT 1 FROM json_each(l.tags) WHERE json_each.value = ?)")
-        params.append(tag)
+    has = "EXISTS (SELECT 1 FROM json_each(l.tags) WHERE json_each.value = ?)"
+    for item in f.tags or []:
+        parts = parse_tags(item)
+        whole = tag_text(item)
+        if not whole:
+            continue
+        if parts == [whole]:
+            clauses.append(has)
+        else:  # 'a;b': tags a and b, or one tag stored whole before items were split
+            clauses.append(f"(({' AND '.join([has] * len(parts)) or '0'}) OR {has})")
+            params += parts
+        params.append(whole)
     for col in ("source", "product", "segment", "city"):
         value = getattr(f, col)
         if value is not None:
@@ -406,7 +416,7 @@ def edit_lead(
             check_text("tag", t, 200)
             if t not in tags:
                 tags.append(t)
-        removing = set(parse_tags(remove_tags or []))
+        removing = set(parse_tags(remove_tags or [])) | {tag_text(t) for t in remove_tags or []}
         tags = [t for t in tags if t not in removing]
         fields = dict(lead.fields)
         for k, v in (set_fields or {}).items():

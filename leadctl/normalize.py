@@ -87,9 +87,11 @@ XCG XOF XPF YER ZAR ZMW ZWG ZWL
 )
 
 
-def normalize_currency(text: str) -> str:
+def normalize_currency(text: str, known: tuple[str, ...] = ()) -> str:
+    """An ISO 4217 code, or one of `known` (a database's own currency, which an
+    older version let be any three letters: HRK until 2023)."""
     code = text.strip().upper()
-    if code not in ISO_CURRENCIES:
+    if code not in ISO_CURRENCIES and code not in known:
         raise ValidationError(
             f"{text!r} is not a currency code", "Use a three-letter ISO code such as IDR or USD."
         )
@@ -301,10 +303,16 @@ def parse_tags(text: str | list[str] | None) -> list[str]:
     items = re.split(r"[;,]", ";".join(map(str, text)) if isinstance(text, list) else text)
     tags: list[str] = []
     for item in items:
-        tag = " ".join(str(item).split()).lower()
+        tag = tag_text(item)
         if tag and tag not in tags:
             tags.append(tag)
     return tags
+
+
+def tag_text(item: str) -> str:
+    """One tag as stored (spaces collapsed, lower case), not split: a tag
+    stored with ; or , before --tag items were split is still found whole."""
+    return " ".join(str(item).split()).lower()
 
 
 def parse_field(text: str) -> tuple[str, str]:

@@ -219,7 +219,8 @@ def test_zone_names_are_read_or_refused_without_a_warning() -> None:
 
 def test_an_empty_time_option_is_refused_not_read_as_now(cli: Any) -> None:
     cli("add", "Ani")
-    for args in (("log", "1", "--kind", "call", "--at", ""), ("advance", "1", "--at", "")):
+    for args in (("log", "1", "--kind", "call", "--at", ""), ("advance", "1", "--at", ""),
+                 ("log", "1", "--kind", "call", "--next", "")):  # fmt: skip
         r = cli(*args, ok=False)
         assert r.exit_code == 2 and "empty" in r.stderr, args
     assert cli.json("show", "1")["stage"] == "new"

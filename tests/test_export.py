@@ -165,3 +165,33 @@ def test_round_trip_of_tags_with_separators_and_a_leading_quote(
     cli("import", str(out))
     back = cli.json("show", "1")
     assert back["tags"] == ["a", "b", "x", "y"] and back["company"] == "'=x"
+
+
+def test_tags_stored_whole_with_a_separator_are_still_found_and_removed(
+    cli: Any, conn: Any
+) -> None:
+    """A tag holding ';' (stored before --tag items were split) is found by
+    `list --tag` and taken off by `--remove-tag`, given whole."""
+    cli("add", "Ann", "--tag", "x")
+    cli("add", "Bo", "--tag", "vip", "--tag", "gold")
+    conn.execute("""UPDATE leads SET tags = '["vip;gold", "x"]' WHERE id = 1""")
+    conn.commit()
+    names = [x["name"] for x in cli.json("list", "--tag", "vip;gold", "-f", "json")]
+    assert names == ["Ann", "Bo"]  # the whole tag, or both tags
+    assert [x["name"] for x in cli.json("list", "--tag", "vip", "-f", "json")] == ["Bo"]
+    cli("edit", "1", "--remove-tag", "vip;gold")
+    assert cli.json("show", "1")["tags"] == ["x"]
+
+
+def test_a_database_currency_outside_iso_still_imports(cli: Any, conn: Any, tmp_path: Any) -> None:
+    """HRK (withdrawn in 2023) was a valid setting before codes were checked."""
+    conn.execute("""UPDATE settings SET value = '"HRK"' WHERE key = 'currency'""")
+    conn.commit()
+    src = tmp_path / "in.csv"
+    src.write_text("name,value,currency\nBo,10,HRK\nCy,5,USD\n", encoding="utf-8")
+    cli("import", str(src))
+    assert [(x["name"], x["currency"]) for x in cli.json("list", "-f", "json")] == [
+        ("Bo", "HRK"), ("Cy", "USD")
+    ]  # fmt: skip
+    r = cli("import", str(src), "--currency", "XYZ", ok=False)
+    assert r.exit_code == 2 and "not a currency code" in r.stderr

@@ -58,7 +58,7 @@ def cmd_log(
     elif k == "sale":
         raise UsageError("A sale needs --amount", "Example: --kind sale --amount 15000000")
     next_due = None
-    if next_:
+    if next_ is not None:
         from datetime import time
 
         next_due = parse_when(st, next_, default_time=time(9, 0))
