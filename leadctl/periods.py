@@ -60,13 +60,6 @@ class Period:
         done = (min(max(now, self.start), self.end) - self.start).total_seconds()
         return done / total if total > 0 else 1.0
 
-    def days(self, now: datetime) -> float:
-        """Days of the period up to `now` (at least a second's worth; for rates per day)."""
-        if self.start is None:
-            return 0.0
-        end = min(self.end, now) if self.end else now
-        return max((end - self.start).total_seconds(), 1.0) / 86400
-
     def to_dict(self) -> dict[str, str | None]:
         return {"name": self.name, "since": self.start_s, "until": self.end_s}
 
