@@ -408,7 +408,7 @@ def sweep_duplicates(conn: sqlite3.Connection) -> int:
         if -SWEEP_CACHE_KIB < cache < 0:
             conn.execute(f"PRAGMA cache_size = -{SWEEP_CACHE_KIB}")
         try:
-            for table in ("stage_history", "activities", "leads"):
+            for table in ("stage_history", "activities", "score_history", "leads"):
                 column = "id" if table == "leads" else "lead_id"
                 conn.execute(
                     f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM temp.sweep_ids)"

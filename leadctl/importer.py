@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from leadctl import import_values, leads
 from leadctl.dates import from_store, to_store
@@ -60,6 +60,9 @@ from leadctl.normalize import (
     parse_probability,
     parse_tags,
 )
+
+if TYPE_CHECKING:
+    from leadctl.scoring import NewLeads
 
 DUPLICATE_MODES = ("skip", "update", "merge")
 # A big import (more than BIG_ROWS rows, and more than the database's leads)
@@ -119,6 +122,12 @@ _FIRST_HIST_SQL = (
     "INSERT INTO stage_history (lead_id, stage, entered_at, left_at, seconds, activity_id)"
     " SELECT id, stage, created_at, NULL, NULL, NULL FROM leads"
     " WHERE id BETWEEN ?1 AND ?2 AND +stage = ?3 ORDER BY id"
+)
+# The score history of new leads stored with their score (the bulk path).
+_SCORE_HIST_SQL = (
+    "INSERT INTO score_history (lead_id, at, old_score, new_score)"
+    " SELECT id, score_updated_at, NULL, score FROM leads"
+    " WHERE id BETWEEN ?1 AND ?2 AND score IS NOT NULL ORDER BY id"
 )
 _IN_CHUNK = 500
 _SKIP_CHUNK = 2_000
@@ -866,7 +875,8 @@ def run_import(
                 batches = _worker_batches(
                     path, info, opts, context, now, tz, skip,
                     keep_raw=reject_writer is not None, lead_rows=None,
-                    bulk=(run.first_stage, run.now_s, run.import_id, run.keyless_done_line),
+                    bulk=(run.first_stage, run.now_s, run.import_id, run.keyless_done_line,
+                          _new_leads(conn, conv, now) if opts.score else None),
                 )  # fmt: skip
             elif big and conv.fast:
                 # Parse and convert in a second process while this one writes.
@@ -895,6 +905,8 @@ def run_import(
             elif not outer:
                 if opts.score:
                     _rescore(conn, now, run.touched)
+                    if bulk and result.inserted and len(run.touched) < RESCORE_SAMPLE:
+                        _predict(conn)  # (else _rescore scored every lead, and predicted)
             else:
                 conn.execute("ROLLBACK")
                 if opts.strict and not opts.dry_run:
@@ -968,6 +980,26 @@ def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> Non
     with scoring.deferred_rescoring(conn, now):
         for lead_id in touched:
             scoring.rescore_lead(conn, lead_id, now)
+
+
+def _new_leads(conn: sqlite3.Connection, conv: Converter, now: datetime) -> NewLeads:
+    """What scores the bulk path's rows in its converting children."""
+    from leadctl.scoring import NewLeads, get_scorer
+
+    kinds = {name: kind for name, (kind, _) in conv.stages.items()}
+    return NewLeads(get_scorer(conn), kinds, now)
+
+
+def _predict(conn: sqlite3.Connection) -> None:
+    """The learned win probability of the open leads, after a bulk import
+    whose children stored the scores (what `deferred_rescoring` does after
+    scoring every lead)."""
+    from leadctl.predict import load_model, predict_open
+
+    model = load_model(conn)
+    if model is not None:
+        with transaction(conn):
+            predict_open(conn, model)
 
 
 def _touch(run: _Run, ids: Iterable[int]) -> None:
@@ -1267,7 +1299,7 @@ def _worker_batches(
     *,
     keep_raw: bool,
     lead_rows: tuple[str, str, int] | None,
-    bulk: tuple[str, str, int, int] | None = None,
+    bulk: tuple[str, str, int, int, NewLeads | None] | None = None,
 ) -> _WorkerBatches:
     def work(send: Any, part: int, parts: int) -> None:
         import gc
@@ -1850,7 +1882,9 @@ class BulkRows:
     hold one value for the whole file are SQL literals, not parameters.
     """
 
-    def __init__(self, conv: Converter, first_stage: str, now_s: str, import_id: int) -> None:
+    def __init__(
+        self, conv: Converter, first_stage: str, now_s: str, import_id: int, scored: bool = False
+    ) -> None:
         mapped = {name for _, name in conv._fields}
         custom = bool(conv._customs) or conv.opts.lenient
         # A stage date that only created_at feeds is created_at itself: the SQL
@@ -1892,8 +1926,17 @@ class BulkRows:
                 exprs.append(f"?{k}")
             else:
                 exprs.append(f"NULLIF(?{k}, '')")
-        self.sql = f"INSERT INTO leads ({', '.join(_LEAD_COLS)}) VALUES ({', '.join(exprs)})"
+        names = list(_LEAD_COLS)
+        if scored:  # the score each row ends with ("" for none: see NewLeads)
+            k = len(self.var) + 1
+            names += ["score", "score_updated_at"]
+            exprs += [
+                f"NULLIF(?{k}, '')",
+                f"CASE WHEN ?{k} = '' THEN NULL ELSE {_literal(now_s)} END",
+            ]
+        self.sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join(exprs)})"
         self._created_const = base[_LEAD_COLS.index("created_at")]
+        self._base = base
 
     def project(self, rest: tuple[Any, ...]) -> tuple[Any, ...]:
         """A `_lead_row` (without id) -> the parameters of `sql`."""
@@ -1906,6 +1949,35 @@ class BulkRows:
             if out[i] == (self._created_const if c is None else out[c]):
                 out[i] = ""
         return tuple(out)
+
+    def stored(self, rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """The values of the columns `names` that `sql` stores from rows of
+        parameters (what reading them back gives, before type affinity)."""
+        from itertools import repeat
+        from operator import itemgetter
+
+        n = len(rows)
+        var = {c: i for i, c in enumerate(self.var)}
+        created = (
+            list(map(itemgetter(var["created_at"]), rows))
+            if "created_at" in var
+            else [self._created_const] * n
+        )
+        cols: list[Any] = []
+        for c in names:
+            if c in self.follow:
+                cols.append(created)
+            elif c not in var:
+                cols.append(repeat(self._base[_LEAD_COLS.index(c)], n))
+            else:
+                col = map(itemgetter(var[c]), rows)
+                if c in _LIKE_CREATED:  # COALESCE(NULLIF(?, ''), created_at)
+                    cols.append([v if v != "" else at for v, at in zip(col, created, strict=True)])
+                elif c in _NOT_NULL:
+                    cols.append(col)
+                else:  # NULLIF(?, '')
+                    cols.append([v if v != "" else None for v in col])
+        return list(zip(*cols, strict=True))
 
 
 def _getter(idx: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
@@ -1995,7 +2067,7 @@ def _piece_chunks(
 def _bulk_messages(
     chunks: Iterator[tuple[list[Any], int, bool, bool]],
     conv: Converter,
-    bulk: tuple[str, str, int, int],
+    bulk: tuple[str, str, int, int, NewLeads | None],
     keep_raw: bool,
 ) -> Iterator[tuple[Any, ...]]:
     """A converting child's side of the bulk path: per chunk of records, the
@@ -2012,8 +2084,8 @@ def _bulk_messages(
     from itertools import accumulate, compress
     from operator import itemgetter
 
-    first_stage, now_s, import_id, keyless_done = bulk
-    shape = BulkRows(conv, first_stage, now_s, import_id)
+    first_stage, now_s, import_id, keyless_done, scorer = bulk
+    shape = BulkRows(conv, first_stage, now_s, import_id, scored=scorer is not None)
     fast = fast_batch(conv, shape, now_s)
     created_at = shape.var.index("created_at") if "created_at" in shape.var else None
     keys = conv.opts.keys
@@ -2085,10 +2157,43 @@ def _bulk_messages(
                 later = [(at[e[0]] - 1, *e[1:]) for e in later if keep[e[0]]]
             skipped += len(repeats)
         later.sort()  # by index: the order the rows take their activity ids in
+        unscored: list[int] = []
+        if scorer is not None and out:
+            out, unscored = _scored_rows(shape, scorer, first_stage, out, later)
         warnings, conv.warnings = conv.warnings, []
         yield ("bulk", len(chunk), chunk[-1][1] if chunk else 0, position, out,
-               json.dumps(lines), later, rejects, skipped, warnings, takeover)  # fmt: skip
+               json.dumps(lines), later, rejects, skipped, warnings, takeover,
+               unscored)  # fmt: skip
         del chunk, out, hits, notes
+
+
+def _scored_rows(
+    shape: BulkRows,
+    scorer: NewLeads,
+    first_stage: str,
+    rows: list[Any],
+    later: list[tuple[int, str, str, str, str | None, str | None]],
+) -> tuple[list[Any], list[int]]:
+    """The rows with their score as a last parameter ("" where `scorer`
+    gives none), and the indices of those: the parent scores them from the
+    database. A row's activities besides the import are those `_write_bulk`
+    stores from `later`: a stage change at stage_entered_at, a note at
+    created_at."""
+    extra: dict[int, list[tuple[str, str]]] = {}
+    for k, stage, created, entered, _lost, note in later:
+        acts = extra.setdefault(k, [])
+        if stage != first_stage:
+            acts.append(("stage_change", entered))
+        if note:
+            acts.append(("note", created))
+    from leadctl.scoring import NEW_LEAD_COLUMNS
+
+    scores = scorer.scores(shape.stored(rows, NEW_LEAD_COLUMNS), extra)
+    unscored = [k for k, score in enumerate(scores) if score is None]
+    scored = [
+        (*row, "" if score is None else score) for row, score in zip(rows, scores, strict=True)
+    ]
+    return scored, unscored
 
 
 def _repeats(rows: list[Any], key_cols: list[int]) -> list[int]:
@@ -2135,11 +2240,13 @@ class _BulkBatch:
         skipped: int,
         warnings: list[dict[str, Any]],
         takeover: bool,
+        unscored: list[int],
     ) -> None:
         self.read, self.last_line, self.position = read, last_line, position
         self.rows, self.lines, self.later = rows, lines, later
         self.rejects, self.skipped = rejects, skipped
         self.warnings, self.takeover = warnings, takeover
+        self.unscored = unscored  # rows without a score (see _scored_rows)
 
 
 def _bulk_start(run: _Run) -> None:
@@ -2157,7 +2264,7 @@ def _bulk_start(run: _Run) -> None:
         top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0]
         run.bulk_first = int(top) + 1
     _mark_sweep(run)
-    shape = BulkRows(run.conv, run.first_stage, run.now_s, run.import_id)
+    shape = BulkRows(run.conv, run.first_stage, run.now_s, run.import_id, scored=run.opts.score)
     run.bulk_sql = shape.sql
 
 
@@ -2205,7 +2312,11 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             notes = [(first_id + i, created, note) for i, _, created, _, _, note in b.later if note]
             _later_rows(run, act_id + n, moved, notes)
             result.inserted += n
-            _touch(run, range(first_id, last_id + 1))
+            if run.opts.score:  # scored by the child but for b.unscored
+                conn.execute(_SCORE_HIST_SQL, (first_id, last_id))
+                _touch(run, (first_id + k for k in b.unscored))
+            else:
+                _touch(run, range(first_id, last_id + 1))
             _mark_sweep(run)  # again: an open that healed meanwhile cleared it
         result.read += b.read
         result.skipped_duplicates += b.skipped

@@ -164,12 +164,13 @@ _TAGS: dict[str, list[str]] = {}
 
 
 def _lead_dict(
-    row: sqlite3.Row | tuple[Any, ...], names: list[str] | None = None
+    row: sqlite3.Row | tuple[Any, ...], names: list[str] | None = None, fields: bool = True
 ) -> dict[str, Any]:
     """A lead's facts row as a dict: a sqlite3.Row, or a plain tuple and its
-    column names (~5 us a lead cheaper on `score --all`)."""
+    column names (~5 us a lead cheaper on `score --all`). Without `fields`
+    the custom fields are left unread ({}): for rules that read none."""
     d = dict(row) if names is None else dict(zip(names, row, strict=True))
-    tags, fields = d["tags"], d["fields"]
+    tags = d["tags"]
     if tags and tags != "[]":
         found = _TAGS.get(tags)
         if found is None:
@@ -179,7 +180,8 @@ def _lead_dict(
         d["tags"] = found
     else:
         d["tags"] = []
-    d["fields"] = json.loads(fields) if fields and fields != "{}" else {}
+    text = d["fields"]
+    d["fields"] = json.loads(text) if fields and text and text != "{}" else {}
     d["do_not_contact"] = bool(d["do_not_contact"])
     d["qualified"] = bool(d["qualified"])
     for key in DAY_FIELDS:
@@ -188,7 +190,11 @@ def _lead_dict(
 
 
 def _add_activity(
-    acts: dict[str, list[tuple[int, int]]], kind: str, direction: str | None, age: int, n: int
+    acts: dict[str, list[tuple[int, int]]],
+    kind: str,
+    direction: str | None,
+    age: int | None,
+    n: int,
 ) -> None:
     item = (max(age or 0, 0), n)
     acts.setdefault(kind, []).append(item)
@@ -267,6 +273,142 @@ def iter_all_facts(
 
 def _julian_now(now: datetime) -> str:
     return to_store(now)[:19]
+
+
+# ---- the facts of leads about to be stored (a bulk import) -------------------
+
+# What `NewLeads` reads of a new lead: the columns `_LEAD_SELECT` reads.
+NEW_LEAD_COLUMNS = (
+    *(f for f in LEAD_FIELDS if f != "stage_kind"),
+    "fields", "created_at", "stage_entered_at", "last_touch_at",
+)  # fmt: skip
+# The types SQLite hands back from a new lead's columns: a value of another
+# type (an int in a TEXT column, a float in an INTEGER one) would come back
+# changed, so a row holding one is left to be scored from the database.
+_NONE = type(None)
+_COLUMN_TYPES = {
+    **{c: frozenset((str, _NONE)) for c in NEW_LEAD_COLUMNS},
+    **{c: frozenset((int, _NONE)) for c in ("value", "do_not_contact", "qualified")},
+    **{c: frozenset((str,)) for c in ("currency", "stage", "tags", "fields", "created_at",
+                                      "stage_entered_at")},
+}  # fmt: skip
+_DAYS_SQL = (
+    "SELECT CAST(julianday(?1) - julianday(substr(j.value, 1, 19)) AS INTEGER)"
+    " FROM json_each(?2) AS j ORDER BY j.key"
+)
+_DAYS_MEMO = 65_536  # timestamps whose day count NewLeads keeps
+
+
+def _new_lead_reads(fld: str) -> bool:
+    """Whether `NewLeads` knows what a rule on `fld` reads (every field
+    `check_field` takes; a rule written into the table by hand may read more)."""
+    prefix, sep, rest = fld.partition(":")
+    if not sep:
+        return fld in LEAD_FIELDS or fld in DAY_FIELDS
+    if prefix == "has":
+        return rest in HAS_FIELDS
+    return prefix in ("field", "answer", "activities")
+
+
+class NewLeads:
+    """The scores `score_all` would store for leads about to be inserted,
+    worked out from their column values: a bulk import scores its rows in
+    the converting processes, as it stores them, not in a pass afterwards.
+
+    Each row is read as `iter_all_facts` would read it back: the day counts
+    by SQLite's own julianday arithmetic (on an in-memory database, each
+    distinct timestamp once), tags, fields and flags through `_lead_dict`,
+    its activities (the `import` one at `now`, and those the caller names)
+    through `_add_activity` in the GROUP BY's order, and no qualification
+    answers (a new lead has none). A row that would not be read back as it
+    is (a value of another type than its column hands back, an unknown
+    stage), or any row when a rule reads what this cannot know, gets None:
+    the caller scores it from the database afterwards.
+    """
+
+    def __init__(self, scorer: Scorer, stage_kinds: dict[str, str], now: datetime) -> None:
+        self.total = scorer.many(now)
+        self.kinds = stage_kinds
+        self.now = _julian_now(now)
+        self.now_s = to_store(now)
+        reads = [c.rule.field for c in scorer.compiled]
+        self.usable = all(map(_new_lead_reads, reads))
+        self.fields = any(f.startswith("field:") for f in reads)
+        self.names = [*NEW_LEAD_COLUMNS, "stage_kind", *DAY_FIELDS]
+        self._days: dict[str, int | None] = {}
+        self._db: sqlite3.Connection | None = None
+
+    def scores(
+        self, rows: list[tuple[Any, ...]], extra: dict[int, list[tuple[str, str]]]
+    ) -> list[int | None]:
+        """Each row's score, or None (see the class). `rows` hold the
+        NEW_LEAD_COLUMNS values; `extra` maps a row's index to the (kind, at)
+        of its activities besides the import (none has a direction)."""
+        from itertools import chain
+        from operator import itemgetter
+
+        if not self.usable:
+            return [None] * len(rows)
+        odd: set[int] = set()
+        cols: dict[str, list[Any]] = {}
+        for i, name in enumerate(NEW_LEAD_COLUMNS):
+            cols[name] = col = list(map(itemgetter(i), rows))
+            allowed = _COLUMN_TYPES[name]
+            if not set(map(type, col)) <= allowed:
+                odd.update(k for k, v in enumerate(col) if type(v) not in allowed)
+        created, entered = cols["created_at"], cols["stage_entered_at"]
+        touched = [c if t is None else t for t, c in zip(cols["last_touch_at"], created,
+                                                         strict=True)]  # fmt: skip
+        more = (at for acts in extra.values() for _, at in acts)
+        texts = {t for t in chain(created, entered, touched, more) if type(t) is str}
+        texts.add(self.now_s)
+        days = self._day_counts(texts)
+        imported: dict[str, list[tuple[int, int]]] = {}
+        _add_activity(imported, "import", None, days[self.now_s], 1)
+        kinds, names, total, fields = self.kinds, self.names, self.total, self.fields
+        out: list[int | None] = []
+        for k, row in enumerate(rows):
+            kind = None if k in odd else kinds.get(row[_STAGE_AT])
+            if kind is None:
+                out.append(None)
+                continue
+            facts = (kind, days[touched[k]], days[entered[k]], days[created[k]])
+            lead = _lead_dict((*row, *facts), names, fields)
+            acts = imported if k not in extra else self._activities(extra[k], days)
+            out.append(total(Facts(lead, {}, acts)))
+        return out
+
+    def _activities(
+        self, more: list[tuple[str, str]], days: dict[str, int | None]
+    ) -> dict[str, list[tuple[int, int]]]:
+        counts: dict[tuple[str, int | None], int] = {}
+        for kind, at in [("import", self.now_s), *more]:
+            key = (kind, days[at])
+            counts[key] = counts.get(key, 0) + 1
+        acts: dict[str, list[tuple[int, int]]] = {}
+        # GROUP BY lead_id, kind, direction, age: by kind, then age (NULL first)
+        for (kind, age), n in sorted(
+            counts.items(), key=lambda item: (item[0][0], item[0][1] is not None, item[0][1] or 0)
+        ):
+            _add_activity(acts, kind, None, age, n)
+        return acts
+
+    def _day_counts(self, texts: set[str]) -> dict[str, int | None]:
+        """CAST(julianday(now) - julianday(substr(t, 1, 19)) AS INTEGER) of each text."""
+        memo = self._days
+        new = [t for t in texts if t not in memo]
+        if new:
+            if len(memo) + len(new) > _DAYS_MEMO:
+                memo.clear()
+                new = list(texts)
+            if self._db is None:
+                self._db = sqlite3.connect(":memory:")
+            got = self._db.execute(_DAYS_SQL, (self.now, json.dumps(new))).fetchall()
+            memo.update(zip(new, (r[0] for r in got), strict=True))
+        return memo
+
+
+_STAGE_AT = NEW_LEAD_COLUMNS.index("stage")
 
 
 # ---- rules: validation and evaluation ---------------------------------------

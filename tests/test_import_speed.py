@@ -81,9 +81,10 @@ def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
         " ORDER BY h.lead_id, h.id",
         "imports": "SELECT file_name, status, last_line, rows_read, inserted, updated,"
         " skipped, rejected FROM imports ORDER BY id",
+        "scores": "SELECT lead_id, at, old_score, new_score FROM score_history ORDER BY lead_id, id",
     }
     out = {k: [tuple(r) for r in conn.execute(sql)] for k, sql in q.items()}
-    for k in ("leads", "activities", "history"):
+    for k in ("leads", "activities", "history", "scores"):
         out[k] = [(rank.get(r[0]), *r[1:]) for r in out[k]]
     return out
 
