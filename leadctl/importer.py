@@ -1950,10 +1950,10 @@ class BulkRows:
                 out[i] = ""
         return tuple(out)
 
-    def stored(self, rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        """The values of the columns `names` that `sql` stores from rows of
-        parameters (what reading them back gives, before type affinity)."""
-        from itertools import repeat
+    def stored(self, rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+        """The values `sql` stores in the columns `names` from rows of
+        parameters, a list per column (what reading them back gives, before
+        type affinity)."""
         from operator import itemgetter
 
         n = len(rows)
@@ -1963,21 +1963,20 @@ class BulkRows:
             if "created_at" in var
             else [self._created_const] * n
         )
-        cols: list[Any] = []
+        cols: dict[str, list[Any]] = {}
         for c in names:
             if c in self.follow:
-                cols.append(created)
+                cols[c] = created
             elif c not in var:
-                cols.append(repeat(self._base[_LEAD_COLS.index(c)], n))
+                cols[c] = [self._base[_LEAD_COLS.index(c)]] * n
             else:
-                col = map(itemgetter(var[c]), rows)
+                col = list(map(itemgetter(var[c]), rows))
                 if c in _LIKE_CREATED:  # COALESCE(NULLIF(?, ''), created_at)
-                    cols.append([v if v != "" else at for v, at in zip(col, created, strict=True)])
-                elif c in _NOT_NULL:
-                    cols.append(col)
-                else:  # NULLIF(?, '')
-                    cols.append([v if v != "" else None for v in col])
-        return list(zip(*cols, strict=True))
+                    col = [v if v != "" else at for v, at in zip(col, created, strict=True)]
+                elif c not in _NOT_NULL and "" in col:  # NULLIF(?, '')
+                    col = [v if v != "" else None for v in col]
+                cols[c] = col
+        return cols
 
 
 def _getter(idx: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
@@ -2186,9 +2185,7 @@ def _scored_rows(
             acts.append(("stage_change", entered))
         if note:
             acts.append(("note", created))
-    from leadctl.scoring import NEW_LEAD_COLUMNS
-
-    scores = scorer.scores(shape.stored(rows, NEW_LEAD_COLUMNS), extra)
+    scores = scorer.scores(len(rows), shape.stored(rows, scorer.columns), extra)
     unscored = [k for k, score in enumerate(scores) if score is None]
     scored = [
         (*row, "" if score is None else score) for row, score in zip(rows, scores, strict=True)

@@ -163,25 +163,26 @@ _PERSON_KINDS = frozenset(ACTIVITY_KINDS)
 _TAGS: dict[str, list[str]] = {}
 
 
+def _tag_list(text: str | None) -> list[str]:
+    if not text or text == "[]":
+        return []
+    found = _TAGS.get(text)
+    if found is None:
+        if len(_TAGS) >= 4096:
+            _TAGS.clear()
+        found = _TAGS[text] = json.loads(text)
+    return found
+
+
 def _lead_dict(
-    row: sqlite3.Row | tuple[Any, ...], names: list[str] | None = None, fields: bool = True
+    row: sqlite3.Row | tuple[Any, ...], names: list[str] | None = None
 ) -> dict[str, Any]:
     """A lead's facts row as a dict: a sqlite3.Row, or a plain tuple and its
-    column names (~5 us a lead cheaper on `score --all`). Without `fields`
-    the custom fields are left unread ({}): for rules that read none."""
+    column names (~5 us a lead cheaper on `score --all`)."""
     d = dict(row) if names is None else dict(zip(names, row, strict=True))
-    tags = d["tags"]
-    if tags and tags != "[]":
-        found = _TAGS.get(tags)
-        if found is None:
-            if len(_TAGS) >= 4096:
-                _TAGS.clear()
-            found = _TAGS[tags] = json.loads(tags)
-        d["tags"] = found
-    else:
-        d["tags"] = []
-    text = d["fields"]
-    d["fields"] = json.loads(text) if fields and text and text != "{}" else {}
+    d["tags"] = _tag_list(d["tags"])
+    fields = d["fields"]
+    d["fields"] = json.loads(fields) if fields and fields != "{}" else {}
     d["do_not_contact"] = bool(d["do_not_contact"])
     d["qualified"] = bool(d["qualified"])
     for key in DAY_FIELDS:
@@ -315,68 +316,187 @@ class NewLeads:
     worked out from their column values: a bulk import scores its rows in
     the converting processes, as it stores them, not in a pass afterwards.
 
-    Each row is read as `iter_all_facts` would read it back: the day counts
-    by SQLite's own julianday arithmetic (on an in-memory database, each
-    distinct timestamp once), tags, fields and flags through `_lead_dict`,
-    its activities (the `import` one at `now`, and those the caller names)
-    through `_add_activity` in the GROUP BY's order, and no qualification
-    answers (a new lead has none). A row that would not be read back as it
-    is (a value of another type than its column hands back, an unknown
-    stage), or any row when a rule reads what this cannot know, gets None:
-    the caller scores it from the database afterwards.
+    Each row is read as `iter_all_facts` and `_lead_dict` would read it back:
+    the day counts by SQLite's own julianday arithmetic (on an in-memory
+    database, each distinct timestamp once), tags and fields as parsed JSON,
+    the flags as booleans, its activities (the `import` one at `now`, and
+    those the caller names) through `_add_activity` in the GROUP BY's order,
+    and no qualification answers (a new lead has none). Then what each rule
+    reads (as `_input_getter` reads it) a column at a time, and the same
+    `_Outcomes` as `Scorer.many` turns the columns into scores.
+
+    A row that would not be read back as it is (a value of another type than
+    its column hands back, an unknown stage), or any row when a rule reads
+    what this cannot know, gets None: the caller scores it from the database.
     """
 
     def __init__(self, scorer: Scorer, stage_kinds: dict[str, str], now: datetime) -> None:
-        self.total = scorer.many(now)
+        self.scorer = scorer
+        self.memo = _Outcomes.of(scorer)
         self.kinds = stage_kinds
         self.now = _julian_now(now)
         self.now_s = to_store(now)
+        self.nowdt = now
         reads = [c.rule.field for c in scorer.compiled]
-        self.usable = all(map(_new_lead_reads, reads))
-        self.fields = any(f.startswith("field:") for f in reads)
-        self.names = [*NEW_LEAD_COLUMNS, "stage_kind", *DAY_FIELDS]
+        self.usable = self.memo is not None and all(map(_new_lead_reads, reads))
+        # The columns the rules read (and stage, whose kind a lead must have).
+        need = {"stage"}
+        for fld in reads:
+            prefix, sep, rest = fld.partition(":")
+            if not sep:
+                need.update(_DAY_COLUMNS.get(fld, (fld,)))
+            elif prefix == "has":
+                need.update(("email", "phone") if rest == "contact" else (rest,))
+            elif prefix == "field":
+                need.add("fields")
+        need.discard("stage_kind")
+        self.columns = tuple(c for c in NEW_LEAD_COLUMNS if c in need)
         self._days: dict[str, int | None] = {}
+        self._clamped: dict[str, int] = {}
+        self._fields: dict[str, dict[str, Any]] = {}
         self._db: sqlite3.Connection | None = None
 
     def scores(
-        self, rows: list[tuple[Any, ...]], extra: dict[int, list[tuple[str, str]]]
+        self, n: int, cols: dict[str, list[Any]], extra: dict[int, list[tuple[str, str]]]
     ) -> list[int | None]:
-        """Each row's score, or None (see the class). `rows` hold the
-        NEW_LEAD_COLUMNS values; `extra` maps a row's index to the (kind, at)
-        of its activities besides the import (none has a direction)."""
-        from itertools import chain
-        from operator import itemgetter
+        """The score of each of n new leads, or None (see the class). `cols`
+        holds (at least) the values of the `columns` the rules read, a list
+        each; `extra` maps a lead's index to the (kind, at) of its activities
+        besides the import (none has a direction)."""
+        from itertools import chain, compress
 
-        if not self.usable:
-            return [None] * len(rows)
+        memo = self.memo
+        if not self.usable or memo is None or not n:
+            return [None] * n
+        cols = {name: cols[name] for name in self.columns}
         odd: set[int] = set()
-        cols: dict[str, list[Any]] = {}
-        for i, name in enumerate(NEW_LEAD_COLUMNS):
-            cols[name] = col = list(map(itemgetter(i), rows))
+        for name, col in cols.items():
             allowed = _COLUMN_TYPES[name]
             if not set(map(type, col)) <= allowed:
                 odd.update(k for k, v in enumerate(col) if type(v) not in allowed)
-        created, entered = cols["created_at"], cols["stage_entered_at"]
-        touched = [c if t is None else t for t, c in zip(cols["last_touch_at"], created,
-                                                         strict=True)]  # fmt: skip
-        more = (at for acts in extra.values() for _, at in acts)
-        texts = {t for t in chain(created, entered, touched, more) if type(t) is str}
-        texts.add(self.now_s)
-        days = self._day_counts(texts)
+        kinds = self.kinds
+        stages = cols["stage"]
+        if not odd and not set(stages) <= kinds.keys():
+            odd.update(k for k, stage in enumerate(stages) if stage not in kinds)
+        elif odd:
+            odd.update(k for k, stage in enumerate(stages) if k not in odd and stage not in kinds)
+        kept: list[int] = []
+        if odd:
+            good = [k not in odd for k in range(n)]
+            kept = list(compress(range(n), good))
+            cols = {name: list(compress(col, good)) for name, col in cols.items()}
+            extra = {j: extra[k] for j, k in enumerate(kept) if k in extra}
+        m = n - len(odd)
+        if not m:
+            return [None] * n
+        # The leads as `_lead_dict` reads them.
+        lead = cols
+        lead["stage_kind"] = list(map(kinds.__getitem__, cols["stage"]))
+        if "tags" in cols:
+            tags = {text: _tag_list(text) for text in set(cols["tags"])}  # one list per text
+            lead["tags"] = list(map(tags.__getitem__, cols["tags"]))
+        for flag in ("do_not_contact", "qualified"):
+            if flag in cols:
+                lead[flag] = list(map(bool, cols[flag]))
+        more = [at for acts in extra.values() for _, at in acts]
+        created, entered = cols.get("created_at"), cols.get("stage_entered_at")
+        touched = cols.get("last_touch_at")
+        if touched is not None and created is not None:  # COALESCE(last_touch_at, created_at)
+            touched = [c if t is None else t for t, c in zip(touched, created, strict=True)]
+        dated = [col for col in (created, entered, touched) if col is not None]
+        days = self._day_counts({self.now_s, *chain(more, *dated)})
+        clamped = self._clamped  # max(days or 0, 0), as _lead_dict reads them
+        for name, texts in (("days_since_touch", touched), ("days_in_stage", entered),
+                            ("age_days", created)):  # fmt: skip
+            if texts is not None:
+                lead[name] = list(map(clamped.__getitem__, texts))
         imported: dict[str, list[tuple[int, int]]] = {}
         _add_activity(imported, "import", None, days[self.now_s], 1)
-        kinds, names, total, fields = self.kinds, self.names, self.total, self.fields
-        out: list[int | None] = []
-        for k, row in enumerate(rows):
-            kind = None if k in odd else kinds.get(row[_STAGE_AT])
-            if kind is None:
-                out.append(None)
-                continue
-            facts = (kind, days[touched[k]], days[entered[k]], days[created[k]])
-            lead = _lead_dict((*row, *facts), names, fields)
-            acts = imported if k not in extra else self._activities(extra[k], days)
-            out.append(total(Facts(lead, {}, acts)))
+        acts = [imported] * m
+        for j, more_acts in extra.items():
+            acts[j] = self._activities(more_acts, days)
+        memo.check()
+        # Outcome ids: a column of them per input, or one for all the leads.
+        act_ids = list(map(id, acts))  # most leads share one dict
+        act_of = (act_ids, dict(zip(act_ids, acts, strict=True)))
+        ids: list[list[int | None] | int | None] = [
+            memo.column(i, *self._input(fld, lead, act_of)) for i, fld in enumerate(memo.fields)
+        ]
+        varying = [col for col in ids if isinstance(col, list)]
+        keys: list[Any] = list(zip(*varying, strict=True)) if varying else [()] * m
+        scores: list[int | None]
+        if None in ids or any(None in col for col in varying):
+            # A value not kept: that lead is scored as `total` scores one.
+            combos = [self._combo(ids, key) for key in keys]
+            scores = [
+                self._one(j, lead, acts[j]) if None in combo else memo.score(combo)
+                for j, combo in enumerate(combos)
+            ]
+        else:  # each distinct combination of the varying inputs summed once
+            score_of = {key: memo.score(self._combo(ids, key)) for key in set(keys)}
+            scores = list(map(score_of.__getitem__, keys))
+        if not odd:
+            return scores
+        out: list[int | None] = [None] * n
+        for k, value in zip(kept, scores, strict=True):
+            out[k] = value
         return out
+
+    @staticmethod
+    def _combo(ids: list[Any], key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The outcome ids of every input: the constant ones and `key`'s."""
+        varying = iter(key)
+        return tuple(next(varying) if isinstance(col, list) else col for col in ids)
+
+    def _input(
+        self,
+        fld: str,
+        lead: dict[str, list[Any]],
+        act_of: tuple[list[int], dict[int, dict[str, list[tuple[int, int]]]]],
+    ) -> tuple[list[Any], bool]:
+        """A column of what `_input_getter(fld)` reads of each lead (one
+        value when it is the same for all), and whether equal values in it
+        are always of one type (texts and None, numbers and None, booleans:
+        `_Outcomes.column` may then go by value). `act_of`: the id of each
+        lead's activities dict, and the dicts by id."""
+        prefix, sep, rest = fld.partition(":")
+        if not sep:
+            return lead[fld], fld != "tags"
+        if prefix == "has":
+            if rest == "contact":
+                has = [bool(e or p) for e, p in zip(lead["email"], lead["phone"], strict=True)]
+                return has, True
+            if rest == "value":  # an int or None: _empty only for None
+                return [v is not None for v in lead[rest]], True
+            return list(map(bool, lead[rest])), True  # a text or None
+        if prefix == "field":
+            return [f.get(rest) for f in map(self._field_dict, lead["fields"])], False
+        if prefix == "answer":
+            return [None], True
+        ids, acts = act_of
+        pairs = {key: tuple(a.get(rest, ())) for key, a in acts.items()}
+        if len(set(pairs.values())) == 1:
+            return [next(iter(pairs.values()))], False
+        return list(map(pairs.__getitem__, ids)), False
+
+    def _one(
+        self, j: int, lead: dict[str, list[Any]], acts: dict[str, list[tuple[int, int]]]
+    ) -> int:
+        facts = {name: col[j] for name, col in lead.items()}
+        if "fields" in facts:
+            facts["fields"] = self._field_dict(facts["fields"])
+        return self.scorer.total(Facts(facts, {}, acts), self.nowdt)
+
+    def _field_dict(self, text: str) -> dict[str, Any]:
+        """A fields JSON text, parsed (each distinct text once; the dicts are only read)."""
+        if not text or text == "{}":
+            return {}
+        found = self._fields.get(text)
+        if found is None:
+            if len(self._fields) >= _MEMO_LIMIT:
+                self._fields.clear()
+            found = self._fields[text] = json.loads(text)
+        return found
 
     def _activities(
         self, more: list[tuple[str, str]], days: dict[str, int | None]
@@ -400,15 +520,21 @@ class NewLeads:
         if new:
             if len(memo) + len(new) > _DAYS_MEMO:
                 memo.clear()
+                self._clamped.clear()
                 new = list(texts)
             if self._db is None:
                 self._db = sqlite3.connect(":memory:")
-            got = self._db.execute(_DAYS_SQL, (self.now, json.dumps(new))).fetchall()
-            memo.update(zip(new, (r[0] for r in got), strict=True))
+            got = [r[0] for r in self._db.execute(_DAYS_SQL, (self.now, json.dumps(new)))]
+            memo.update(zip(new, got, strict=True))
+            self._clamped.update(zip(new, (max(d or 0, 0) for d in got), strict=True))
         return memo
 
 
-_STAGE_AT = NEW_LEAD_COLUMNS.index("stage")
+_DAY_COLUMNS = {
+    "days_since_touch": ("created_at", "last_touch_at"),
+    "days_in_stage": ("stage_entered_at",),
+    "age_days": ("created_at",),
+}
 
 
 # ---- rules: validation and evaluation ---------------------------------------
@@ -725,11 +851,15 @@ class Scorer:
         return f
 
     def _decayed(self, rule: Rule, facts: Facts) -> tuple[float, str]:
-        total, count = 0.0, 0
-        for age, n in facts.activities.get(rule.field.partition(":")[2], ()):
+        pairs = facts.activities.get(rule.field.partition(":")[2], ())
+        count = sum(n for _, n in pairs)
+        return self._decay_sum(pairs) * rule.points, f"{count} × {rule.points:g}, decayed by age"
+
+    def _decay_sum(self, pairs: Iterable[tuple[int, int]]) -> float:
+        total = 0.0
+        for age, n in pairs:
             total += n * self._factor(age)
-            count += n
-        return total * rule.points, f"{count} × {rule.points:g}, decayed by age"
+        return total
 
     def _fire(self, facts: Facts, now: datetime) -> list[tuple[Rule, Any, float]]:
         """(rule, the lead's value, points) for every rule that fires."""
@@ -742,64 +872,67 @@ class Scorer:
                 out.append((r, actual, points))
         return out
 
+    def inputs(self) -> dict[str, list[tuple[int, _Compiled]]] | None:
+        """The rules (with their place in rule order) by the field they read,
+        the input that alone decides whether they fire and with what points;
+        None when a rule reads more than its field (`each` on a field that
+        is not an activity kind: `check_rule` refuses it, a hand-written
+        rule may not)."""
+        inputs: dict[str, list[tuple[int, _Compiled]]] = {}
+        for order, c in enumerate(self.compiled):
+            if c.rule.operator == "each" and not c.rule.field.startswith("activities:"):
+                return None
+            inputs.setdefault(c.rule.field, []).append((order, c))
+        return inputs
+
+    def outcome(
+        self, fld: str, rules: list[tuple[int, _Compiled]]
+    ) -> Callable[[Any], tuple[tuple[int, float], ...]]:
+        """The (rule order, points) of the rules on `fld` that fire for an
+        input value (`_input_getter`'s): as `_fire` tests and adds them."""
+        if not fld.startswith("activities:"):
+            return lambda value: tuple(
+                (order, c.rule.points) for order, c in rules if c.test(value)
+            )
+
+        def fired(pairs: tuple[tuple[int, int], ...]) -> tuple[tuple[int, float], ...]:
+            count = sum(n for _, n in pairs)  # what _getter reads: the number
+            out = []
+            for order, c in rules:
+                if c.test(count):
+                    r = c.rule
+                    each = r.operator == "each"
+                    out.append((order, self._decay_sum(pairs) * r.points if each else r.points))
+            return tuple(out)
+
+        return fired
+
     def many(self, now: datetime) -> Callable[[Facts], int]:
         """`total` for many leads scored at one `now` (`score --all`).
 
         A lead's score depends only on what each rule reads (its input). So
         each distinct value of an input has its rules tested once (the fired
-        rules and their points, kept per input), and each combination of
-        fired rules is summed once. The sum adds the same points in the same
-        order as `total`, so the two agree to the last bit. A value that
-        cannot be a dict key (a custom field holding a dict) is scored by
-        `total` itself, and so is a long text or list (see _MEMO_TEXT).
+        rules and their points, kept per input: see _Outcomes), and each
+        combination of fired rules is summed once. The sum adds the same
+        points in the same order as `total`, so the two agree to the last bit.
+        A value that cannot be a dict key (a custom field holding a dict) is
+        scored by `total` itself, and so is a long text or list (see _MEMO_TEXT).
         """
-        inputs: dict[str, list[tuple[int, _Compiled]]] = {}
-        for order, c in enumerate(self.compiled):
-            if c.rule.operator == "each" and not c.rule.field.startswith("activities:"):
-                return lambda facts: self.total(facts, now)  # reads beyond its field
-            inputs.setdefault(c.rule.field, []).append((order, c))
-        plan: list[tuple[Callable[[Facts], Any], list[tuple[int, _Compiled]], dict[Any, Any]]]
-        plan = [(_input_getter(fld), rules, {}) for fld, rules in inputs.items()]
-        sums_of: dict[tuple[Any, ...], int] = {}
-        groups = [c.rule.group for c in self.compiled]
-
-        def fired(facts: Facts, rules: list[tuple[int, _Compiled]]) -> tuple[Any, ...]:
-            out = []
-            for order, c in rules:  # as _fire does
-                if c.test(c.get(facts)):
-                    r = c.rule
-                    out.append(
-                        (order, self._decayed(r, facts)[0] if r.operator == "each" else r.points)
-                    )
-            return tuple(out)
+        memo = _Outcomes.of(self)
+        if memo is None:
+            return lambda facts: self.total(facts, now)
+        plan = [(_input_getter(fld), i) for i, fld in enumerate(memo.fields)]
+        one, score = memo.one, memo.score
 
         def total(facts: Facts) -> int:
+            memo.check()
             key = []
-            for get, rules, seen in plan:
-                value = get(facts)
-                if type(value) is not str or len(value) > _MEMO_TEXT:
-                    value = _exact(value)
-                    if value is None:
-                        return self.total(facts, now)
-                try:
-                    out = seen.get(value)
-                except TypeError:  # unhashable: a dict
+            for get, i in plan:
+                oid = one(i, get(facts))
+                if oid is None:
                     return self.total(facts, now)
-                if out is None:
-                    if len(seen) >= _MEMO_LIMIT:
-                        seen.clear()
-                    out = seen[value] = fired(facts, rules)
-                key.append(out)
-            combo = tuple(key)
-            score = sums_of.get(combo)
-            if score is None:
-                sums: dict[str, float] = {}
-                for order, points in sorted(p for part in combo for p in part):
-                    sums[groups[order]] = sums.get(groups[order], 0.0) + points
-                if len(sums_of) >= _MEMO_LIMIT:
-                    sums_of.clear()
-                score = sums_of[combo] = self._combine(sums)[1]
-            return score
+                key.append(oid)
+            return score(tuple(key))
 
         return total
 
@@ -833,6 +966,109 @@ class Scorer:
                 {"group": name, "points": round(total, 2), "cap": cap, "counted": round(capped, 2)}
             )
         return ScoreResult(facts.lead["id"], score, raw, fired, groups)
+
+
+# Distinct outcomes `_Outcomes` keeps before it forgets everything it knows.
+_OUTCOME_LIMIT = 65_536
+
+
+def _key(value: Any) -> Any:
+    """A value's memo key (see _exact): a short text is its own."""
+    return value if type(value) is str and len(value) <= _MEMO_TEXT else _exact(value)
+
+
+class _Outcomes:
+    """What `Scorer.many` and `NewLeads` remember: per input (a field the
+    rules read), each distinct value's outcome (the rules that fire and
+    their points) as a small int, and each combination of outcomes' score.
+    Lead by lead (`one`) or a column of leads at a time (`column`), with the
+    same outcomes and the same sums."""
+
+    def __init__(self, scorer: Scorer, inputs: dict[str, list[tuple[int, _Compiled]]]) -> None:
+        self.fields = list(inputs)
+        self.fired = [scorer.outcome(fld, rules) for fld, rules in inputs.items()]
+        self.groups = [c.rule.group for c in scorer.compiled]
+        self.combine = scorer._combine
+        self.seen: list[dict[Any, int]] = [{} for _ in inputs]  # key -> outcome id
+        self.outcomes: list[tuple[tuple[int, float], ...]] = []
+        self.ids: dict[tuple[tuple[int, float], ...], int] = {}
+        self.sums: dict[tuple[int, ...], int] = {}
+
+    @classmethod
+    def of(cls, scorer: Scorer) -> _Outcomes | None:
+        inputs = scorer.inputs()
+        return None if inputs is None else cls(scorer, inputs)
+
+    def check(self) -> None:
+        """Forget everything once there are too many outcomes (between leads
+        or columns only: an id handed out stays valid until then)."""
+        if len(self.outcomes) > _OUTCOME_LIMIT:
+            for seen in self.seen:
+                seen.clear()
+            self.outcomes.clear()
+            self.ids.clear()
+            self.sums.clear()
+
+    def _id(self, outcome: tuple[tuple[int, float], ...]) -> int:
+        oid = self.ids.get(outcome)
+        if oid is None:
+            oid = self.ids[outcome] = len(self.outcomes)
+            self.outcomes.append(outcome)
+        return oid
+
+    def one(self, i: int, value: Any) -> int | None:
+        """Input i's outcome id for `value`; None for a value not kept (too
+        big, or not a dict key): the caller scores that lead with `total`."""
+        key = _key(value)
+        if key is None:
+            return None
+        seen = self.seen[i]
+        try:
+            oid = seen.get(key)
+        except TypeError:  # unhashable: a dict
+            return None
+        if oid is None:
+            if len(seen) >= _MEMO_LIMIT:
+                seen.clear()
+            oid = seen[key] = self._id(self.fired[i](value))
+        return oid
+
+    def column(
+        self, i: int, values: list[Any], by_value: bool = False
+    ) -> list[int | None] | int | None:
+        """`one` for each value, once per distinct value: `by_value` when
+        equal values are always of one type (see NewLeads._input), else per
+        distinct object (shared lists and tuples). Just one id when every
+        value is the same."""
+        one = self.one
+        if by_value:
+            distinct = set(values)
+            if len(distinct) == 1:
+                return one(i, values[0])
+            oid_of = {v: one(i, v) for v in distinct}
+            return list(map(oid_of.__getitem__, values))
+        ids = list(map(id, values))
+        objects = dict(zip(ids, values, strict=True))
+        if len(objects) == 1:
+            return one(i, values[0])
+        oid_by = {key: one(i, v) for key, v in objects.items()}
+        return list(map(oid_by.__getitem__, ids))
+
+    def _sum(self, combo: tuple[int, ...]) -> int:
+        sums: dict[str, float] = {}
+        groups = self.groups
+        for order, points in sorted(p for oid in combo for p in self.outcomes[oid]):
+            sums[groups[order]] = sums.get(groups[order], 0.0) + points
+        return self.combine(sums)[1]
+
+    def score(self, combo: tuple[int, ...]) -> int:
+        """The score of one combination of outcome ids (one per input)."""
+        score = self.sums.get(combo)
+        if score is None:
+            if len(self.sums) >= _MEMO_LIMIT:
+                self.sums.clear()
+            score = self.sums[combo] = self._sum(combo)
+        return score
 
 
 def _describe(actual: Any) -> str:

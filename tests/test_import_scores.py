@@ -306,13 +306,14 @@ def test_new_leads_scores_what_the_database_reads_back(tmp_path_factory, rules, 
     scorer = scoring.get_scorer(conn)
     rows = [tuple(r[c] for c in scoring.NEW_LEAD_COLUMNS) for r, _ in leads]
     extra = {k: acts for k, (_, acts) in enumerate(leads) if acts}
-    got = scoring.NewLeads(scorer, _STAGES, NOW).scores(rows, extra)
-    cols = ", ".join(scoring.NEW_LEAD_COLUMNS)
+    cols = {c: [r[c] for r, _ in leads] for c in scoring.NEW_LEAD_COLUMNS}
+    got = scoring.NewLeads(scorer, _STAGES, NOW).scores(len(rows), cols, extra)
+    names = ", ".join(scoring.NEW_LEAD_COLUMNS)
     marks = ", ".join("?" for _ in scoring.NEW_LEAD_COLUMNS)
     with conn:
         for k, row in enumerate(rows, 1):
             conn.execute(
-                f"INSERT INTO leads (id, {cols}, updated_at) VALUES (?, {marks}, ?)",
+                f"INSERT INTO leads (id, {names}, updated_at) VALUES (?, {marks}, ?)",
                 (k, *row, NOW_S),
             )
             for kind, at in [("import", NOW_S), *leads[k - 1][1]]:
@@ -325,23 +326,23 @@ def test_new_leads_scores_what_the_database_reads_back(tmp_path_factory, rules, 
     assert got == want
 
 
-def test_a_value_the_database_would_hand_back_changed_is_left_unscored() -> None:
+def test_a_value_the_database_would_hand_back_changed_is_left_unscored(tmp_path) -> None:
     """An int in a TEXT column comes back as a text, a bool in an INTEGER one
     as an int: NewLeads does not guess, the writer scores the row from the
     database."""
+    conn = open_db(tmp_path / "odd.db")
+    _use_rules(conn, [r for r in RULES if r[1] in ("name", "value", "tags", "stage_kind")])
+    scorer = scoring.get_scorer(conn)
+    conn.close()
     base = {c: None for c in scoring.NEW_LEAD_COLUMNS}
-    base.update(currency="IDR", stage="new", tags="[]", fields="{}", do_not_contact=0,
-                qualified=0, created_at=NOW_S, stage_entered_at=NOW_S)  # fmt: skip
+    base.update(currency="IDR", stage="won", tags='["hot"]', fields="{}", do_not_contact=0,
+                qualified=0, created_at=NOW_S, stage_entered_at=NOW_S, name="Ana",
+                value=600_000)  # fmt: skip
     odd = [dict(base, name=5), dict(base, value=True), dict(base, value=2.5),
            dict(base, stage="nowhere"), dict(base, tags=["hot"])]  # fmt: skip
-    rows = [tuple(r[c] for c in scoring.NEW_LEAD_COLUMNS) for r in [base, *odd]]
-
-    class _Scorer:
-        def __init__(self) -> None:
-            self.compiled: list[Any] = []
-
-        def many(self, now: datetime) -> Any:
-            return lambda facts: 42
-
-    got = scoring.NewLeads(_Scorer(), _STAGES, NOW).scores(rows, {})  # type: ignore[arg-type]
-    assert got == [42, None, None, None, None, None]
+    leads = [base, *odd, base]
+    cols = {c: [r[c] for r in leads] for c in scoring.NEW_LEAD_COLUMNS}
+    got = scoring.NewLeads(scorer, _STAGES, NOW).scores(len(leads), cols, {})
+    # name contains a (3), value >= 500000 (1.5), tag hot (3), not b2b (1), won
+    # (10): 18.5, rounded half to even
+    assert got == [18, None, None, None, None, None, 18]
