@@ -6,7 +6,7 @@ Generates benchmarks/_work/leads-<rows>.csv with gen_leads.py (deterministic)
 if it is missing, then runs, each into a fresh database:
 
   leadctl import FILE --no-score                   (validates, deduplicates, history)
-  leadctl import FILE                              (the same, then scores every lead)
+  leadctl import FILE                              (the same, scoring every new lead)
   sqlite-utils insert DB leads FILE --csv --no-detect-types
   sqlite3 DB ".import --csv FILE leads"
 
@@ -106,7 +106,7 @@ def main() -> None:
             {**os.environ, "LEADCTL_TZ": "UTC"},
         ),
         (
-            "leadctl import (then scores every lead)",
+            "leadctl import (scores every new lead)",
             [str(bindir / "leadctl"), "--db", str(WORK / "bench-leadctl2.db"), "import",
              str(csv_path), "--format", "json"],
             {**os.environ, "LEADCTL_TZ": "UTC"},
@@ -123,23 +123,23 @@ def main() -> None:
             None,
         ),
     ]  # fmt: skip
-    ratios = []
+    ratios: dict[str, list[float]] = {}
     for round_ in range(1, args.rounds + 1):
         if args.rounds > 1:
             print(f"\nround {round_} of {args.rounds}", flush=True)
-        ratio = run_round(runs, args.skip)
-        if ratio is not None:
-            ratios.append(ratio)
-    if len(ratios) > 1:
-        shown = ", ".join(f"{r:.2f}x" for r in ratios)
-        print(f"\nleadctl --no-score / sqlite-utils by round: {shown};"
-              f" median {statistics.median(ratios):.2f}x")  # fmt: skip
+        for name, ratio in run_round(runs, args.skip).items():
+            ratios.setdefault(name, []).append(ratio)
+    for name, values in ratios.items():
+        if len(values) > 1:
+            shown = ", ".join(f"{r:.2f}x" for r in values)
+            print(f"\n{name} / sqlite-utils by round: {shown};"
+                  f" median {statistics.median(values):.2f}x")  # fmt: skip
 
 
 def run_round(
     runs: list[tuple[str, list[str], dict[str, str] | None]], skip: list[str]
-) -> float | None:
-    """Run each tool once; print the table; the leadctl --no-score ratio."""
+) -> dict[str, float]:
+    """Run each tool once; print the table; each leadctl run's ratio to sqlite-utils."""
     results = []
     for name, cmd, env in runs:
         if any(name.startswith(s) for s in skip):
@@ -162,8 +162,9 @@ def run_round(
         ratio = f"{r['wall'] / base:.2f}x" if base else "-"
         print(f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:.0f} | {ratio} |")
     print(f"\nload average at the end: {os.getloadavg()}")
-    ours = next((r["wall"] for n, r in results if n == "leadctl import --no-score"), None)
-    return ours / base if ours and base else None
+    if not base:
+        return {}
+    return {n: r["wall"] / base for n, r in results if n.startswith("leadctl")}
 
 
 if __name__ == "__main__":
