@@ -807,8 +807,8 @@ def test_bulk_sweeps_duplicates_of_leads_already_in_the_database(tmp_path, big, 
     assert n == 1 + result.inserted
     row = conn.execute("SELECT inserted, skipped FROM imports").fetchone()
     assert tuple(row) == (result.inserted, result.skipped_duplicates)
-    # No activity or history row is left without its lead.
-    for table in ("activities", "stage_history"):
+    # No activity, history or score-history row is left without its lead.
+    for table in ("activities", "stage_history", "score_history"):
         assert (
             conn.execute(
                 f"SELECT count(*) FROM {table} WHERE lead_id NOT IN (SELECT id FROM leads)"
@@ -857,7 +857,7 @@ def test_bulk_crash_then_open_sweeps_and_rerun_matches_a_clean_import(
     assert again["resumed_after_line"] and _keys_unique(conn)
     got = _dump(conn)
     assert got["leads"] == want["leads"] and got["history"] == want["history"]
-    assert got["activities"] == want["activities"]
+    assert got["activities"] == want["activities"] and got["scores"] == want["scores"]
     assert got["imports"][0][4:] == want["imports"][0][4:]  # inserted ... rejected add up
     assert expected["inserted"] == got["imports"][0][4]
     conn.close()
