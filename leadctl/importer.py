@@ -766,6 +766,12 @@ class _Run:
     bulk_sql: str = ""  # the bulk path's INSERT (see BulkRows)
     bulk_first: int = 0  # the bulk path's first lead id (see db.sweep_duplicates)
     act_sql: str = ""  # see _import_activities
+    # The bulk path's scoring in its children (see _bulk_rescore): the
+    # signature they score with, the first id this run stored, and how many
+    # rows they left unscored.
+    score_signature: str = ""
+    scored_from: int = 0
+    unscored: int = 0
 
 
 def _import_activities(run: _Run, act_id: int, first_id: int, lines: str, n: int) -> int:
@@ -876,7 +882,7 @@ def run_import(
                     path, info, opts, context, now, tz, skip,
                     keep_raw=reject_writer is not None, lead_rows=None,
                     bulk=(run.first_stage, run.now_s, run.import_id, run.keyless_done_line,
-                          _new_leads(conn, conv, now) if opts.score else None),
+                          _new_leads(run) if opts.score else None),
                 )  # fmt: skip
             elif big and conv.fast:
                 # Parse and convert in a second process while this one writes.
@@ -903,10 +909,10 @@ def run_import(
                 if opts.score:
                     _rescore(conn, now, run.touched)
             elif not outer:
-                if opts.score:
+                if opts.score and bulk:
+                    _bulk_rescore(run)
+                elif opts.score:
                     _rescore(conn, now, run.touched)
-                    if bulk and result.inserted and len(run.touched) < RESCORE_SAMPLE:
-                        _predict(conn)  # (else _rescore scored every lead, and predicted)
             else:
                 conn.execute("ROLLBACK")
                 if opts.strict and not opts.dry_run:
@@ -982,20 +988,36 @@ def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> Non
             scoring.rescore_lead(conn, lead_id, now)
 
 
-def _new_leads(conn: sqlite3.Connection, conv: Converter, now: datetime) -> NewLeads:
+def _new_leads(run: _Run) -> NewLeads:
     """What scores the bulk path's rows in its converting children."""
-    from leadctl.scoring import NewLeads, get_scorer
+    from leadctl.scoring import NewLeads, get_scorer, scoring_signature
 
-    kinds = {name: kind for name, (kind, _) in conv.stages.items()}
-    return NewLeads(get_scorer(conn), kinds, now)
+    run.score_signature = scoring_signature(run.conn)
+    kinds = {name: kind for name, (kind, _) in run.conv.stages.items()}
+    return NewLeads(get_scorer(run.conn), kinds, run.now)
 
 
-def _predict(conn: sqlite3.Connection) -> None:
-    """The learned win probability of the open leads, after a bulk import
-    whose children stored the scores (what `deferred_rescoring` does after
-    scoring every lead)."""
+def _bulk_rescore(run: _Run) -> None:
+    """The rescoring the ordinary path does, after a bulk load whose children
+    scored the new leads. Up to 200 new leads: each rescored, as ever (the
+    same scores). More: every lead, as `score --all`, but for this run's new
+    leads, which the children scored: those before them (the database's
+    own, a resumed import's earlier run) are. Every lead after all when the
+    children left rows unscored, or when the rules, settings or stages
+    changed during the import (the children scored with those of its start).
+    Then the learned win probability of the open leads."""
     from leadctl.predict import load_model, predict_open
+    from leadctl.scoring import score_all, scoring_signature
 
+    conn, now = run.conn, run.now
+    if len(run.touched) < RESCORE_SAMPLE:
+        _rescore(conn, now, run.touched)
+        return
+    until: int | None = run.scored_from - 1
+    if run.unscored or scoring_signature(conn) != run.score_signature:
+        until = None
+    if until != 0:
+        score_all(conn, now, until=until)
     model = load_model(conn)
     if model is not None:
         with transaction(conn):
@@ -2185,7 +2207,10 @@ def _scored_rows(
             acts.append(("stage_change", entered))
         if note:
             acts.append(("note", created))
-    scores = scorer.scores(len(rows), shape.stored(rows, scorer.columns), extra)
+    try:
+        scores = scorer.scores(len(rows), shape.stored(rows, scorer.columns), extra)
+    except Exception:  # never expected: the parent scores the rows itself, as ever
+        scores = [None] * len(rows)
     unscored = [k for k, score in enumerate(scores) if score is None]
     scored = [
         (*row, "" if score is None else score) for row, score in zip(rows, scores, strict=True)
@@ -2309,11 +2334,11 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             notes = [(first_id + i, created, note) for i, _, created, _, _, note in b.later if note]
             _later_rows(run, act_id + n, moved, notes)
             result.inserted += n
+            _touch(run, range(first_id, last_id + 1))
             if run.opts.score:  # scored by the child but for b.unscored
                 conn.execute(_SCORE_HIST_SQL, (first_id, last_id))
-                _touch(run, (first_id + k for k in b.unscored))
-            else:
-                _touch(run, range(first_id, last_id + 1))
+                run.scored_from = run.scored_from or first_id
+                run.unscored += len(b.unscored)
             _mark_sweep(run)  # again: an open that healed meanwhile cleared it
         result.read += b.read
         result.skipped_duplicates += b.skipped

@@ -298,6 +298,7 @@ _DAYS_SQL = (
     " FROM json_each(?2) AS j ORDER BY j.key"
 )
 _DAYS_MEMO = 65_536  # timestamps whose day count NewLeads keeps
+_FIELDS_TEXT = 512  # the longest custom-fields JSON NewLeads keeps parsed
 
 
 def _new_lead_reads(fld: str) -> bool:
@@ -417,6 +418,10 @@ class NewLeads:
             acts[j] = self._activities(more_acts, days)
         memo.check()
         # Outcome ids: a column of them per input, or one for all the leads.
+        # Grouping by object identity (here and in _Outcomes.column) is safe:
+        # every object stays alive in these lists until the scores are out,
+        # so no id is reused, and objects equal in value but apart only cost
+        # one more `one` call each.
         act_ids = list(map(id, acts))  # most leads share one dict
         act_of = (act_ids, dict(zip(act_ids, acts, strict=True)))
         ids: list[list[int | None] | int | None] = [
@@ -493,9 +498,11 @@ class NewLeads:
             return {}
         found = self._fields.get(text)
         if found is None:
-            if len(self._fields) >= _MEMO_LIMIT:
-                self._fields.clear()
-            found = self._fields[text] = json.loads(text)
+            found = json.loads(text)
+            if len(text) <= _FIELDS_TEXT:  # a long text seldom repeats: not kept
+                if len(self._fields) >= _MEMO_LIMIT:
+                    self._fields.clear()
+                self._fields[text] = found
         return found
 
     def _activities(
@@ -1107,6 +1114,16 @@ _SIGNATURE_SQL = (
 _SCORERS: dict[str, Scorer] = {}
 
 
+def scoring_signature(conn: sqlite3.Connection) -> str:
+    """Everything a lead's score is worked out from besides the lead: the
+    rules, groups and settings, and each stage's kind."""
+    stages = conn.execute(
+        "SELECT group_concat(name || '=' || kind, ',') FROM (SELECT name, kind FROM stages"
+        " ORDER BY name)"
+    ).fetchone()[0]
+    return f"{conn.execute(_SIGNATURE_SQL).fetchone()[0]}|{stages}"
+
+
 def get_scorer(conn: sqlite3.Connection) -> Scorer:
     signature = conn.execute(_SIGNATURE_SQL).fetchone()[0]
     scorer = _SCORERS.get(signature)
@@ -1208,17 +1225,21 @@ def score_all(
     conn: sqlite3.Connection,
     now: datetime,
     progress: Callable[[int, int], None] | None = None,
+    until: int | None = None,
 ) -> ScoreAllResult:
-    """Recompute every lead's score in one transaction; only changes are written."""
+    """Recompute every lead's score (up to id `until`) in one transaction;
+    only changes are written."""
     # Inside a caller's transaction the workers would not see its changes.
     alone = WORKERS and not conn.in_transaction
     with transaction(conn):
-        total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        total = conn.execute(
+            "SELECT count(*) FROM leads WHERE id <= ?", (_MAX_ID if until is None else until,)
+        ).fetchone()[0]
         parts: Iterable[tuple[int, _Changes]] | None = None
         if alone and total >= PARALLEL_SCORE_LEADS:
-            parts = _scored_in_workers(conn, now)
+            parts = _scored_in_workers(conn, now, until)
         if parts is None:
-            parts = _scored_here(conn, now)
+            parts = _scored_here(conn, now, until)
         changed = done = 0
         shown = 0
         for count, changes in parts:
@@ -1249,12 +1270,17 @@ def _scored(total: Callable[[Facts], int], facts: Iterable[Facts]) -> tuple[int,
     return count, changes
 
 
-def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int, _Changes]]:
-    """`_scored` chunk by chunk, in id order."""
+_MAX_ID = 2**63 - 1
+
+
+def _scored_here(
+    conn: sqlite3.Connection, now: datetime, until: int | None = None
+) -> Iterator[tuple[int, _Changes]]:
+    """`_scored` chunk by chunk, in id order (up to id `until`)."""
     from itertools import islice
 
     total = get_scorer(conn).many(now)
-    facts = iter(iter_all_facts(conn, now))
+    facts = iter(iter_all_facts(conn, now, until=until))
     while True:
         count, changes = _scored(total, islice(facts, FACTS_CHUNK))
         yield count, changes
@@ -1263,7 +1289,7 @@ def _scored_here(conn: sqlite3.Connection, now: datetime) -> Iterator[tuple[int,
 
 
 def _scored_in_workers(
-    conn: sqlite3.Connection, now: datetime
+    conn: sqlite3.Connection, now: datetime, until: int | None = None
 ) -> Iterable[tuple[int, _Changes]] | None:
     """`_scored_here`'s chunks, scored by SCORE_WORKERS spawned processes (id
     ranges in turn, so the changes come in id order); None where that cannot
@@ -1273,7 +1299,10 @@ def _scored_in_workers(
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if not path or mode != "wal":
         return None
-    low, high = conn.execute("SELECT max(min(id), 1), max(id) FROM leads").fetchone()
+    low, high = conn.execute(
+        "SELECT max(min(id), 1), max(id) FROM leads WHERE id <= ?",
+        (_MAX_ID if until is None else until,),
+    ).fetchone()
     ranges = [(lo - 1, min(lo + SCORE_RANGE_IDS - 1, high))
               for lo in range(low, high + 1, SCORE_RANGE_IDS)]  # fmt: skip
     return _WorkerScores(conn, path, now, ranges)
@@ -1317,7 +1346,7 @@ class _WorkerScores:
                 for recv in recvs:
                     recv.close()
                 recvs = []
-                yield from _scored_here(self.conn, self.now)
+                yield from _scored_here(self.conn, self.now, self.ranges[-1][1])
                 return
             for k in range(len(self.ranges)):
                 try:

@@ -244,7 +244,8 @@ def test_a_swept_lead_leaves_no_score_history(tmp_path, big, monkeypatch) -> Non
         "SELECT count(*) FROM score_history WHERE lead_id NOT IN (SELECT id FROM leads)"
     ).fetchone()[0]
     assert orphans == 0
-    assert conn.execute("SELECT count(*) FROM score_history").fetchone()[0] == result.inserted
+    new = conn.execute("SELECT count(*) FROM score_history WHERE lead_id > 1").fetchone()[0]
+    assert new == result.inserted  # (and lead 1, already there, rescored)
     conn.close()
 
 
@@ -346,3 +347,124 @@ def test_a_value_the_database_would_hand_back_changed_is_left_unscored(tmp_path)
     # name contains a (3), value >= 500000 (1.5), tag hot (3), not b2b (1), won
     # (10): 18.5, rounded half to even
     assert got == [18, None, None, None, None, None, 18]
+
+
+# ---- what the rescoring after a bulk load still does -------------------------
+
+
+def _bulk(conn: sqlite3.Connection, path: Path, **kw: Any) -> importer.ImportResult:
+    opts = importer.ImportOptions(batch_size=100, **kw)
+    return importer.run_import(conn, path, opts, now=NOW, tz=UTC, actor=None)
+
+
+def test_leads_already_in_the_database_are_rescored_as_before(tmp_path, big) -> None:
+    """More than 200 new leads rescore every lead (as `score --all`): the
+    children scored the new ones, the writer rescores those before them."""
+    conn = open_db(tmp_path / "e.db")
+    _use_rules(conn, [r for r in RULES if r[1] in ("age_days", "days_since_touch", "name")])
+    with conn:
+        for k in range(30):
+            conn.execute(
+                "INSERT INTO leads (name, currency, stage, created_at, updated_at,"
+                " stage_entered_at, score) VALUES (?, 'IDR', 'new', ?, ?, ?, 0)",
+                (f"Old {k}", *(to_store(NOW - timedelta(days=k * 3)),) * 3),
+            )
+    csv_path = tmp_path / "leads.csv"
+    _csv(csv_path, 600, history=False)
+    assert _bulk(conn, csv_path).inserted > 400
+    assert scoring.score_all(conn, NOW).changed == 0
+    moved = conn.execute("SELECT count(*) FROM score_history WHERE lead_id <= 30").fetchone()[0]
+    nonzero = conn.execute("SELECT count(*) FROM leads WHERE id <= 30 AND score > 0").fetchone()[0]
+    assert moved == nonzero > 5  # the stale scores (0) of the existing leads moved
+    conn.close()
+
+
+def test_a_rule_added_during_the_import_is_applied(tmp_path, big, monkeypatch) -> None:
+    """The children score with the rules of the import's start; a rule added
+    meanwhile (another terminal's `score rules add`) rescores every lead."""
+    db_file = tmp_path / "r.db"
+    conn = open_db(db_file)
+    _use_rules(conn, RULES[:3])
+    loop = importer._loop
+    added: list[int] = []
+
+    def add_rule_between_commits(run: Any, batches: Any, *args: Any) -> None:
+        def between() -> Any:
+            for b in batches:
+                if not added and run.result.inserted >= 200 and not run.conn.in_transaction:
+                    other = open_db(db_file)
+                    rule = scoring.Rule(None, "late", "name", "contains", "1", 9, "fit")
+                    scoring.add_rule(other, rule)
+                    other.close()
+                    added.append(run.result.inserted)
+                yield b
+
+        loop(run, between(), *args)
+
+    monkeypatch.setattr(importer, "_loop", add_rule_between_commits)
+    csv_path = tmp_path / "leads.csv"
+    _csv(csv_path, 600, history=False)
+    assert _bulk(conn, csv_path).inserted > 400 and added
+    assert scoring.score_all(conn, NOW).changed == 0
+    assert conn.execute("SELECT count(*) FROM leads WHERE score >= 9").fetchone()[0] > 50
+    conn.close()
+
+
+def test_a_resumed_import_scores_the_leads_of_the_run_before(tmp_path, big, monkeypatch):
+    """Interrupted with --no-score, run again with scoring (the same options
+    as far as resuming goes): the first run's leads are scored too."""
+    conn = open_db(tmp_path / "resume.db")
+    write_bulk = importer._write_bulk
+
+    def crash_after_a_commit(run: Any, b: Any) -> None:
+        if run.result.read > 250:  # a commit came after 250 rows
+            raise KeyboardInterrupt
+        write_bulk(run, b)
+
+    monkeypatch.setattr(importer, "_write_bulk", crash_after_a_commit)
+    csv_path = tmp_path / "leads.csv"
+    _csv(csv_path, 4000, history=True)
+    with pytest.raises(KeyboardInterrupt):
+        _bulk(conn, csv_path, score=False)
+    first = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+    assert 0 < first < 400  # so the rerun takes the bulk path too
+    assert conn.execute("SELECT count(score) FROM leads").fetchone()[0] == 0
+    monkeypatch.setattr(importer, "_write_bulk", write_bulk)
+    bulk_rescores: list[int] = []
+    bulk_rescore = importer._bulk_rescore
+    monkeypatch.setattr(importer, "_bulk_rescore", lambda run: bulk_rescores.append(1) or
+                        bulk_rescore(run))  # fmt: skip
+    again = _bulk(conn, csv_path)
+    assert again.resumed_after_line and again.inserted > 200 and bulk_rescores
+    assert conn.execute("SELECT count(*) FROM leads WHERE score IS NULL").fetchone()[0] == 0
+    assert scoring.score_all(conn, NOW).changed == 0
+    conn.close()
+
+
+@pytest.mark.parametrize("how", ["some rows", "an error"])
+def test_rows_left_unscored_by_a_child_are_scored_by_the_writer(tmp_path, big, monkeypatch, how):
+    """Rows the children leave unscored (every third here), or every row of a
+    batch whose scoring failed, come out as the ordinary path scores them."""
+    csv_path = tmp_path / "leads.csv"
+    _csv(csv_path, 700, history=True)
+    scores = scoring.NewLeads.scores
+
+    def some_left(self: Any, n: int, cols: Any, extra: Any) -> list[int | None]:
+        if how == "an error":
+            raise RuntimeError("a bug")
+        return [None if k % 3 == 0 else s for k, s in enumerate(scores(self, n, cols, extra))]
+
+    got = {}
+    for name in ("plain", "bulk"):
+        conn = open_db(tmp_path / f"{name}.db")
+        _use_rules(conn, RULES)
+        if name == "bulk":
+            monkeypatch.setattr(scoring.NewLeads, "scores", some_left)
+        _, unscored = _import(conn, csv_path, monkeypatch, bulk=name == "bulk")
+        if name == "bulk":
+            assert all(none for _, none in unscored)
+        got[name] = _scores(conn)
+        conn.close()
+    leads = [r[:3] for r in got["plain"]["leads"]]
+    assert [r[:3] for r in got["bulk"]["leads"]] == leads  # the same scores
+    assert scoring.score_all(open_db(tmp_path / "bulk.db"), NOW).changed == 0
