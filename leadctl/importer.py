@@ -998,14 +998,16 @@ def _new_leads(run: _Run) -> NewLeads:
 
 
 def _bulk_rescore(run: _Run) -> None:
-    """The rescoring the ordinary path does, after a bulk load whose children
-    scored the new leads. Up to 200 new leads: each rescored, as ever (the
-    same scores). More: every lead, as `score --all`, but for this run's new
-    leads, which the children scored: those before them (the database's
-    own, a resumed import's earlier run) are. Every lead after all when the
-    children left rows unscored, or when the rules, settings or stages
-    changed during the import (the children scored with those of its start).
-    Then the learned win probability of the open leads."""
+    """What the ordinary path's rescoring does, after a bulk load whose
+    children scored this run's new leads.
+
+    Up to 200 new leads: each is rescored, as ever (to the same score). More:
+    every lead is, as `score --all` would, except this run's new leads: the
+    leads before them (the database's own, a resumed import's earlier run).
+    Every lead after all when the children left rows unscored, or when the
+    rules, settings or stages changed during the import (the children
+    scored with those of its start). Then the learned win probability of the
+    open leads."""
     from leadctl.predict import load_model, predict_open
     from leadctl.scoring import score_all, scoring_signature
 
