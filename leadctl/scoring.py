@@ -138,18 +138,30 @@ class Facts:
 
 # Day counts are computed by SQLite (julianday), far cheaper than parsing
 # three timestamps per lead in Python on a 100k-lead `score --all`.
-_LEAD_SELECT = (
-    "SELECT l.id, l.name, l.email, l.phone, l.external_id, l.company, l.source, l.campaign,"
-    " l.product, l.segment, l.city, l.value, l.currency, l.stage, s.kind AS stage_kind,"
-    " l.owner, l.captured_by, l.tags, l.fields, l.do_not_contact, l.qualified,"
-    " l.expected_close, l.score,"
-    " CAST(julianday(:now) - julianday(substr(COALESCE(l.last_touch_at, l.created_at), 1, 19))"
-    " AS INTEGER) AS days_since_touch,"
-    " CAST(julianday(:now) - julianday(substr(l.stage_entered_at, 1, 19)) AS INTEGER)"
-    " AS days_in_stage,"
-    " CAST(julianday(:now) - julianday(substr(l.created_at, 1, 19)) AS INTEGER) AS age_days"
-    " FROM leads l JOIN stages s ON s.name = l.stage"
-)
+# What the rules can read of a lead, by name: SQL over `leads l JOIN stages s`.
+_FACT_SQL = {
+    **{c: f"l.{c}" for c in ("id", "name", "email", "phone", "external_id", "company", "source",
+                             "campaign", "product", "segment", "city", "value", "currency",
+                             "stage")},
+    "stage_kind": "s.kind",
+    **{c: f"l.{c}" for c in ("owner", "captured_by", "tags", "fields", "do_not_contact",
+                             "qualified", "expected_close", "score")},
+    "days_since_touch": "CAST(julianday(:now) - julianday(substr(COALESCE(l.last_touch_at,"
+    " l.created_at), 1, 19)) AS INTEGER)",
+    "days_in_stage": "CAST(julianday(:now) - julianday(substr(l.stage_entered_at, 1, 19))"
+    " AS INTEGER)",
+    "age_days": "CAST(julianday(:now) - julianday(substr(l.created_at, 1, 19)) AS INTEGER)",
+}  # fmt: skip
+
+
+def _lead_select(names: Iterable[str]) -> str:
+    """SELECT the lead facts `names` (and the id and the score, first)."""
+    wanted = ["id", "score", *(n for n in _FACT_SQL if n in set(names) - {"id", "score"})]
+    columns = ", ".join(f"{_FACT_SQL[n]} AS {n}" for n in wanted)
+    return f"SELECT {columns} FROM leads l JOIN stages s ON s.name = l.stage"
+
+
+_LEAD_SELECT = _lead_select(_FACT_SQL)
 _ACTIVITY_SELECT = (
     "SELECT lead_id, kind, direction,"
     " CAST(julianday(:now) - julianday(substr(at, 1, 19)) AS INTEGER) AS age, count(*) AS n"
@@ -222,54 +234,76 @@ def load_facts(conn: sqlite3.Connection, lead_id: int, now: datetime) -> Facts:
     return Facts(_lead_dict(row), answers, acts)
 
 
-# Leads per chunk of `iter_all_facts`: memory stays flat in the number of leads
+# Leads per chunk of `iter_fact_columns`: memory stays flat in the number of leads
 # (a chunk's leads, answers and activity aggregates, then the next chunk).
 FACTS_CHUNK = 5000
 
 
-def iter_all_facts(
+_NO_ANSWERS: dict[str, str] = {}  # shared by the leads without any (only read)
+_NO_ACTIVITIES: dict[str, list[tuple[int, int]]] = {}
+
+
+def iter_fact_columns(
     conn: sqlite3.Connection,
     now: datetime,
     *,
-    chunk: int = FACTS_CHUNK,
     after: int = 0,
     until: int | None = None,
-) -> Iterable[Facts]:
-    """Every lead's facts (ids after `after`, up to `until`), by id, with three
-    queries per chunk of leads (GROUP BY)."""
-    params: dict[str, Any] = {"now": _julian_now(now), "after": after, "limit": chunk,
-                              "until": until}  # fmt: skip
-    lead_sql = _LEAD_SELECT + (
-        " WHERE l.id > :after ORDER BY l.id LIMIT :limit"
-        if until is None
-        else " WHERE l.id > :after AND l.id <= :until ORDER BY l.id LIMIT :limit"
+    reads: tuple[frozenset[str], bool, bool] | None = None,
+) -> Iterator[tuple[dict[str, list[Any]], list[dict[str, str]] | None, list[dict[str, Any]]]]:
+    """Every lead's facts (ids after `after`, up to `until`) a chunk of leads
+    at a time, as columns, with up to three queries a chunk (GROUP BY): the
+    leads' columns (as `_lead_dict` reads them, but for the fields: their
+    stored JSON text), each lead's answers and each lead's activities.
+    `reads` (see `_ColumnScores.reads`) leaves out what no rule reads: the
+    facts other than the id and the score, the answers (None then) and the
+    activities (none then)."""
+    names, with_answers, with_acts = reads or (frozenset(_FACT_SQL), True, True)
+    params: dict[str, Any] = {"now": _julian_now(now), "after": after, "limit": FACTS_CHUNK,
+                              "until": _MAX_ID if until is None else until}  # fmt: skip
+    lead_sql = (
+        _lead_select(names) + " WHERE l.id > :after AND l.id <= :until ORDER BY l.id LIMIT :limit"
     )
     act_sql = _ACTIVITY_SELECT.format(where=" WHERE lead_id BETWEEN :lo AND :hi")
     cur = conn.cursor()
-    cur.row_factory = None  # plain tuples: building a dict from a Row is slower
+    cur.row_factory = None
     while True:
         rows = cur.execute(lead_sql, params).fetchall()
         if not rows:
             return
-        names = [d[0] for d in cur.description]
+        columns = [d[0] for d in cur.description]
+        lead = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
         span = {"now": params["now"], "lo": rows[0][0], "hi": rows[-1][0]}
+        ids = lead["id"]
         answers: dict[int, dict[str, str]] = defaultdict(dict)
-        for r in conn.execute(
-            "SELECT lead_id, criterion, value FROM qualification_answers"
-            " WHERE lead_id BETWEEN :lo AND :hi",
-            span,
-        ):
-            answers[r[0]][r[1]] = r[2]
+        if with_answers:
+            for r in conn.execute(
+                "SELECT lead_id, criterion, value FROM qualification_answers"
+                " WHERE lead_id BETWEEN :lo AND :hi",
+                span,
+            ):
+                answers[r[0]][r[1]] = r[2]
         acts: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(dict)
-        for r in conn.execute(act_sql, span):
-            _add_activity(acts[r[0]], r[1], r[2], r[3], r[4])
-        for row in rows:
-            lead_id = row[0]
-            yield Facts(_lead_dict(row, names), answers.get(lead_id, {}), acts.get(lead_id, {}))
-        if len(rows) < chunk:
+        if with_acts:
+            for r in conn.execute(act_sql, span):
+                _add_activity(acts[r[0]], r[1], r[2], r[3], r[4])
+        if "tags" in lead:
+            lead["tags"] = list(map(_tag_list, lead["tags"]))
+        for flag in ("do_not_contact", "qualified"):
+            if flag in lead:
+                lead[flag] = list(map(bool, lead[flag]))
+        for key in DAY_FIELDS:
+            if key in lead:
+                lead[key] = [max(d or 0, 0) for d in lead[key]]
+        yield (
+            lead,
+            [answers.get(i, _NO_ANSWERS) for i in ids] if with_answers else None,
+            [acts.get(i, _NO_ACTIVITIES) for i in ids],
+        )
+        if len(rows) < FACTS_CHUNK:
             return
         params["after"] = rows[-1][0]
-        del rows, answers, acts
+        del rows, answers, acts, lead
 
 
 def _julian_now(now: datetime) -> str:
@@ -317,14 +351,13 @@ class NewLeads:
     worked out from their column values: a bulk import scores its rows in
     the converting processes, as it stores them, not in a pass afterwards.
 
-    Each row is read as `iter_all_facts` and `_lead_dict` would read it back:
+    Each row is read as `iter_fact_columns` would read it back:
     the day counts by SQLite's own julianday arithmetic (on an in-memory
     database, each distinct timestamp once), tags and fields as parsed JSON,
     the flags as booleans, its activities (the `import` one at `now`, and
     those the caller names) through `_add_activity` in the GROUP BY's order,
-    and no qualification answers (a new lead has none). Then what each rule
-    reads (as `_input_getter` reads it) a column at a time, and the same
-    `_Outcomes` as `Scorer.many` turns the columns into scores.
+    and no qualification answers (a new lead has none). Then the columns
+    are scored as `score --all` scores the leads it reads (`_ColumnScores`).
 
     A row that would not be read back as it is (a value of another type than
     its column hands back, an unknown stage), or any row when a rule reads
@@ -332,14 +365,12 @@ class NewLeads:
     """
 
     def __init__(self, scorer: Scorer, stage_kinds: dict[str, str], now: datetime) -> None:
-        self.scorer = scorer
-        self.memo = _Outcomes.of(scorer)
+        self.columns_scorer = _ColumnScores(scorer, now)
         self.kinds = stage_kinds
         self.now = _julian_now(now)
         self.now_s = to_store(now)
-        self.nowdt = now
         reads = [c.rule.field for c in scorer.compiled]
-        self.usable = self.memo is not None and all(map(_new_lead_reads, reads))
+        self.usable = self.columns_scorer.memo is not None and all(map(_new_lead_reads, reads))
         # The columns the rules read (and stage, whose kind a lead must have).
         need = {"stage"}
         for fld in reads:
@@ -354,7 +385,6 @@ class NewLeads:
         self.columns = tuple(c for c in NEW_LEAD_COLUMNS if c in need)
         self._days: dict[str, int | None] = {}
         self._clamped: dict[str, int] = {}
-        self._fields: dict[str, dict[str, Any]] = {}
         self._db: sqlite3.Connection | None = None
 
     def scores(
@@ -366,8 +396,7 @@ class NewLeads:
         besides the import (none has a direction)."""
         from itertools import chain, compress
 
-        memo = self.memo
-        if not self.usable or memo is None or not n:
+        if not self.usable or not n:
             return [None] * n
         cols = {name: cols[name] for name in self.columns}
         odd: set[int] = set()
@@ -416,94 +445,13 @@ class NewLeads:
         acts = [imported] * m
         for j, more_acts in extra.items():
             acts[j] = self._activities(more_acts, days)
-        memo.check()
-        # Outcome ids: a column of them per input, or one for all the leads.
-        # Grouping by object identity (here and in _Outcomes.column) is safe:
-        # every object stays alive in these lists until the scores are out,
-        # so no id is reused, and objects equal in value but apart only cost
-        # one more `one` call each.
-        act_ids = list(map(id, acts))  # most leads share one dict
-        act_of = (act_ids, dict(zip(act_ids, acts, strict=True)))
-        ids: list[list[int | None] | int | None] = [
-            memo.column(i, *self._input(fld, lead, act_of)) for i, fld in enumerate(memo.fields)
-        ]
-        varying = [col for col in ids if isinstance(col, list)]
-        keys: list[Any] = list(zip(*varying, strict=True)) if varying else [()] * m
-        scores: list[int | None]
-        if None in ids or any(None in col for col in varying):
-            # A value not kept: that lead is scored as `total` scores one.
-            combos = [self._combo(ids, key) for key in keys]
-            scores = [
-                self._one(j, lead, acts[j]) if None in combo else memo.score(combo)
-                for j, combo in enumerate(combos)
-            ]
-        else:  # each distinct combination of the varying inputs summed once
-            score_of = {key: memo.score(self._combo(ids, key)) for key in set(keys)}
-            scores = list(map(score_of.__getitem__, keys))
+        scores: list[int | None] = list(self.columns_scorer.scores(lead, None, acts))
         if not odd:
             return scores
         out: list[int | None] = [None] * n
         for k, value in zip(kept, scores, strict=True):
             out[k] = value
         return out
-
-    @staticmethod
-    def _combo(ids: list[Any], key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """The outcome ids of every input: the constant ones and `key`'s."""
-        varying = iter(key)
-        return tuple(next(varying) if isinstance(col, list) else col for col in ids)
-
-    def _input(
-        self,
-        fld: str,
-        lead: dict[str, list[Any]],
-        act_of: tuple[list[int], dict[int, dict[str, list[tuple[int, int]]]]],
-    ) -> tuple[list[Any], bool]:
-        """A column of what `_input_getter(fld)` reads of each lead (one
-        value when it is the same for all), and whether equal values in it
-        are always of one type (texts and None, numbers and None, booleans:
-        `_Outcomes.column` may then go by value). `act_of`: the id of each
-        lead's activities dict, and the dicts by id."""
-        prefix, sep, rest = fld.partition(":")
-        if not sep:
-            return lead[fld], fld != "tags"
-        if prefix == "has":
-            if rest == "contact":
-                has = [bool(e or p) for e, p in zip(lead["email"], lead["phone"], strict=True)]
-                return has, True
-            if rest == "value":  # an int or None: _empty only for None
-                return [v is not None for v in lead[rest]], True
-            return list(map(bool, lead[rest])), True  # a text or None
-        if prefix == "field":
-            return [f.get(rest) for f in map(self._field_dict, lead["fields"])], False
-        if prefix == "answer":
-            return [None], True
-        ids, acts = act_of
-        pairs = {key: tuple(a.get(rest, ())) for key, a in acts.items()}
-        if len(set(pairs.values())) == 1:
-            return [next(iter(pairs.values()))], False
-        return list(map(pairs.__getitem__, ids)), False
-
-    def _one(
-        self, j: int, lead: dict[str, list[Any]], acts: dict[str, list[tuple[int, int]]]
-    ) -> int:
-        facts = {name: col[j] for name, col in lead.items()}
-        if "fields" in facts:
-            facts["fields"] = self._field_dict(facts["fields"])
-        return self.scorer.total(Facts(facts, {}, acts), self.nowdt)
-
-    def _field_dict(self, text: str) -> dict[str, Any]:
-        """A fields JSON text, parsed (each distinct text once; the dicts are only read)."""
-        if not text or text == "{}":
-            return {}
-        found = self._fields.get(text)
-        if found is None:
-            found = json.loads(text)
-            if len(text) <= _FIELDS_TEXT:  # a long text seldom repeats: not kept
-                if len(self._fields) >= _MEMO_LIMIT:
-                    self._fields.clear()
-                self._fields[text] = found
-        return found
 
     def _activities(
         self, more: list[tuple[str, str]], days: dict[str, int | None]
@@ -535,6 +483,150 @@ class NewLeads:
             memo.update(zip(new, got, strict=True))
             self._clamped.update(zip(new, (max(d or 0, 0) for d in got), strict=True))
         return memo
+
+
+class _ColumnScores:
+    """Scores a chunk of leads a column at a time: what each rule reads, then
+    `_Outcomes`, with the same result as `Scorer.total` lead by lead. The
+    leads come as columns in `_lead_dict`'s form (tags as lists, flags as
+    booleans, day counts clamped; fields as the stored JSON text), their
+    answers and activities as a dict each (shared dicts are read once).
+    Used by `score_all` (leads read from the database) and `NewLeads`."""
+
+    def __init__(self, scorer: Scorer, now: datetime) -> None:
+        self.scorer = scorer
+        self.memo = _Outcomes.of(scorer)
+        self.now = now
+        self._fields: dict[str, dict[str, Any]] = {}
+
+    def scores(
+        self,
+        lead: dict[str, list[Any]],
+        answers: list[dict[str, Any]] | None,
+        acts: list[dict[str, list[tuple[int, int]]]],
+    ) -> list[int]:
+        """Each lead's score; `answers` None: no lead has any."""
+        memo = self.memo
+        if memo is None:  # a rule reads more than its field: lead by lead
+            return [self._one(j, lead, answers, acts) for j in range(len(acts))]
+        memo.check()
+        # Outcome ids: a column of them per input, or one for all the leads.
+        # Grouping by object identity (here and in _Outcomes.column) is safe:
+        # every object stays alive in these lists until the scores are out,
+        # so no id is reused, and objects equal in value but apart only cost
+        # one more `one` call each.
+        act_ids = list(map(id, acts))  # many leads share one dict
+        act_of = (act_ids, dict(zip(act_ids, acts, strict=True)))
+        ids: list[list[int | None] | int | None] = [
+            memo.column(i, *self._input(fld, lead, answers, act_of))
+            for i, fld in enumerate(memo.fields)
+        ]
+        varying = [col for col in ids if isinstance(col, list)]
+        keys: list[Any] = list(zip(*varying, strict=True)) if varying else [()] * len(acts)
+        if None in ids or any(None in col for col in varying):
+            # A value not kept: that lead is scored as `total` scores one.
+            combos = [self._combo(ids, key) for key in keys]
+            return [
+                self._one(j, lead, answers, acts) if None in combo else memo.score(combo)
+                for j, combo in enumerate(combos)
+            ]
+        # Each distinct combination of the varying inputs summed once.
+        score_of = {key: memo.score(self._combo(ids, key)) for key in set(keys)}
+        return list(map(score_of.__getitem__, keys))
+
+    def reads(self) -> tuple[frozenset[str], bool, bool] | None:
+        """What the rules read: (the lead facts by `_FACT_SQL` name, any
+        answer, any activity); None for everything (scored lead by lead)."""
+        if self.memo is None:
+            return None
+        names: set[str] = set()
+        answers = acts = False
+        for fld in self.memo.fields:
+            prefix, sep, rest = fld.partition(":")
+            if not sep:
+                names.add(fld)
+            elif prefix == "has":
+                names.update(("email", "phone") if rest == "contact" else (rest,))
+            elif prefix == "field":
+                names.add("fields")
+            elif prefix == "answer":
+                answers = True
+            else:
+                acts = True
+        return frozenset(names & _FACT_SQL.keys()), answers, acts
+
+    @staticmethod
+    def _combo(ids: list[Any], key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The outcome ids of every input: the constant ones and `key`'s."""
+        varying = iter(key)
+        return tuple(next(varying) if isinstance(col, list) else col for col in ids)
+
+    def _input(
+        self,
+        fld: str,
+        lead: dict[str, list[Any]],
+        answers: list[dict[str, Any]] | None,
+        act_of: tuple[list[int], dict[int, dict[str, list[tuple[int, int]]]]],
+    ) -> tuple[list[Any], bool | None]:
+        """A column of what the rules on `fld` read of each lead (see `outcome`; one
+        value when it is the same for all), and whether `_Outcomes.column`
+        may group it by value (True), by object (False) or sees by its
+        types (None). `act_of`: the id of each lead's activities dict, and
+        the dicts by id."""
+        prefix, sep, rest = fld.partition(":")
+        if not sep:
+            col = lead.get(fld)
+            if col is None:
+                return [None], True
+            if fld == "fields":  # (a rule written by hand: it reads the whole dict)
+                return list(map(self._field_dict, col)), False
+            return col, None
+        if prefix == "has":
+            if rest == "contact":
+                emails, phones = lead["email"], lead["phone"]
+                return [bool(e or p) for e, p in zip(emails, phones, strict=True)], True
+            col = lead.get(rest)
+            return ([False], True) if col is None else ([not _empty(v) for v in col], True)
+        if prefix == "field":
+            return [f.get(rest) for f in map(self._field_dict, lead["fields"])], None
+        if prefix == "answer":
+            if answers is None:
+                return [None], True
+            return [a.get(rest) for a in answers], None
+        ids, acts = act_of
+        pairs = {key: tuple(a.get(rest, ())) for key, a in acts.items()}
+        if len(set(pairs.values())) == 1:
+            return [next(iter(pairs.values()))], False
+        return list(map(pairs.__getitem__, ids)), False
+
+    def _one(
+        self,
+        j: int,
+        lead: dict[str, list[Any]],
+        answers: list[dict[str, Any]] | None,
+        acts: list[dict[str, list[tuple[int, int]]]],
+    ) -> int:
+        facts = {name: col[j] for name, col in lead.items()}
+        if "fields" in facts:
+            facts["fields"] = self._field_dict(facts["fields"])
+        given = {} if answers is None else answers[j]
+        return self.scorer.total(Facts(facts, given, acts[j]), self.now)
+
+    def _field_dict(self, text: str | dict[str, Any]) -> dict[str, Any]:
+        """A fields JSON text, parsed as `_lead_dict` parses it (each distinct
+        short text once; the dicts are only read), or a dict already."""
+        if isinstance(text, dict):
+            return text
+        if not text or text == "{}":
+            return {}
+        found = self._fields.get(text)
+        if found is None:
+            found = json.loads(text)
+            if len(text) <= _FIELDS_TEXT:  # a long text seldom repeats: not kept
+                if len(self._fields) >= _MEMO_LIMIT:
+                    self._fields.clear()
+                self._fields[text] = found
+        return found
 
 
 _DAY_COLUMNS = {
@@ -792,22 +884,13 @@ def _getter(fld: str) -> Callable[[Facts], Any]:
     return lambda f: sum(n for _, n in f.activities.get(rest, ()))
 
 
-# Distinct values `Scorer.many` remembers per input, and combinations of fired
+# Distinct values `_Outcomes` remembers per input, and combinations of fired
 # rules (cleared when full); a text longer than _MEMO_TEXT or a list or
 # activity history longer than _MEMO_ITEMS is never remembered. A bound on its
 # memory whatever the leads hold.
 _MEMO_LIMIT = 8192
 _MEMO_TEXT = 80
 _MEMO_ITEMS = 8
-
-
-def _input_getter(fld: str) -> Callable[[Facts], Any]:
-    """What the rules on `fld` read of a lead: the field's value, or for an
-    activity count the (age, count) pairs it sums (`each` decays them)."""
-    prefix, _, rest = fld.partition(":")
-    if prefix == "activities":
-        return lambda f: tuple(f.activities.get(rest, ()))  # [] -> (): same outcome
-    return _getter(fld)
 
 
 def _exact(value: Any) -> Any:
@@ -896,7 +979,9 @@ class Scorer:
         self, fld: str, rules: list[tuple[int, _Compiled]]
     ) -> Callable[[Any], tuple[tuple[int, float], ...]]:
         """The (rule order, points) of the rules on `fld` that fire for an
-        input value (`_input_getter`'s): as `_fire` tests and adds them."""
+        input value, as `_fire` tests and adds them: the value `_getter(fld)`
+        reads, but for an activity kind its (age, count) pairs, which `each`
+        decays (the rules test their count)."""
         if not fld.startswith("activities:"):
             return lambda value: tuple(
                 (order, c.rule.points) for order, c in rules if c.test(value)
@@ -913,35 +998,6 @@ class Scorer:
             return tuple(out)
 
         return fired
-
-    def many(self, now: datetime) -> Callable[[Facts], int]:
-        """`total` for many leads scored at one `now` (`score --all`).
-
-        A lead's score depends only on what each rule reads (its input). So
-        each distinct value of an input has its rules tested once (the fired
-        rules and their points, kept per input: see _Outcomes), and each
-        combination of fired rules is summed once. The sum adds the same
-        points in the same order as `total`, so the two agree to the last bit.
-        A value that cannot be a dict key (a custom field holding a dict) is
-        scored by `total` itself, and so is a long text or list (see _MEMO_TEXT).
-        """
-        memo = _Outcomes.of(self)
-        if memo is None:
-            return lambda facts: self.total(facts, now)
-        plan = [(_input_getter(fld), i) for i, fld in enumerate(memo.fields)]
-        one, score = memo.one, memo.score
-
-        def total(facts: Facts) -> int:
-            memo.check()
-            key = []
-            for get, i in plan:
-                oid = one(i, get(facts))
-                if oid is None:
-                    return self.total(facts, now)
-                key.append(oid)
-            return score(tuple(key))
-
-        return total
 
     def _combine(self, sums: dict[str, float]) -> tuple[float, int]:
         raw = 0.0
@@ -975,6 +1031,9 @@ class Scorer:
         return ScoreResult(facts.lead["id"], score, raw, fired, groups)
 
 
+# Types whose values, one type with None at most, `_Outcomes.column` may
+# group by value (1 == True == 1.0 across types; 0.0 == -0.0 within floats).
+_ONE_TYPE_ONLY = frozenset((str, int, bool, type(None)))
 # Distinct outcomes `_Outcomes` keeps before it forgets everything it knows.
 _OUTCOME_LIMIT = 65_536
 
@@ -985,7 +1044,7 @@ def _key(value: Any) -> Any:
 
 
 class _Outcomes:
-    """What `Scorer.many` and `NewLeads` remember: per input (a field the
+    """What `_ColumnScores` remembers: per input (a field the
     rules read), each distinct value's outcome (the rules that fire and
     their points) as a small int, and each combination of outcomes' score.
     Lead by lead (`one`) or a column of leads at a time (`column`), with the
@@ -1041,13 +1100,16 @@ class _Outcomes:
         return oid
 
     def column(
-        self, i: int, values: list[Any], by_value: bool = False
+        self, i: int, values: list[Any], by_value: bool | None = False
     ) -> list[int | None] | int | None:
         """`one` for each value, once per distinct value: `by_value` when
         equal values are always of one type (see NewLeads._input), else per
         distinct object (shared lists and tuples). Just one id when every
         value is the same."""
         one = self.one
+        if by_value is None:  # by value when equal values are of one type
+            types = set(map(type, values))
+            by_value = not (types - _ONE_TYPE_ONLY) and len(types - {_NONE}) <= 1
         if by_value:
             distinct = set(values)
             if len(distinct) == 1:
@@ -1257,17 +1319,20 @@ def score_all(
 _Changes = list[tuple[int, int | None, int]]  # (lead id, old score, new score)
 
 
-def _scored(total: Callable[[Facts], int], facts: Iterable[Facts]) -> tuple[int, _Changes]:
-    """(how many leads `facts` holds, those whose score changes); `total` is
-    a `Scorer.many`, shared by the chunks of one `score_all`."""
-    count = 0
-    changes: _Changes = []
-    for f in facts:
-        count += 1
-        new = total(f)
-        if f.lead["score"] != new:
-            changes.append((f.lead["id"], f.lead["score"], new))
-    return count, changes
+def _scored(
+    columns: _ColumnScores,
+    chunk: tuple[dict[str, list[Any]], list[dict[str, str]] | None, list[dict[str, Any]]],
+) -> tuple[int, _Changes]:
+    """(how many leads a chunk of `iter_fact_columns` holds, those whose score
+    changes); `columns` is shared by the chunks of one `score_all`."""
+    lead, answers, acts = chunk
+    news = columns.scores(lead, answers, acts)
+    changes = [
+        (lead_id, old, new)
+        for lead_id, old, new in zip(lead["id"], lead["score"], news, strict=True)
+        if old != new
+    ]
+    return len(news), changes
 
 
 _MAX_ID = 2**63 - 1
@@ -1277,15 +1342,13 @@ def _scored_here(
     conn: sqlite3.Connection, now: datetime, until: int | None = None
 ) -> Iterator[tuple[int, _Changes]]:
     """`_scored` chunk by chunk, in id order (up to id `until`)."""
-    from itertools import islice
-
-    total = get_scorer(conn).many(now)
-    facts = iter(iter_all_facts(conn, now, until=until))
-    while True:
-        count, changes = _scored(total, islice(facts, FACTS_CHUNK))
+    columns = _ColumnScores(get_scorer(conn), now)
+    count = 0
+    for chunk in iter_fact_columns(conn, now, until=until, reads=columns.reads()):
+        count, changes = _scored(columns, chunk)
         yield count, changes
-        if count < FACTS_CHUNK:
-            return
+    if count == 0:
+        yield 0, []
 
 
 def _scored_in_workers(
@@ -1396,10 +1459,16 @@ def _score_worker(path: str, now: datetime, ranges: list[tuple[int, int]], send:
 
         conn = connect(Path(path))
         conn.execute("PRAGMA query_only = ON")
-        total = Scorer(conn).many(now)
+        columns = _ColumnScores(Scorer(conn), now)
         for after, until in ranges:
-            facts = iter_all_facts(conn, now, after=after, until=until)
-            send.send(("ok", *_scored(total, facts)))
+            count, changes = 0, []
+            for chunk in iter_fact_columns(
+                conn, now, after=after, until=until, reads=columns.reads()
+            ):
+                done, more = _scored(columns, chunk)
+                count += done
+                changes += more
+            send.send(("ok", count, changes))
         conn.close()
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # the parent stopped reading: nothing to report to

@@ -331,6 +331,21 @@ def _facts(draw: Any) -> scoring.Facts:
     return scoring.Facts(lead, answers, acts)
 
 
+def _many(scorer: scoring.Scorer) -> Any:
+    """What `score --all` scores leads with (a column at a time, what it
+    remembers kept across calls): facts -> score, or a list -> scores."""
+    columns = scoring._ColumnScores(scorer, NOW)
+
+    def score(given: scoring.Facts | list[scoring.Facts]) -> Any:
+        leads = given if isinstance(given, list) else [given]
+        keys = set().union(*(f.lead for f in leads))
+        lead = {k: [f.lead.get(k) for f in leads] for k in keys}
+        got = columns.scores(lead, [f.answers for f in leads], [f.activities for f in leads])
+        return got if isinstance(given, list) else got[0]
+
+    return score
+
+
 def _scorer_of(rules: list[tuple[str, str, str, float, str]]) -> scoring.Scorer:
     """A Scorer of these (field, operator, value, points, group) rules; caps
     fit 10, negative 5; decay 0.5 a 30 days."""
@@ -370,12 +385,14 @@ def _scorer_of(rules: list[tuple[str, str, str, float, str]]) -> scoring.Scorer:
 def test_score_all_remembered_scores_equal_total(
     rules: list[tuple[str, str, str, float, str]], pool: list[scoring.Facts], picks: list[int]
 ) -> None:
-    """`Scorer.many` (what score --all uses) gives every lead what `total` gives,
-    leads repeating so that its remembered outcomes are reused."""
+    """What score --all scores with (`_ColumnScores`) gives every lead what
+    `total` gives, a lead at a time and all at once, leads repeating so that
+    its remembered outcomes are reused."""
     scorer = _scorer_of(rules)
-    many = scorer.many(NOW)
-    for k in [*range(len(pool)), *picks]:
-        facts = pool[k % len(pool)]
+    many = _many(scorer)
+    leads = [pool[k % len(pool)] for k in [*range(len(pool)), *picks]]
+    assert many(leads) == [scorer.total(facts, NOW) for facts in leads]
+    for facts in leads:
         assert many(facts) == scorer.total(facts, NOW)
     # Each value in turn in each field of one lead: True after 1, -0.0 after 0.0...
     base = pool[0]
@@ -388,12 +405,13 @@ def test_score_all_remembered_scores_equal_total(
                 lead[key] = value
             facts = scoring.Facts(lead, base.answers, base.activities)
             assert many(facts) == scorer.total(facts, NOW), (key, value)
+            assert many([facts, base]) == [scorer.total(facts, NOW), scorer.total(base, NOW)]
 
 
 def test_remembered_scores_of_activities_follow_their_ages() -> None:
     """Two leads with as many calls, at other ages: `each` decays them apart."""
     scorer = _scorer_of([("activities:call", "each", "", 10, "engagement")])
-    many = scorer.many(NOW)
+    many = _many(scorer)
     for calls, score in (([(0, 2)], 20), ([(30, 2)], 10), ([(0, 1), (30, 1)], 15), ([], 0)):
         facts = scoring.Facts({}, {}, {"call": calls})
         assert many(facts) == scorer.total(facts, NOW) == score, calls
@@ -405,14 +423,14 @@ def test_an_each_rule_on_another_field_is_scored_by_total() -> None:
     rule = scoring.Rule(9, "odd", "source", "each", None, 3, "fit")
     scorer.compiled.append(scoring._Compiled(rule, scoring._getter("source"), lambda v: bool(v)))
     facts = scoring.Facts({"source": "Ads"}, {}, {"": [(0, 1)]})
-    assert scorer.many(NOW)(facts) == scorer.total(facts, NOW) == 8
+    assert _many(scorer)(facts) == scorer.total(facts, NOW) == 8
 
 
 def test_remembered_scores_tell_equal_values_of_two_types_apart() -> None:
     scorer = _scorer_of(
         [("source", "contains", "-0", 10, "fit"), ("source", "eq", "yes", 20, "fit")]
     )
-    many = scorer.many(NOW)
+    many = _many(scorer)
     for value, score in ((0.0, 0), (-0.0, 10), (1, 0), (True, 10), ("yes", 10), (-0.0, 10)):
         facts = scoring.Facts({"source": value}, {}, {})
         assert many(facts) == scorer.total(facts, NOW) == score, value
@@ -422,7 +440,7 @@ def test_remembered_scores_tell_equal_values_of_two_types_apart() -> None:
              ("source", "exists", "", 5.3, "engagement")]  # fmt: skip
     scorer = _scorer_of(rules)
     facts = scoring.Facts({"source": "Ads", "value": 5}, {}, {})
-    assert scorer.many(NOW)(facts) == scorer.total(facts, NOW) == 6
+    assert _many(scorer)(facts) == scorer.total(facts, NOW) == 6
 
 
 def test_score_all_cli_and_progress_callback(cli: Any, conn: Any) -> None:
