@@ -225,11 +225,15 @@ def rows(n: int, seed: int = 42):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 42
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a messy lead CSV to stdout.")
+    parser.add_argument("rows", nargs="?", type=int, default=1000, help="data rows (1000)")
+    parser.add_argument("seed", nargs="?", type=int, default=42, help="random seed (42)")
+    args = parser.parse_args()
     out = csv.writer(sys.stdout, lineterminator="\r\n")
     out.writerow(HEADER)
-    out.writerows(rows(n, seed))
+    out.writerows(rows(args.rows, args.seed))
 
 
 if __name__ == "__main__":
