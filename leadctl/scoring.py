@@ -586,7 +586,11 @@ class _ColumnScores:
                 emails, phones = lead["email"], lead["phone"]
                 return [bool(e or p) for e, p in zip(emails, phones, strict=True)], True
             col = lead.get(rest)
-            return ([False], True) if col is None else ([not _empty(v) for v in col], True)
+            if col is None:
+                return [False], True
+            if rest == "fields":  # (a rule written by hand: the parsed dict, as _getter)
+                col = list(map(self._field_dict, col))
+            return [not _empty(v) for v in col], True
         if prefix == "field":
             return [f.get(rest) for f in map(self._field_dict, lead["fields"])], None
         if prefix == "answer":
@@ -594,6 +598,9 @@ class _ColumnScores:
                 return [None], True
             return [a.get(rest) for a in answers], None
         ids, acts = act_of
+        if prefix != "activities":  # (a rule written by hand: `_getter` reads the count)
+            counts = {key: sum(n for _, n in a.get(rest, ())) for key, a in acts.items()}
+            return list(map(counts.__getitem__, ids)), None
         pairs = {key: tuple(a.get(rest, ())) for key, a in acts.items()}
         if len(set(pairs.values())) == 1:
             return [next(iter(pairs.values()))], False

@@ -804,3 +804,36 @@ def test_a_worker_error_is_rebuilt_with_its_class() -> None:
     for module, name in (("builtins", "Error"), ("builtins", "print"), ("mymod", "Boom")):
         err = rebuilt_error(module, name, "x", None)
         assert type(err) is RuntimeError and str(err) == f"{name}: x"
+
+
+@pytest.mark.parametrize(
+    ("field", "op", "value"),
+    [("has:fields", "eq", "yes"), ("x:call", "gte", "1"), ("Activities:call", "gte", "1"),
+     ("fields", "exists", None), ("id", "gt", "1")],
+)  # fmt: skip
+def test_score_all_reads_a_hand_written_rule_as_score_id_does(conn: Any, field, op, value) -> None:
+    """Rules `score rules add` refuses, written into the table by hand: `score
+    --all` (a column at a time, reading only what the rules read) stores what
+    `score ID` explains."""
+    with conn:
+        conn.execute("DELETE FROM score_rules")
+        conn.execute(
+            "INSERT INTO score_rules (name, field, operator, value, points, grp, active)"
+            " VALUES ('hand', ?, ?, ?, 10, 'fit', 1)",
+            (field, op, value),
+        )
+        for k, fields in enumerate(["{}", '{"a": 1}', "[]"], 1):
+            conn.execute(
+                "INSERT INTO leads (id, name, currency, stage, fields, created_at, updated_at,"
+                " stage_entered_at) VALUES (?, 'L', 'IDR', 'new', ?, ?, ?, ?)",
+                (k, fields, *("2026-11-01T00:00:00Z",) * 3),
+            )
+            for _ in range(k - 1):
+                conn.execute(
+                    "INSERT INTO activities (lead_id, kind, at, created_at) VALUES (?, 'call', ?, ?)",
+                    (k, "2026-11-20T00:00:00Z", "2026-11-20T00:00:00Z"),
+                )
+    scoring.score_all(conn, NOW)
+    stored = [r[0] for r in conn.execute("SELECT score FROM leads ORDER BY id")]
+    assert stored == [scoring.score_lead(conn, k, NOW).score for k in (1, 2, 3)]
+    assert scoring.score_all(conn, NOW).changed == 0
