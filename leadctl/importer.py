@@ -476,6 +476,11 @@ class Converter:
                 if name == "tags" and isinstance(value, list):
                     given["tags"] = value
                     continue
+                if isinstance(value, (list, dict)) and name != "fields":
+                    kind_of = "a list" if isinstance(value, list) else "an object"
+                    raise ValidationError(
+                        f"{col!r} holds {kind_of}, not one value; give a text or a number"
+                    )
                 text = self._text(value)
                 if text is not None and name not in given:
                     given[name] = text  # type: ignore[index]

@@ -383,6 +383,26 @@ def test_jsonl_import(cli):
     assert rows["Siti"]["fields"] == {"extra": "5"}
 
 
+def test_jsonl_list_or_object_in_a_lead_field_is_rejected(cli, tmp_path):
+    """Tags take a list and custom fields keep theirs as JSON text; a lead
+    field given a list or an object is refused, not stored as its JSON."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        '{"name": ["Budi"], "email": "b@example.com"}\n'
+        '{"name": "Siti", "company": {"n": 1}, "email": "s@example.com"}\n'
+        '{"name": "Ani", "email": "a@example.com", "tags": ["hot"], "Size": ["big", 2]}\n',
+        encoding="utf-8",
+    )
+    s = imp(cli, path)
+    assert s["inserted"] == 1
+    assert s["rejected"] == [
+        {"line": 1, "reason": "'name' holds a list, not one value; give a text or a number"},
+        {"line": 2, "reason": "'company' holds an object, not one value; give a text or a number"},
+    ]
+    (ani,) = leads(cli)
+    assert ani["tags"] == ["hot"] and ani["fields"] == {"Size": '["big", 2]'}
+
+
 def test_stdin(cli):
     data = (FIX / "bom_crlf.csv").read_text(encoding="utf-8-sig")
     r = cli("import", "-", "--format", "json", input=data)
