@@ -14,6 +14,7 @@ computed by the same code that stores the score, so the two always agree.
 from __future__ import annotations
 
 import json
+import operator
 import re
 import sqlite3
 from collections import defaultdict
@@ -582,14 +583,16 @@ class _ColumnScores:
                 return list(map(self._field_dict, col)), False
             return col, None
         if prefix == "has":
-            if rest == "contact":
+            if rest == "contact":  # bool(email or phone)
                 emails, phones = lead["email"], lead["phone"]
-                return [bool(e or p) for e, p in zip(emails, phones, strict=True)], True
+                return list(map(operator.or_, map(bool, emails), map(bool, phones))), True
             col = lead.get(rest)
             if col is None:
                 return [False], True
             if rest == "fields":  # (a rule written by hand: the parsed dict, as _getter)
                 col = list(map(self._field_dict, col))
+            if set(map(type, col)) <= _EMPTY_IS_FALSY:  # not _empty(v) is bool(v)
+                return list(map(bool, col)), True
             return [not _empty(v) for v in col], True
         if prefix == "field":
             return [f.get(rest) for f in map(self._field_dict, lead["fields"])], None
@@ -791,6 +794,10 @@ def _as_float(v: Any) -> float | None:
 
 def _empty(v: Any) -> bool:
     return v is None or v == "" or v == [] or v == {}
+
+
+# The types whose values `_empty` calls empty exactly when they are falsy.
+_EMPTY_IS_FALSY = frozenset((str, list, dict, type(None)))
 
 
 @dataclass(frozen=True)
