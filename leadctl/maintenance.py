@@ -69,6 +69,7 @@ class CheckResult:
     pages: int
     integrity: list[str]
     foreign_key_violations: list[dict[str, Any]]
+    bad_json: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -257,6 +258,51 @@ def _pragma(conn: sqlite3.Connection, name: str, default: Any) -> Any:
         return default
 
 
+# The columns leadctl stores JSON in: (table, key column, column, the JSON
+# type each value must be, whether NULL is allowed). leadctl only writes
+# valid JSON; a value edited by hand outside it may not be.
+JSON_COLUMNS = (
+    ("leads", "id", "tags", "array", False),
+    ("leads", "id", "fields", "object", False),
+    ("activities", "id", "data", "object", True),
+    ("team_members", "handle", "filters", "object", False),
+    ("imports", "id", "options", "object", False),
+    ("settings", "key", "value", None, False),
+)
+_JSON_SHOWN = 5  # keys of bad rows named per column
+
+
+def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Each JSON column holding values that are not valid JSON of its type
+    (tags: an array of texts): how many rows and the keys of the first."""
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:  # a damaged file: integrity_check says so
+        return []
+    found = []
+    for table, key, column, kind, nullable in JSON_COLUMNS:
+        if table not in tables:
+            continue
+        bad = f"NOT json_valid({column})"
+        if kind is not None:
+            bad = f"CASE WHEN json_valid({column}) THEN json_type({column}) IS NOT '{kind}' ELSE 1 END"
+        if column == "tags":
+            bad = (
+                f"CASE WHEN {bad} THEN 1 ELSE EXISTS (SELECT 1 FROM json_each({table}.{column})"
+                " WHERE json_each.type != 'text') END"
+            )
+        where = f"{column} IS NOT NULL AND ({bad})" if nullable else f"{column} IS NULL OR ({bad})"
+        sql = f"SELECT {key} FROM {table} WHERE {where} ORDER BY {key}"
+        try:
+            keys = [r[0] for r in conn.execute(sql)]
+        except sqlite3.DatabaseError:  # a damaged file (integrity_check says so), an old schema
+            continue
+        if keys:
+            found.append({"table": table, "column": column, "key": key, "rows": len(keys),
+                          "first": keys[:_JSON_SHOWN]})  # fmt: skip
+    return found
+
+
 def check(db_path: Path) -> CheckResult:
     """Integrity, foreign keys, identity and schema version of the database.
 
@@ -286,6 +332,15 @@ def check(db_path: Path) -> CheckResult:
             fk = [{"table": None, "rowid": None, "parent": None, "fkid": None, "error": str(exc)}]
         if fk:
             problems.append(f"{len(fk)} row(s) point at rows that do not exist (foreign keys)")
+        bad_json = _bad_json(conn)
+        for bad in bad_json:
+            keys = ", ".join(map(str, bad["first"])) + (
+                ", ..." if bad["rows"] > _JSON_SHOWN else ""
+            )
+            problems.append(
+                f"{bad['table']}.{bad['column']} is not valid JSON in {bad['rows']} row(s)"
+                f" ({bad['key']} {keys})"
+            )
         if ident.is_new or not ident.is_leadctl:
             problems.append("the file is not marked as a leadctl database (application_id)")
         if ident.user_version < SCHEMA_VERSION:
@@ -326,6 +381,7 @@ def check(db_path: Path) -> CheckResult:
             pages=int(_pragma(conn, "page_count", 0)),
             integrity=integrity,
             foreign_key_violations=fk,
+            bad_json=bad_json,
             problems=problems,
             notes=notes,
         )

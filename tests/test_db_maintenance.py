@@ -280,3 +280,55 @@ def test_restore_a_backup_from_the_first_schema(cli, tmp_path) -> None:
     assert check["ok"] and check["migrations_applied"] == names
     assert [lead["name"] for lead in cli.json("list")] == ["Lama"]
     cli("add", "Baru", "--email", "baru@example.com")  # and it is fully usable
+
+
+def _scribble(db_path: Path, sql: str) -> None:
+    """Change the database behind leadctl's back, as a hand edit in sqlite3 would."""
+    c = sqlite3.connect(db_path)
+    c.execute(sql)
+    c.commit()
+    c.close()
+
+
+def test_check_reports_json_values_changed_by_hand(cli, db_path, two_leads) -> None:
+    assert cli.json("db", "check")["bad_json"] == []
+    _scribble(db_path, "UPDATE leads SET tags = '[vip' WHERE id = 1")
+    _scribble(db_path, "UPDATE leads SET fields = '[1]' WHERE id = 2")  # valid, not an object
+    _scribble(db_path, "UPDATE activities SET data = '{' WHERE lead_id = 2")
+    r = cli("db", "check", "--format", "json", ok=False)
+    assert r.exit_code == 1
+    line = one_error_line(r.stderr)
+    assert "leads.tags is not valid JSON in 1 row(s) (id 1)" in line
+    assert "leads.fields is not valid JSON in 1 row(s) (id 2)" in line
+    assert "valid JSON" in line and "db restore" in line
+    bad = {(b["table"], b["column"]): (b["rows"], b["first"]) for b in r.json()["bad_json"]}
+    acts = sqlite3.connect(db_path).execute("SELECT id FROM activities WHERE lead_id = 2")
+    act_ids = [row[0] for row in acts]
+    assert bad == {
+        ("leads", "tags"): (1, [1]),
+        ("leads", "fields"): (1, [2]),
+        ("activities", "data"): (len(act_ids), act_ids),
+    }
+    # A tag list holding a number is not one leadctl writes either.
+    _scribble(db_path, "UPDATE leads SET tags = '[\"vip\", 5]' WHERE id = 1")
+    _scribble(db_path, "UPDATE leads SET fields = '{}' WHERE id = 2")
+    _scribble(db_path, "UPDATE activities SET data = NULL")
+    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
+    assert [(b["table"], b["column"], b["first"]) for b in bad] == [("leads", "tags", [1])]
+    _scribble(db_path, "UPDATE leads SET tags = '[\"vip\"]' WHERE id = 1")
+    assert cli.json("db", "check")["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "args", [("show", "1"), ("score", "1"), ("list", "--tag", "vip"), ("edit", "1", "--tag", "x")]
+)
+def test_invalid_json_in_a_lead_is_one_clear_error(cli, db_path, two_leads, args) -> None:
+    """Not 'internal error', and not 'the file is damaged' (SQLite says 'malformed JSON')."""
+    _scribble(db_path, "UPDATE leads SET tags = '[vip', fields = '{x' WHERE id = 1")
+    before = sqlite3.connect(db_path).execute("SELECT * FROM leads ORDER BY id").fetchall()
+    r = cli(*args, ok=False)
+    assert r.exit_code == 1
+    line = one_error_line(r.stderr)
+    assert "not valid JSON" in line and "leadctl db check" in line, line
+    assert "damaged" not in line and "internal" not in line
+    assert sqlite3.connect(db_path).execute("SELECT * FROM leads ORDER BY id").fetchall() == before

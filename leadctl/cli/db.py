@@ -105,6 +105,7 @@ def db_check(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
                 ("Size", f"{result.pages} pages of {result.page_size} bytes"),
                 ("Integrity", "ok" if result.integrity == ["ok"] else "; ".join(result.integrity[:5])),
                 ("Foreign keys", "ok" if not result.foreign_key_violations else f"{len(result.foreign_key_violations)} broken"),
+                ("JSON values", "ok" if not result.bad_json else f"{sum(b['rows'] for b in result.bad_json)} not valid"),
             ]
         )  # fmt: skip
         for note in result.notes:
@@ -112,9 +113,13 @@ def db_check(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     else:
         emit_object(result.to_dict(), fmt.value)
     if not result.ok:
+        only_json = len(result.problems) == len(result.bad_json)
         raise DatabaseError(
             f"The database check found problems: {'; '.join(result.problems)}",
-            "Restore a backup with `leadctl db restore FILE`.",
+            "Those values were changed outside leadctl: set them back to valid JSON"
+            " (tags '[]', custom fields '{}') or restore a backup with `leadctl db restore FILE`."
+            if only_json
+            else "Restore a backup with `leadctl db restore FILE`.",
         )
     if fmt is Format.table:
         message("Database OK.")

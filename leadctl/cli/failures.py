@@ -7,14 +7,23 @@ typer here: the fast path must not import it.
 
 import errno
 import sqlite3
+import sys
 
 from leadctl.errors import EXIT_FAILED, EXIT_USAGE, LeadctlError
 
 INTERRUPTED = "Interrupted; nothing half-written was kept."
 
 
+BAD_JSON = (
+    "The database holds a value that is not valid JSON (tags, custom fields or activity"
+    " data changed outside leadctl); nothing was changed. Run `leadctl db check` to find it."
+)
+
+
 def sqlite_message(exc: sqlite3.Error) -> str:
     text = str(exc)
+    if text == "malformed JSON":  # SQLite's JSON functions, not a damaged file
+        return BAD_JSON
     if "locked" in text or "busy" in text:
         return "The database is busy (another leadctl is writing); try again in a moment."
     if "readonly" in text or "read-only" in text:
@@ -40,6 +49,9 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
         return sqlite_message(exc), EXIT_FAILED
     if isinstance(exc, KeyboardInterrupt):
         return INTERRUPTED, 130
+    json = sys.modules.get("json")  # not imported: nothing raised its error (start-up stays light)
+    if json is not None and isinstance(exc, json.JSONDecodeError):
+        return BAD_JSON, EXIT_FAILED  # a JSON column read back: leadctl writes valid JSON
     if isinstance(exc, UnicodeError):
         # Arguments that are not valid UTF-8 reach Python as lone surrogates,
         # which SQLite cannot store.
