@@ -30,15 +30,15 @@ def test_add_prints_the_id_and_json(cli: Cli) -> None:
 
 def test_show_has_fields_and_timeline_newest_first(cli: Cli) -> None:
     cli(*ISSUE_ADD)
-    cli("log", "1", "--kind", "call", "--note", "demo booked", "--at", "2026-11-22 09:00")
+    cli("log", "1", "--kind", "call", "--note", "demo booked", "--at", "2026-11-22 07:30")
     cli("advance", "1")
     shown = cli.json("show", "1")
     assert shown["fields"] == {"birthday": "1990-04-02"}
     assert shown["owner"] == "ani" and shown["tags"] == ["hot"]
     kinds = [a["kind"] for a in shown["activities"]]
-    assert kinds == ["call", "stage_change", "note", "created"]
-    call = shown["activities"][0]
-    assert call["at"] == "2026-11-22T09:00:00Z" and call["note"] == "demo booked"
+    assert kinds == ["stage_change", "note", "created", "call"]  # by time, then newest
+    call = shown["activities"][-1]
+    assert call["at"] == "2026-11-22T07:30:00Z" and call["note"] == "demo booked"
     assert call["actor"] == "tester" and call["direction"] == "out"
     table = cli("show", "1").stdout
     assert "Budi Santoso" in table and "demo booked" in table
@@ -112,6 +112,28 @@ def test_log_kinds_and_sale(cli: Cli) -> None:
     assert r.exit_code == 2 and "Use one of: call, email, whatsapp" in r.stderr
     r = cli("log", "1", "--kind", "call", "--at", "someday", ok=False)
     assert r.exit_code == 2 and "Cannot read 'someday' as a date" in r.stderr
+
+
+def test_log_and_advance_refuse_a_time_in_the_future(cli: Cli) -> None:
+    """What has happened cannot happen later than now (LEADCTL_NOW 08:00 UTC):
+    a future --at would leave the lead touched, moved or won in the future."""
+    cli(*ISSUE_ADD)
+    before = cli.json("show", "1")
+    for args in (
+        ("log", "1", "--kind", "call", "--at", "+1h"),
+        ("log", "1", "--kind", "call", "--at", "08:06"),
+        ("advance", "1", "--at", "tomorrow"),
+        ("advance", "1", "--to", "won", "--at", "2026-12-01"),
+    ):
+        r = cli(*args, ok=False)
+        assert r.exit_code == 2, args
+        assert "in the future" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert cli.json("show", "1") == before  # nothing written
+    r = cli("log", "1", "--kind", "call", "--at", "+1h", ok=False)
+    assert "--at '+1h' is 2026-11-22 09:00, in the future" in r.stderr and "--next" in r.stderr
+    # A few minutes ahead (a round time typed early) is taken as given.
+    assert cli.json("log", "1", "--kind", "call", "--at", "08:04")["at"] == "2026-11-22T08:04:00Z"
+    assert cli.json("advance", "1", "--at", "08:05")[0]["to"] == "contacted"
 
 
 def test_stages_command(cli: Cli) -> None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from leadctl.cli.common import Format, FormatOpt, parse_when, state
+from leadctl.cli.common import Format, FormatOpt, parse_past, parse_when, state
 from leadctl.models import ACTIVITY_KINDS
 
 
@@ -49,7 +49,12 @@ def cmd_log(
     st = state(ctx)
     k = activities.check_kind(kind)
     lead = leads.get_lead(st.conn, lead_id)
-    when = parse_when(st, at) if at is not None else st.now
+    when = (
+        parse_past(st, at, "`log` records what has happened",
+                   "To plan it, add --next 'tomorrow 10:00' or use `leadctl followups add`.")
+        if at is not None
+        else st.now
+    )  # fmt: skip
     minor = None
     if amount is not None:
         if k != "sale":

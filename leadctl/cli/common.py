@@ -87,6 +87,27 @@ def parse_when(st: State, text: str, **kw: Any) -> datetime:
     return _parse(text, st.now, st.tz, **kw)
 
 
+# How far ahead of now a time that already happened may be given (a round
+# time typed a minute early); later is refused, not stored.
+FUTURE_GRACE_MINUTES = 5
+
+
+def parse_past(st: State, text: str, what: str, hint: str) -> datetime:
+    """`--at` of something that has happened (a logged call, a stage move):
+    a time after now (beyond the grace) is a usage error, so a lead is never
+    last touched, moved or won in the future."""
+    from datetime import timedelta
+
+    from leadctl.dates import format_local, to_store
+    from leadctl.errors import UsageError
+
+    when = parse_when(st, text)
+    if when > st.now + timedelta(minutes=FUTURE_GRACE_MINUTES):
+        shown = format_local(to_store(when), st.tz)
+        raise UsageError(f"--at {text!r} is {shown}, in the future: {what}", hint)
+    return when
+
+
 def parse_fields(items: list[str] | None) -> dict[str, str]:
     from leadctl.normalize import parse_field
 
@@ -94,7 +115,7 @@ def parse_fields(items: list[str] | None) -> dict[str, str]:
 
 
 def fmt_time(st: State) -> Any:
-    from leadctl.dates import format_local
+    from leadctl.dates import format_local, to_store
 
     return lambda v: format_local(v, st.tz)
 

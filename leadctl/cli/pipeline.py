@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadctl.cli.common import Format, FormatOpt, parse_when, state
+from leadctl.cli.common import Format, FormatOpt, parse_past, state
 
 stages_app = typer.Typer(
     help="Show the pipeline; rename, add, reorder stages; set probabilities and rot days.",
@@ -34,7 +34,12 @@ def cmd_advance(
     from leadctl.render import emit_records, message
 
     st = state(ctx)
-    when = parse_when(st, at) if at is not None else None
+    when = (
+        parse_past(st, at, "a stage move is dated when it happened",
+                   "Move the lead when it happens, or give a past --at.")
+        if at is not None
+        else None
+    )  # fmt: skip
     moves = []
     with transaction(st.conn):  # all the leads move, or none (one refused: nothing changes)
         for lead_id in lead_ids:
