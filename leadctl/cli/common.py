@@ -115,7 +115,7 @@ def parse_fields(items: list[str] | None) -> dict[str, str]:
 
 
 def fmt_time(st: State) -> Any:
-    from leadctl.dates import format_local, to_store
+    from leadctl.dates import format_local
 
     return lambda v: format_local(v, st.tz)
 
