@@ -267,6 +267,8 @@ JSON_COLUMNS = (
     ("activities", "id", "data", "object", True),
     ("team_members", "handle", "filters", "object", False),
     ("imports", "id", "options", "object", False),
+    ("criteria", "key", "choices", "array", True),
+    ("models", "name", "data", "object", False),
     ("settings", "key", "value", None, False),
 )
 _JSON_SHOWN = 5  # keys of bad rows named per column

@@ -317,6 +317,11 @@ def test_check_reports_json_values_changed_by_hand(cli, db_path, two_leads) -> N
     assert [(b["table"], b["column"], b["first"]) for b in bad] == [("leads", "tags", [1])]
     _scribble(db_path, "UPDATE leads SET tags = '[\"vip\"]' WHERE id = 1")
     assert cli.json("db", "check")["ok"] is True
+    _scribble(db_path, "UPDATE criteria SET choices = 'small' WHERE key = 'budget'")
+    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
+    assert [(b["table"], b["column"], b["key"], b["first"]) for b in bad] == [
+        ("criteria", "choices", "key", ["budget"])
+    ]
 
 
 @pytest.mark.parametrize(
