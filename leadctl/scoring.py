@@ -1729,8 +1729,15 @@ def parse_rules_toml(
 
 
 def import_rules(conn: sqlite3.Connection, text: str, source: str = "rules file") -> int:
-    """Replace every rule and group cap with the file's, all or nothing."""
+    """Replace every rule and group cap with the file's, all or nothing. A
+    file without rules is refused: it would leave every lead scored 0."""
     rules, groups = parse_rules_toml(conn, text, source)
+    if not rules:
+        raise ValidationError(
+            f"{source} holds no [[rule]] table: importing it would remove every rule",
+            "The current rules were kept. `leadctl score rules reset` brings back the"
+            " rules leadctl ships.",
+        )
     with transaction(conn):
         conn.execute("DELETE FROM score_rules")
         conn.execute("DELETE FROM score_groups")
@@ -1738,4 +1745,32 @@ def import_rules(conn: sqlite3.Connection, text: str, source: str = "rules file"
             conn.execute("INSERT INTO score_groups (name, cap) VALUES (?, ?)", (name, cap))
         for rule in rules:
             _insert_rule(conn, rule)
+    return len(rules)
+
+
+def reset_rules(conn: sqlite3.Connection) -> int:
+    """Replace every rule and group cap with those leadctl ships (what a new
+    database gets: its migrations, applied in memory, are the one source)."""
+    from sqlite_utils import Database
+
+    from leadctl.migrations import migrations
+
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrations.apply(Database(mem))
+        groups = mem.execute("SELECT name, cap FROM score_groups ORDER BY name").fetchall()
+        rules = mem.execute(
+            "SELECT name, field, operator, value, points, grp, active FROM score_rules ORDER BY id"
+        ).fetchall()
+    finally:
+        mem.close()
+    with transaction(conn):
+        conn.execute("DELETE FROM score_rules")
+        conn.execute("DELETE FROM score_groups")
+        conn.executemany("INSERT INTO score_groups (name, cap) VALUES (?, ?)", groups)
+        conn.executemany(
+            "INSERT INTO score_rules (name, field, operator, value, points, grp, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rules,
+        )
     return len(rules)

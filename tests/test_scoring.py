@@ -277,6 +277,37 @@ def test_import_replaces_rules(cli: Any, tmp_path: Any) -> None:
     assert stored_score(cli, lid) == 3
 
 
+def test_import_refuses_a_file_without_rules_and_reset_restores_the_shipped(
+    cli: Any, tmp_path: Any
+) -> None:
+    lid = add(cli, "Kiki", "--email", "kiki@example.com", "--company", "PT Kiki")
+    shipped = cli.json("score", "rules", "list")
+    groups = cli.json("score", "rules", "groups")
+    score = stored_score(cli, lid)
+    assert score > 0
+    f = tmp_path / "r.toml"
+    for text in ("", "[groups]\nfit = 10\n", "# nothing yet\n"):
+        f.write_text(text)
+        r = cli("score", "rules", "import", str(f), ok=False)
+        assert r.exit_code == 2 and "holds no [[rule]] table" in r.stderr
+        assert "score rules reset" in r.stderr
+    assert cli.json("score", "rules", "list") == shipped  # kept, as the message says
+    cli("score", "rules", "remove", "has_email")
+    cli("score", "rules", "cap", "fit", "7")
+    assert stored_score(cli, lid) == score - 5
+    r = cli("score", "rules", "reset", ok=False)  # not a terminal: needs --yes
+    assert r.exit_code == 2 and "--yes" in r.stderr
+    assert len(cli.json("score", "rules", "list")) == len(shipped) - 1
+    cli("score", "rules", "reset", "--yes")
+
+    def without_ids(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != "id"} for r in rules]
+
+    assert without_ids(cli.json("score", "rules", "list")) == without_ids(shipped)
+    assert cli.json("score", "rules", "groups") == groups
+    assert stored_score(cli, lid) == score  # every lead rescored
+
+
 def test_score_all_recomputes_with_few_queries(conn: Any) -> None:
     ids = []
     for i in range(30):
@@ -515,7 +546,8 @@ def test_rules_export_import_is_idempotent(rules: list[tuple[str, str, str, str,
 
     conn = open_db(tempfile.mkdtemp() + "/r.db")
     try:
-        scoring.import_rules(conn, "")
+        conn.execute("DELETE FROM score_rules")
+        conn.execute("DELETE FROM score_groups")
         for name, fld, op, value, points in rules:
             if op == "gte" or fld == "value":
                 value = "5"
@@ -524,7 +556,11 @@ def test_rules_export_import_is_idempotent(rules: list[tuple[str, str, str, str,
             except ValidationError:
                 continue
         first = scoring.export_rules(conn)
-        scoring.import_rules(conn, first)
+        if "[[rule]]" not in first:  # no rule: refused, nothing changes
+            with pytest.raises(ValidationError, match="holds no"):
+                scoring.import_rules(conn, first)
+        else:
+            scoring.import_rules(conn, first)
         assert scoring.export_rules(conn) == first
     finally:
         conn.close()

@@ -474,6 +474,25 @@ def rules_import(
     _after_change(ctx, f"Imported {n} rule(s).")
 
 
+@rules_app.command("reset")
+def rules_reset(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace every rule and group cap with the ones leadctl ships."""
+    import sys
+
+    from leadctl import scoring
+    from leadctl.errors import UsageError
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("Replacing every score rule needs confirmation", "Add --yes.")
+        typer.confirm("Replace every score rule with the ones leadctl ships?", abort=True)
+    n = scoring.reset_rules(state(ctx).conn)
+    _after_change(ctx, f"Restored the {n} rule(s) leadctl ships.")
+
+
 score_app.add_typer(rules_app, name="rules")
 
 
