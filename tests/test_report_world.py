@@ -253,6 +253,13 @@ def test_sources_with_costs(world: Any, cli: Any) -> None:
     assert [(c["source"], c["month"], c["amount"]) for c in costs] == [
         ("web", "2026-10", 1_000_000), ("ads", "2026-11", 600_000), ("tv", "2026-11", 100_000)
     ]  # fmt: skip
+    assert cli("source", "costs", "-f", "csv").stdout.splitlines()[:2] == [
+        "source,month,amount,currency", "web,2026-10,1000000,IDR"
+    ]  # fmt: skip
+    cli("target", "set", "--period", "month", "--metric", "won_value", "--value", "5000000")
+    assert cli("target", "list", "-f", "csv").stdout.splitlines() == [
+        "id,period,metric,owner,value,created_at", "1,month,won_value,,5000000,2026-11-22T08:00:00Z"
+    ]  # fmt: skip
     rep = cli.json("report", "sources", "--period", "this-month")
     rows = by(rep["rows"], "source")
     ads = rows["ads"]
@@ -391,3 +398,40 @@ def test_empty_database_reports(cli: Any) -> None:
         assert rep["report"] == name
     assert cli.json("report", "funnel")["totals"]["leads"] == 0
     assert cli.json("report", "velocity")["totals"]["sales_velocity_per_day"] is None
+
+
+REPORT_ARGS = [
+    ("pipeline",), ("pipeline", "--by", "owner"), ("pipeline", "--by", "product"),
+    ("funnel",), ("conversion",), ("conversion", "--by", "source"), ("velocity",), ("stale",),
+    ("forecast",), ("activity",), ("sources",), ("sources", "--by", "campaign"), ("customers",),
+    ("team",), ("targets",), ("summary",),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", REPORT_ARGS, ids=" ".join)
+def test_csv_header_is_the_documented_keys_with_rows_or_without(
+    world: Any, cli: Any, args: tuple[str, ...]
+) -> None:
+    """A script reads the CSV by its header: the same columns (the JSON row
+    keys, in their order) whether the report has rows or not."""
+    import csv
+    import io
+
+    cli("target", "set", "--period", "month", "--metric", "won_value", "--value", "5000000")
+    cli("source", "cost", "ads", "600000", "--month", "2026-11")
+    rows = cli.json("report", *args, "--period", "this-month")["rows"]
+    assert rows, args
+    header = next(csv.reader(io.StringIO(cli("report", *args, "--period", "this-month",
+                                             "-f", "csv").stdout)))  # fmt: skip
+    assert header == list(rows[0]), args  # every row carries the keys in that order
+    assert all(list(r) == header for r in rows)
+    if args[0] in ("targets", "summary"):  # rows are the targets: none for another owner
+        cli("target", "remove", "--period", "month", "--metric", "won_value")
+    empty = cli("report", *args, "--period", "2020-01", "--owner", "ani", "-f", "csv").stdout
+    if args[0] in ("sources",):  # the month's costs name their sources even without leads
+        cli("source", "remove-cost", "ads", "--month", "2026-11")
+        empty = cli("report", *args, "--period", "2020-01", "-f", "csv").stdout
+    lines = empty.splitlines()
+    costs = [] if args[0] != "sources" else ["cost", "cost_per_lead", "acquisition_cost",
+                                             "return_on_spend"]  # fmt: skip
+    assert next(csv.reader(lines[:1])) == [k for k in header if k not in costs], (args, lines)

@@ -81,8 +81,8 @@ def _emit(
         emit_object(data, "json")
         return
     if fmt in (Format.jsonl, Format.csv):
-        keys = list(data["rows"][0]) if data["rows"] else [c[0] for c in columns]
-        emit_records(data["rows"], [], fmt.value, csv_keys=keys)
+        # The documented columns, in order, with rows or without.
+        emit_records(data["rows"], [], fmt.value, csv_keys=row_keys(rep))
         return
     rows = [dict(r) for r in data["rows"]]
     cols = []
@@ -104,6 +104,41 @@ def _emit(
             pairs.append((label, "" if value is None else (f(value) if f else value)))
         typer.echo()
         key_value(pairs)
+
+
+_TARGET_KEYS = ["period", "window", "metric", "owner", "target", "actual", "percent",
+                "elapsed_percent", "expected_by_now", "on_track", "remaining"]  # fmt: skip
+_ROW_KEYS = {
+    "pipeline": ["stage", "kind", "<by>", "count", "value", "weighted_value", "probability"],
+    "funnel": ["stage", "kind", "reached", "share_of_leads", "conversion_rate"],
+    "conversion": ["<by>", "leads", "open", "won", "lost", "disqualified", "won_value",
+                   "win_rate", "close_rate", "average_deal"],
+    "velocity": ["stage", "visits", "in_stage_now", "average_days", "total_days"],
+    "stale": ["owner", "open", "stale", "no_next_step", "stale_and_no_next_step", "stale_rate"],
+    "forecast": ["month", "open", "open_value", "weighted_value", "won", "won_value",
+                 "forecast_value"],
+    "activity": ["owner", "total", "by_kind", "per_day", "daily_target", "daily_target_pct"],
+    "sources": ["source", "<by>", "leads", "qualified", "won", "won_value", "qualified_rate",
+                "close_rate"],
+    "customers": ["product", "sales", "revenue", "customers"],
+    "team": ["rank", "owner", "new_leads", "won", "lost", "won_value", "win_rate", "activities",
+             "responded", "first_response_hours"],
+    "targets": _TARGET_KEYS,
+    "summary": _TARGET_KEYS,
+}  # fmt: skip
+_COST_KEYS = ["cost", "cost_per_lead", "acquisition_cost", "return_on_spend"]
+
+
+def row_keys(rep: Any) -> list[str]:
+    """A report's row keys as the README documents them: the CSV header and
+    JSONL keys, the same whether the report has rows or not."""
+    by = rep.by  # pipeline: None or the column; conversion: the column; sources: source|campaign
+    if rep.report == "sources":
+        by = "campaign" if by == "campaign" else None
+    keys = [by if k == "<by>" else k for k in _ROW_KEYS[rep.report] if k != "<by>" or by]
+    if rep.report == "sources" and rep.extra.get("costs"):
+        keys += _COST_KEYS
+    return keys
 
 
 def _target_cells(rows: list[dict[str, Any]], currency: str) -> None:

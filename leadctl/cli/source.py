@@ -59,7 +59,8 @@ def cmd_costs(
     if fmt is Format.table:
         for r in rows:
             r["amount_display"] = format_money(r["amount"], r["currency"])
-    emit_records(rows, _columns(), fmt.value, empty="No source costs recorded.")
+    emit_records(rows, _columns(), fmt.value, empty="No source costs recorded.",
+                 csv_keys=["source", "month", "amount", "currency"])  # fmt: skip
 
 
 @source_app.command("remove-cost")

@@ -68,7 +68,8 @@ def cmd_list(
     for r in rows:
         if fmt is Format.table and r["owner"] is None:
             r["owner"] = "team"
-    emit_records(rows, _columns(), fmt.value, empty="No targets set.")
+    emit_records(rows, _columns(), fmt.value, empty="No targets set.",
+                 csv_keys=["id", "period", "metric", "owner", "value", "created_at"])  # fmt: skip
 
 
 @target_app.command("remove")

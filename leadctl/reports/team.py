@@ -94,8 +94,10 @@ def team(
     for rec in rows:
         rec["win_rate"] = rate(rec["won"], rec["won"] + rec["lost"])
     rows.sort(key=lambda r: (-r["won_value"], -r["won"], r["owner"] is None, str(r["owner"])))
-    for rank, rec in enumerate(rows, start=1):
-        rec["rank"] = rank
+    order = ("owner", "new_leads", "won", "lost", "won_value", "win_rate", "activities",
+             "responded", "first_response_hours")  # fmt: skip
+    # The documented key order: rank first.
+    rows = [{"rank": rank, **{k: rec[k] for k in order}} for rank, rec in enumerate(rows, start=1)]
     won = sum(r["won"] for r in rows)
     lost = sum(r["lost"] for r in rows)
     responded = sum(r["responded"] for r in rows)
