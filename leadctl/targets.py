@@ -59,6 +59,11 @@ def check_unit(unit: str) -> str:
     return key
 
 
+# A count target's ceiling: far beyond any team's work, and small enough that
+# expected-by-now (a float product) stays an exact whole number.
+MAX_COUNT = 10**12
+
+
 def parse_value(metric: str, text: str | int, currency: str) -> int:
     """A target value: money for won_value (e.g. 500jt), else a whole number."""
     if metric == "won_value":
@@ -71,6 +76,8 @@ def parse_value(metric: str, text: str | int, currency: str) -> int:
         raise ValidationError(f"{text!r} is not a whole number", "Example: --value 40") from exc
     if value < 0:
         raise ValidationError(f"{value} is negative", "A target is 0 or more.")
+    if value > MAX_COUNT:
+        raise ValidationError(f"{value} is too large for a target", f"At most {MAX_COUNT:,}.")
     return value
 
 

@@ -227,6 +227,22 @@ def test_done_asks_for_next_step_on_a_terminal(cli: Any, monkeypatch: pytest.Mon
     assert [(r["due_at"], r["kind"]) for r in rows] == [("2026-11-23T10:00:00Z", "email")]
 
 
+def test_done_on_a_terminal_closed_at_the_question_is_still_done(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-D at the next-step question: no next step, exit 0 (the follow-up
+    is done and its activity logged before the question)."""
+    from leadctl.cli import followups as cli_followups
+
+    monkeypatch.setattr(cli_followups, "_interactive", lambda: True)
+    lead = add_lead(cli, "Budi")
+    fu = add_fu(cli, lead, "today 10:00")
+    r = cli("followups", "done", str(fu["id"]), input="")  # end of input at once
+    assert r.exit_code == 0 and "Aborted" not in r.stderr and "Done" in r.stderr, r.stderr
+    assert due_list(cli, "--upcoming", "30d") == []
+    assert cli.json("show", str(lead))["activities"][0]["kind"] == "call"
+
+
 def test_snooze_and_cancel(cli: Any) -> None:
     lead = add_lead(cli, "Budi")
     fu = add_fu(cli, lead, "today 10:00")

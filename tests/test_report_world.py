@@ -387,6 +387,13 @@ def test_report_errors(cli: Any) -> None:
     assert r.exit_code == 2
     r = cli("target", "remove", "--period", "month", "--metric", "won_value", ok=False)
     assert r.exit_code == 3
+    for value in ("99999999999999999999", "1000000000001"):  # was an OverflowError past 2^63
+        r = cli("target", "set", "--period", "quarter", "--metric", "qualified", "--value", value,
+                ok=False)  # fmt: skip
+        assert (
+            r.exit_code == 2 and "too large" in r.stderr and "At most 1,000,000,000,000" in r.stderr
+        )
+    cli("target", "set", "--period", "quarter", "--metric", "qualified", "--value", "1000000000000")
     r = cli("source", "cost", "ads", "100", "--month", "2026-13", ok=False)
     assert r.exit_code == 2
 

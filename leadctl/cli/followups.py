@@ -137,11 +137,15 @@ def _ask_next(st: State, lead_id: int) -> Any:
     from leadctl.render import message
 
     while True:
-        text = typer.prompt(
-            f"Next step for lead {lead_id} (e.g. +3d, 'tomorrow 10:00'; Enter for none)",
-            default="",
-            show_default=False,
-        )
+        try:
+            text = typer.prompt(
+                f"Next step for lead {lead_id} (e.g. +3d, 'tomorrow 10:00'; Enter for none)",
+                default="",
+                show_default=False,
+            )
+        except typer.Abort:  # Ctrl-D or Ctrl-C: the follow-up is done already; no next step
+            typer.echo(err=True)
+            return None
         if not text.strip():
             return None
         try:
