@@ -584,3 +584,25 @@ def test_zone_names_after_a_time(cli, tmp_path):
     assert got == {"wib": "2026-01-02T03:00:00Z", "wita": "2026-01-02T02:00:00Z",
                    "wit": "2026-01-02T01:00:00Z"}  # fmt: skip
     assert [(x["line"], "Unknown time zone" in x["reason"]) for x in s["rejected"]] == [(5, True)]
+
+
+def test_dates_without_a_zone_are_the_databases_not_the_users_environment(
+    cli, tmp_path, monkeypatch
+):
+    """Two people importing the same file store the same times: the database's
+    zone (settings timezone) wins over LEADCTL_TZ; an explicit --tz wins over both;
+    without a database zone, LEADCTL_TZ is it."""
+    path = tmp_path / "d.csv"
+    path.write_text("Name,Tanggal\nA,2026-03-01\nB,2026-03-01 09:30\n", encoding="utf-8")
+    monkeypatch.setenv("LEADCTL_TZ", "America/New_York")
+    cli("import", str(path))
+    got = [x["created_at"] for x in leads(cli)]
+    assert got == ["2026-03-01T05:00:00Z", "2026-03-01T14:30:00Z"]  # no database zone
+    for db, args, want in (
+        ("tokyo.db", (), ["2026-02-28T15:00:00Z", "2026-03-01T00:30:00Z"]),
+        ("given.db", ("--tz", "UTC"), ["2026-03-01T00:00:00Z", "2026-03-01T09:30:00Z"]),
+    ):
+        monkeypatch.setenv("LEADCTL_DB", str(tmp_path / db))
+        cli("settings", "set", "timezone", "Asia/Tokyo")
+        cli(*args, "import", str(path))
+        assert [x["created_at"] for x in leads(cli)] == want, db

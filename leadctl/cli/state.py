@@ -76,6 +76,22 @@ class State:
         return self._tz
 
     @property
+    def data_tz(self) -> tzinfo:
+        """The zone of dates in an imported file: --tz if given, else the
+        database's (so every user's import of a file stores the same times),
+        else what `tz` falls back to (LEADCTL_TZ, the machine's)."""
+        if self.tz_name:
+            return self.tz
+        from leadctl.db import get_setting
+
+        name = get_setting(self.conn, "timezone")
+        if not name:
+            return self.tz
+        from leadctl.dates import get_tz
+
+        return get_tz(name)
+
+    @property
     def actor(self) -> str | None:
         """Who is acting: --as, else LEADCTL_USER, else the login name."""
         if self.actor_arg:

@@ -140,7 +140,7 @@ def cmd_import(
         path, name = Path(file), Path(file).name
         if not path.is_file():
             raise UsageError(f"No such file: {file}", "Check the path (use '-' for stdin).")
-    conn, now, tz = st.conn, st.now, st.tz
+    conn, now, tz = st.conn, st.now, st.data_tz
     # Typos in options fail before any row is read, even if no row needs them.
     if region:
         from leadctl.settings import KNOWN
