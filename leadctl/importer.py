@@ -60,6 +60,7 @@ from leadctl.normalize import (
     parse_probability,
     parse_tags,
 )
+from leadctl.render import csv_safe
 
 if TYPE_CHECKING:
     from leadctl.scoring import NewLeads
@@ -270,6 +271,7 @@ class Mapper:
     def __init__(self, opts: ImportOptions, leadctl_export: bool) -> None:
         self.opts = opts
         self.leadctl_export = leadctl_export
+        self.quoted = leadctl_export  # cells prefixed with "'" by csv_safe (see _setup)
         self.explicit = {col: f for f, col in opts.mapping.items()}
         self.explicit_keys = {header_key(col): f for f, col in opts.mapping.items()}
         self.taken = set(opts.mapping)
@@ -384,8 +386,9 @@ class Converter:
             lambda s: parse_day(s, now, tz, dayfirst=opts.dayfirst).isoformat()
         )
         self.minor_values = minor_values
-        # A leadctl CSV export prefixed formula-like cells with "'": undo that.
-        self.unquote = mapper.leadctl_export and not minor_values
+        # A leadctl CSV export (or rejects file) prefixed formula-like cells
+        # with "'": undo that.
+        self.unquote = mapper.quoted and not minor_values
         self.nulls = {n.strip().casefold() for n in opts.nulls}
         self.stages: dict[str, tuple[str, bool]] = context["stages"]
         self.team: set[str] = context["team"]
@@ -1118,10 +1121,12 @@ def _record_refused(
 def _reject(run: _Run, line: int, reason: str, raw: list[str] | None) -> None:
     run.result.rejected.append({"line": line, "reason": reason})
     if run.reject_writer is not None:
+        # A spreadsheet opens this file to fix the rows: no cell may run as a
+        # formula (csv_safe's "'" is taken off when the file is imported).
         if run.result.format == "csv":
-            run.reject_writer.writerow([*(raw or []), line, reason])
+            run.reject_writer.writerow([*map(csv_safe, raw or []), line, csv_safe(reason)])
         else:
-            run.reject_writer.writerow([line, reason, *(raw or [])])
+            run.reject_writer.writerow([line, csv_safe(reason), *map(csv_safe, raw or [])])
 
 
 def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:
@@ -1135,6 +1140,8 @@ def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper,
     else:
         leadctl_export = "stage_kind" in reader.header
     mapper = Mapper(opts, leadctl_export)
+    # A `--rejects` file: its cells were written with csv_safe too.
+    mapper.quoted = leadctl_export or (info.format == "csv" and REJECT_COLUMNS[1] in reader.header)
     if info.format == "csv":
         mapper.check_header(reader.header)
     else:
@@ -2385,7 +2392,7 @@ def fast_batch(conv: Converter, shape: BulkRows, now_s: str) -> FastBatch | None
     from operator import itemgetter
 
     fields = {name: i for i, name in conv._fields}
-    if not set(fields) <= _FAST_FIELDS or conv.opts.lenient or conv.minor_values:
+    if not set(fields) <= _FAST_FIELDS or conv.opts.lenient or conv.minor_values or conv.unquote:
         return None
     customs = [(i, name) for i, name, _col in conv._customs]
     produced = {*_FAST_TEXT, "email", "phone", "value", "tags", "created_at",

@@ -264,6 +264,39 @@ def test_rejects_file_roundtrip(cli, tmp_path):
     assert all(r["fields"] == {} for r in leads(cli))
 
 
+def test_rejects_file_neutralises_formulas_and_the_fixed_file_reads_them_back(cli, tmp_path):
+    """The rejects file is opened in a spreadsheet to be fixed: no cell runs
+    as a formula there, and importing the fixed file stores the texts as typed."""
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "Name,Email,Phone,Company,Hobby\n"
+        '=HYPERLINK("http://x"),no email,+62 812-3456-7890,@evil,-5\n'
+        "Budi,budi@@example,=1+1,+tab,'=kept\n",
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    imp(cli, src, "--rejects", str(rejects))
+    rows = list(csv.reader(rejects.read_text(encoding="utf-8").splitlines()))
+    assert rows[1][:5] == [
+        '\'=HYPERLINK("http://x")',
+        "no email",
+        "'+62 812-3456-7890",  # a spreadsheet reads "+62 812..." as a formula
+        "'@evil",
+        "-5",
+    ]
+    assert rows[2][:5] == ["Budi", "budi@@example", "'=1+1", "'+tab", "''=kept"]
+    rows[1][1], rows[2][1], rows[2][2] = "x@example.com", "budi@example.com", "0812-9999-8888"
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    assert imp(cli, fixed)["inserted"] == 2
+    got = {r["email"]: (r["name"], r["phone"], r["company"], r["fields"]) for r in leads(cli)}
+    assert got == {
+        "x@example.com": ('=HYPERLINK("http://x")', "+6281234567890", "@evil", {"Hobby": "-5"}),
+        "budi@example.com": ("Budi", "+6281299998888", "+tab", {"Hobby": "'=kept"}),
+    }
+
+
 def test_strict_imports_nothing(cli):
     r = cli("import", str(FIX / "invalid_contacts.csv"), "--strict", "--format", "json", ok=False)
     assert r.exit_code == 1
