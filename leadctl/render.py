@@ -294,7 +294,7 @@ def message(text: str) -> None:
     sys.stderr.write(safe_text(text, multiline=True) + "\n")
 
 
-_ERROR_MAX = 500
+_ERROR_MAX = 1000  # the longest hint (every rule field) is ~530
 
 
 def error(text: str) -> None:

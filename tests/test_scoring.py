@@ -873,3 +873,16 @@ def test_score_all_reads_a_hand_written_rule_as_score_id_does(conn: Any, field, 
     stored = [r[0] for r in conn.execute("SELECT score FROM leads ORDER BY id")]
     assert stored == [scoring.score_lead(conn, k, NOW).score for k in (1, 2, 3)]
     assert scoring.score_all(conn, NOW).changed == 0
+
+
+def test_unknown_rule_field_error_lists_every_field(cli: Any) -> None:
+    """The hint names every field (it was cut in the middle at 500 characters)."""
+    r = cli("score", "rules", "add", "x", "--field", "nosuch", "--op", "eq", "--value", "1",
+            "--points", "1", "--group", "fit", ok=False)  # fmt: skip
+    assert r.exit_code == 2 and "…" not in r.stderr
+    assert "activities:{call,email,whatsapp," in r.stderr and r.stderr.rstrip().endswith(
+        "inbound}."
+    )
+    long = cli("score", "rules", "add", "x", "--field", "n" * 5000, "--op", "eq", "--value", "1",
+               "--points", "1", "--group", "fit", ok=False)  # fmt: skip
+    assert "…" in long.stderr and len(long.stderr) < 1100  # a huge value is still cut
