@@ -55,6 +55,12 @@ def test_list_filters_through_cli(cli: Cli) -> None:
     assert [json.loads(x)["id"] for x in jl] == [1, 2]
     csv_out = cli("list", "--format", "csv").stdout.splitlines()
     assert csv_out[0].startswith("id,name,email,phone")
+    # JSON: the documented lead keys (no table-only value_display); CSV: the
+    # same but stage_kind (which marks an `export` file), with rows or without.
+    keys = list(rows[0])
+    assert "value_display" not in keys and "stage_kind" in keys
+    assert csv_out[0].split(",") == [k for k in keys if k != "stage_kind"]
+    assert cli("list", "--stage", "won", "-f", "csv").stdout.splitlines() == csv_out[:1]
     empty = cli("list", "--stage", "won")
     assert empty.stdout == "" and "No leads match" in empty.stderr
 

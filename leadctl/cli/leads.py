@@ -46,21 +46,28 @@ def lead_columns(st: State) -> list[Any]:
     ]
 
 
-def lead_records(leads: list[Any]) -> list[dict[str, Any]]:
+def lead_records(leads: list[Any], table: bool) -> list[dict[str, Any]]:
+    """Each lead's JSON object; for a table, with its value as money too."""
     from leadctl.normalize import format_money
 
     out = []
     for lead in leads:
         d = lead.to_dict()
-        d["value_display"] = format_money(lead.value, lead.currency)
+        if table:
+            d["value_display"] = format_money(lead.value, lead.currency)
         out.append(d)
     return out
 
 
-def _export_keys(records: list[dict[str, Any]]) -> list[str]:
-    if not records:
-        return ["id"]
-    return [k for k in records[0] if k not in ("value_display", "stage_kind")]
+def _csv_keys() -> list[str]:
+    """`list -f csv` columns: the lead JSON keys, with rows or without, but
+    `stage_kind` (the mark of an `export` file, whose values are in major
+    units: this one's are minor units, as in JSON)."""
+    from dataclasses import fields
+
+    from leadctl.models import Lead
+
+    return [f.name for f in fields(Lead) if f.name != "stage_kind"]
 
 
 def cmd_add(
@@ -175,10 +182,9 @@ def cmd_list(
         stale=stale,
         no_next_step=no_next_step,
     )
-    rows = lead_records(leads.list_leads(st.conn, f, now=st.now, sort=sort, limit=limit))
-    emit_records(
-        rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_export_keys(rows)
-    )
+    found = leads.list_leads(st.conn, f, now=st.now, sort=sort, limit=limit)
+    rows = lead_records(found, table=fmt is Format.table)
+    emit_records(rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_csv_keys())
 
 
 def cmd_show(
