@@ -37,7 +37,12 @@ _MULTIPLIERS = {
 _MONEY_RE = re.compile(r"^([0-9][0-9.,' ]*)\s*([a-z]*)$")
 _EMAIL_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_FIELD_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+# A custom field's name: what `add/edit --field NAME=VALUE`, rules
+# (`field:NAME`) and templates (`{field:NAME}`) take. Spaces inside are fine
+# (an import keeps a column's header as its name: "Lead Profile"); no '='
+# (it ends the name), no braces (they end a placeholder), no control
+# characters, no space at either end; at most 200 characters.
+FIELD_KEY_RE = re.compile(r"^(?=\S)[^\x00-\x1f\x7f={}]{1,200}(?<=\S)$")
 _TRUE = {"yes", "y", "true", "t", "1", "ya", "iya", "on", "x", "✓"}
 _FALSE = {"no", "n", "false", "f", "0", "tidak", "tdk", "ga", "gak", "off", ""}
 
@@ -319,10 +324,10 @@ def parse_field(text: str) -> tuple[str, str]:
     """'birthday=1990-04-02' -> ('birthday', '1990-04-02')."""
     key, sep, value = text.partition("=")
     key = key.strip()
-    if not sep or not _FIELD_KEY_RE.match(key):
+    if not sep or not FIELD_KEY_RE.match(key):
         raise ValidationError(
             f"{text!r} is not a field assignment",
-            "Use NAME=VALUE, e.g. --field birthday=1990-04-02 (letters, digits, _ . - in NAME).",
+            "Use NAME=VALUE, e.g. --field birthday=1990-04-02 (no = or braces in NAME).",
         )
     return key, value
 

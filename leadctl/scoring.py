@@ -34,6 +34,7 @@ from leadctl.errors import (
     rebuilt_error,
 )
 from leadctl.models import ACTIVITY_KINDS, SYSTEM_KINDS
+from leadctl.normalize import FIELD_KEY_RE
 
 # Lead columns a rule can test directly.
 LEAD_FIELDS = (
@@ -66,7 +67,6 @@ NO_VALUE_OPS = ("exists", "missing", "each")
 DEFAULT_DECAY = 0.75
 DEFAULT_DECAY_DAYS = 30
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_FIELD_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass
@@ -667,7 +667,7 @@ def check_field(conn: sqlite3.Connection, name: str) -> str:
     elif prefix == "has":
         ok = rest in HAS_FIELDS
     elif prefix == "field":
-        ok = bool(_FIELD_KEY_RE.match(rest))
+        ok = bool(FIELD_KEY_RE.match(rest))
     elif prefix == "answer":
         keys = [r[0] for r in conn.execute("SELECT key FROM criteria ORDER BY position")]
         if rest not in keys:

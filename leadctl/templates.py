@@ -26,6 +26,7 @@ from leadctl.dates import to_store
 from leadctl.db import transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from leadctl.models import Lead
+from leadctl.normalize import FIELD_KEY_RE
 
 CHANNELS = ("any", "whatsapp", "email", "sms")
 # What a link can be built for (`any` is resolved to one of these).
@@ -37,7 +38,6 @@ PLACEHOLDERS = (
 FIELD_PREFIX = "field:"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Same rule as custom field names (`normalize.parse_field`).
-_FIELD_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 # Control characters a template may not contain (tab and newline are fine).
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MAX_BODY = 20_000
@@ -71,7 +71,7 @@ def _shown(text: str) -> str:
 def _check_key(key: str, where: str) -> None:
     if key in PLACEHOLDERS:
         return
-    if key.startswith(FIELD_PREFIX) and _FIELD_KEY_RE.match(key[len(FIELD_PREFIX) :]):
+    if key.startswith(FIELD_PREFIX) and FIELD_KEY_RE.match(key[len(FIELD_PREFIX) :]):
         return
     import difflib
 

@@ -639,3 +639,29 @@ def test_dates_without_a_zone_are_the_databases_not_the_users_environment(
         cli("settings", "set", "timezone", "Asia/Tokyo")
         cli(*args, "import", str(path))
         assert [x["created_at"] for x in leads(cli)] == want, db
+
+
+def test_imported_custom_fields_with_spaces_work_in_edit_rules_and_templates(cli, tmp_path):
+    """An import keeps a column's header as the field's name: it must be
+    usable by name everywhere (it was refused by --field, rules, templates)."""
+    path = tmp_path / "xe.csv"
+    path.write_text(
+        "Name,Email,Lead Profile,What is your current occupation\n"
+        "Budi,b@x.co,Potential Lead,Student\n",
+        encoding="utf-8",
+    )
+    cli("import", str(path))
+    cli("edit", "1", "--field", "Lead Profile=Hot Lead")
+    cli("score", "rules", "add", "students", "--field", "field:What is your current occupation",
+        "--op", "eq", "--value", "student", "--points", "7", "--group", "fit")  # fmt: skip
+    shown = cli.json("show", "1")
+    assert shown["fields"] == {
+        "Lead Profile": "Hot Lead",
+        "What is your current occupation": "Student",
+    }
+    assert "students" in {f["rule"] for f in cli.json("score", "1", "--explain")["rules"]}
+    cli("template", "add", "hi", "--body", "Hi {name}, {field:Lead Profile}")
+    assert cli.json("template", "render", "hi", "1")["body"] == "Hi Budi, Hot Lead"
+    for bad in ("{x}=1", "=1", "\x01x=1"):
+        r = cli("edit", "1", "--field", bad, ok=False)
+        assert r.exit_code == 2 and "not a field assignment" in r.stderr, bad

@@ -38,7 +38,7 @@ def test_parse_splits_literals_and_placeholders() -> None:
     "text",
     [
         "{nmae}", "{name.__class__}", "{name[0]}", "{0}", "{}", "{name!r}", "{name:>10}",
-        "{ name }", "{field:}", "{field:bad key}", "{Name}",
+        "{ name }", "{field:}", "{field: padded}", "{Name}",
     ],
 )  # fmt: skip
 def test_unknown_placeholders_are_named(text: str) -> None:
