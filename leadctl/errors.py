@@ -6,6 +6,8 @@ Exit codes (documented in the README, a contract for scripts):
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -58,6 +60,32 @@ class DatabaseError(LeadctlError):
     exit_code = EXIT_FAILED
 
 
+def stored_json(text: str | None, kind: type, what: str, empty: object) -> Any:
+    """A JSON column read back: `empty` for NULL or '', else the parsed value,
+    which must be a `kind` (list or dict). A value changed outside leadctl
+    that is not raises a DatabaseError naming `what` (e.g. "lead 7's tags")."""
+    if not text:
+        return empty
+    import json
+
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, kind):
+        raise bad_stored_json(what)
+    return value
+
+
+def bad_stored_json(what: str) -> DatabaseError:
+    """The error for a JSON column value leadctl did not write (see stored_json)."""
+    return DatabaseError(
+        f"The database holds a value that is not the JSON leadctl wrote ({what};"
+        " changed outside leadctl?); the failed step changed nothing",
+        "Run `leadctl db check` to find every such value.",
+    )
+
+
 def rebuilt_error(module: str, name: str, message: str, hint: str | None) -> Exception:
     """An exception a worker process reported as (module, class name, message,
     hint), as its parent raises it: leadctl's errors, SQLite's and Python's
@@ -73,4 +101,8 @@ def rebuilt_error(module: str, name: str, message: str, hint: str | None) -> Exc
         return cls(message, hint)
     if isinstance(cls, type) and issubclass(cls, Exception):
         return cls(message)
+    if (module, name) == ("json.decoder", "JSONDecodeError"):  # a JSON column read back
+        import json
+
+        return json.JSONDecodeError(message, "", 0)
     return RuntimeError(f"{name}: {message}")

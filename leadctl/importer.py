@@ -912,7 +912,10 @@ def run_import(
             result.rejected.sort(key=lambda r: r["line"])
             result.mapping = mapper.describe(reader.header)
             result.warnings += conv.warnings
+            if opts.score and not outer and result.resumed_after_line is not None:
+                _resumed_unscored(run)
             if outer and opts.strict and not opts.dry_run and not result.rejected:
+                _done(run)
                 conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
                 if opts.score:
                     _rescore(conn, now, run.touched)
@@ -921,6 +924,7 @@ def run_import(
                     _bulk_rescore(run)
                 elif opts.score:
                     _rescore(conn, now, run.touched)
+                _done(run)
             else:
                 conn.execute("ROLLBACK")
                 if opts.strict and not opts.dry_run:
@@ -994,6 +998,20 @@ def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> Non
     with scoring.deferred_rescoring(conn, now):
         for lead_id in touched:
             scoring.rescore_lead(conn, lead_id, now)
+
+
+def _resumed_unscored(run: _Run) -> None:
+    """A resumed import rescores the leads its interrupted run stored but
+    never scored (it stopped between its last commit and its rescoring)."""
+    ids = [
+        r[0]
+        for r in run.conn.execute(
+            "SELECT id FROM leads WHERE import_id = ? AND score IS NULL ORDER BY id",
+            (run.import_id,),
+        )
+    ]
+    _touch(run, ids)
+    run.unscored += len(ids)  # the bulk path then rescores every lead
 
 
 def _new_leads(run: _Run) -> NewLeads:
@@ -1477,15 +1495,20 @@ def _loop(
                     f"SELECT id FROM leads WHERE id IN ({marks}) ORDER BY id", run.touched
                 )
             ]
+    if progress is not None:
+        progress(info.size, info.size)
+
+
+def _done(run: _Run) -> None:
+    """Mark the import done, after its rescoring: a crash or an error before
+    this leaves it 'running' (or 'interrupted') with last_line at the end of
+    the file, so the rerun reads nothing, rescores what it left unscored
+    (_resumed_unscored) and lands here."""
     with transaction(run.conn):
-        # A crash before this leaves 'running' with last_line at the end of
-        # the file: the rerun reads nothing and lands here.
         run.conn.execute(
             "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ?",
             (run.now_s, run.import_id),
         )
-    if progress is not None:
-        progress(info.size, info.size)
 
 
 def _counts(run: _Run) -> tuple[int, int]:

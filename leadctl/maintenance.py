@@ -262,15 +262,15 @@ def _pragma(conn: sqlite3.Connection, name: str, default: Any) -> Any:
 # type each value must be, whether NULL is allowed). leadctl only writes
 # valid JSON; a value edited by hand outside it may not be.
 JSON_COLUMNS = (
-    ("leads", "id", "tags", "array", False),
-    ("leads", "id", "fields", "object", False),
+    ("leads", "id", "tags", "array", True),
+    ("leads", "id", "fields", "object", True),
     ("activities", "id", "data", "object", True),
-    ("team_members", "handle", "filters", "object", False),
+    ("team_members", "handle", "filters", "object", True),
     ("imports", "id", "options", "object", False),
     ("criteria", "key", "choices", "array", True),
     ("models", "name", "data", "object", False),
     ("settings", "key", "value", None, False),
-)
+)  # the last: whether NULL and '' read as empty (errors.stored_json)
 _JSON_SHOWN = 5  # keys of bad rows named per column
 
 
@@ -282,7 +282,7 @@ def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     except sqlite3.DatabaseError:  # a damaged file: integrity_check says so
         return []
     found = []
-    for table, key, column, kind, nullable in JSON_COLUMNS:
+    for table, key, column, kind, empty_ok in JSON_COLUMNS:
         if table not in tables:
             continue
         bad = f"NOT json_valid({column})"
@@ -293,7 +293,11 @@ def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
                 f"CASE WHEN {bad} THEN 1 ELSE EXISTS (SELECT 1 FROM json_each({table}.{column})"
                 " WHERE json_each.type != 'text') END"
             )
-        where = f"{column} IS NOT NULL AND ({bad})" if nullable else f"{column} IS NULL OR ({bad})"
+        where = (
+            f"{column} IS NOT NULL AND {column} != '' AND ({bad})"
+            if empty_ok
+            else f"{column} IS NULL OR ({bad})"
+        )
         sql = f"SELECT {key} FROM {table} WHERE {where} ORDER BY {key}"
         try:
             keys = [r[0] for r in conn.execute(sql)]

@@ -6,10 +6,11 @@ timestamps, money as integer minor units of `currency`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from leadctl.errors import stored_json
 
 OPEN = "open"
 ACTIVITY_KINDS = ("call", "email", "whatsapp", "sms", "meeting", "note", "document", "sale")
@@ -78,8 +79,12 @@ class Lead:
         # together); this is the hot loop of list/export.
         values = list(row)
         tags, fields_ = values[_TAGS], values[_FIELDS]
-        values[_TAGS] = [] if tags in (None, "[]") else json.loads(tags)
-        values[_FIELDS] = {} if fields_ in (None, "{}") else json.loads(fields_)
+        if tags not in (None, "[]"):
+            tags = stored_json(tags, list, f"lead {values[0]}'s tags", [])
+        values[_TAGS] = [] if tags in (None, "[]") else tags
+        if fields_ not in (None, "{}"):
+            fields_ = stored_json(fields_, dict, f"lead {values[0]}'s custom fields", {})
+        values[_FIELDS] = {} if fields_ in (None, "{}") else fields_
         values[_DNC] = bool(values[_DNC])
         values[_QUALIFIED] = bool(values[_QUALIFIED])
         return cls(*values)
@@ -122,7 +127,7 @@ class Activity:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Activity:
         data = dict(row)
-        data["data"] = json.loads(data["data"]) if data["data"] else {}
+        data["data"] = stored_json(data["data"], dict, f"activity {data['id']}'s data", {})
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

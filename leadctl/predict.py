@@ -29,7 +29,7 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import get_setting, set_setting, transaction
-from leadctl.errors import UsageError, ValidationError
+from leadctl.errors import UsageError, ValidationError, stored_json
 
 MODEL_NAME = "win_probability"
 SMOOTHING = 0.1
@@ -170,7 +170,9 @@ def load_samples(
         col_values = dict(zip(columns, row[6:], strict=True))
         won = True if kind in WON_KINDS else False if kind in LOST_KINDS else None
         custom: dict[str, Any] = (
-            json.loads(fields_json) if want_custom and fields_json and fields_json != "{}" else {}
+            stored_json(fields_json, dict, f"lead {lid}'s custom fields", {})
+            if want_custom and fields_json != "{}"
+            else {}
         )
         lead_answers = answers.get(lid, {})
         raw: Raw = []
@@ -181,7 +183,9 @@ def load_samples(
                     raw.append((f, str(v).strip().casefold()))
             elif f == "tags":
                 if want_tags and tags_json and tags_json != "[]":
-                    raw += [("tags", t) for t in json.loads(tags_json)]
+                    raw += [
+                        ("tags", t) for t in stored_json(tags_json, list, f"lead {lid}'s tags", [])
+                    ]
             elif f == "stage_reached":
                 if lid in reached:
                     raw.append((f, reached[lid]))

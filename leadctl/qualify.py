@@ -19,7 +19,7 @@ from typing import Any
 from leadctl import activities
 from leadctl.dates import to_store
 from leadctl.db import transaction
-from leadctl.errors import ConflictError, NotFoundError, ValidationError
+from leadctl.errors import ConflictError, NotFoundError, ValidationError, stored_json
 
 CRITERION_TYPES = ("yesno", "choice", "number", "date", "text")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -38,7 +38,7 @@ class Criterion:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Criterion:
         return cls(
-            row["key"], row["label"], row["type"], json.loads(row["choices"] or "[]"),
+            row["key"], row["label"], row["type"], stored_json(row["choices"], list, f"criterion {row['key']}'s choices", []),
             bool(row["required"]), row["position"],
         )  # fmt: skip
 

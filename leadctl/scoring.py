@@ -32,6 +32,7 @@ from leadctl.errors import (
     NotFoundError,
     ValidationError,
     rebuilt_error,
+    stored_json,
 )
 from leadctl.models import ACTIVITY_KINDS, SYSTEM_KINDS
 from leadctl.normalize import FIELD_KEY_RE
@@ -183,7 +184,7 @@ def _tag_list(text: str | None) -> list[str]:
     if found is None:
         if len(_TAGS) >= 4096:
             _TAGS.clear()
-        found = _TAGS[text] = json.loads(text)
+        found = _TAGS[text] = stored_json(text, list, "a lead's tags", [])
     return found
 
 
@@ -195,7 +196,7 @@ def _lead_dict(
     d = dict(row) if names is None else dict(zip(names, row, strict=True))
     d["tags"] = _tag_list(d["tags"])
     fields = d["fields"]
-    d["fields"] = json.loads(fields) if fields and fields != "{}" else {}
+    d["fields"] = stored_json(fields, dict, "a lead's custom fields", {}) if fields != "{}" else {}
     d["do_not_contact"] = bool(d["do_not_contact"])
     d["qualified"] = bool(d["qualified"])
     for key in DAY_FIELDS:
@@ -631,7 +632,7 @@ class _ColumnScores:
             return {}
         found = self._fields.get(text)
         if found is None:
-            found = json.loads(text)
+            found = stored_json(text, dict, "a lead's custom fields", {})
             if len(text) <= _FIELDS_TEXT:  # a long text seldom repeats: not kept
                 if len(self._fields) >= _MEMO_LIMIT:
                     self._fields.clear()

@@ -19,7 +19,13 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import get_setting, transaction
-from leadctl.errors import ConflictError, NotFoundError, ValidationError
+from leadctl.errors import (
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+    bad_stored_json,
+    stored_json,
+)
 from leadctl.normalize import normalize_email, normalize_phone
 
 # Lead columns a member can filter on; the CLI option is the plural.
@@ -122,8 +128,11 @@ def _fold(text: str) -> str:
 
 
 def _load_filters(text: str | None) -> dict[str, list[str]]:
-    raw = json.loads(text or "{}")
-    return {k: list(raw[k]) for k in FILTER_KEYS if raw.get(k)}
+    raw = stored_json(text, dict, "a team member's filters", {})
+    try:
+        return {k: list(raw[k]) for k in FILTER_KEYS if raw.get(k)}
+    except TypeError:  # a filter that is not a list
+        raise bad_stored_json("a team member's filters") from None
 
 
 def normalize_handle(text: str) -> str:

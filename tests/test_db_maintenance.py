@@ -324,16 +324,42 @@ def test_check_reports_json_values_changed_by_hand(cli, db_path, two_leads) -> N
     ]
 
 
+@pytest.mark.parametrize("value", ["tags = '[vip', fields = '{x'", "fields = '[1]'", "tags = '{}'"])
 @pytest.mark.parametrize(
-    "args", [("show", "1"), ("score", "1"), ("list", "--tag", "vip"), ("edit", "1", "--tag", "x")]
-)
-def test_invalid_json_in_a_lead_is_one_clear_error(cli, db_path, two_leads, args) -> None:
-    """Not 'internal error', and not 'the file is damaged' (SQLite says 'malformed JSON')."""
-    _scribble(db_path, "UPDATE leads SET tags = '[vip', fields = '{x' WHERE id = 1")
+    "args",
+    [("show", "1"), ("score", "1"), ("score", "--all"), ("list", "--tag", "vip"),
+     ("edit", "1", "--tag", "x"), ("export", "--format", "csv")],
+)  # fmt: skip
+def test_invalid_json_in_a_lead_is_one_clear_error(cli, db_path, two_leads, args, value) -> None:
+    """Not 'internal error', and not 'the file is damaged' (SQLite says 'malformed
+    JSON'): invalid JSON or JSON of the wrong type, as `db check` reports them."""
+    if args == ("list", "--tag", "vip") and "[vip" not in value:
+        args = ("list",)  # valid JSON: SQLite's json_each reads it, the lead object not
+    _scribble(db_path, f"UPDATE leads SET {value} WHERE id = 1")
+    if args == ("score", "--all") and value == "fields = '[1]'":
+        cli(*args)  # no rule reads custom fields: `score --all` does not read them
+        return
     before = sqlite3.connect(db_path).execute("SELECT * FROM leads ORDER BY id").fetchall()
     r = cli(*args, ok=False)
     assert r.exit_code == 1
     line = one_error_line(r.stderr)
-    assert "not valid JSON" in line and "leadctl db check" in line, line
+    assert "not the JSON leadctl wrote" in line and "leadctl db check" in line, line
     assert "damaged" not in line and "internal" not in line
     assert sqlite3.connect(db_path).execute("SELECT * FROM leads ORDER BY id").fetchall() == before
+
+
+def test_wrong_json_in_team_filters_and_activity_data_is_one_clear_error(cli, db_path) -> None:
+    cli("team", "add", "ani")
+    cli("add", "Budi", "--phone", "0812-3456-7890")
+    _scribble(db_path, "UPDATE team_members SET filters = '[]'")
+    _scribble(db_path, "UPDATE activities SET data = '[1]'")
+    for args in (("team", "list"), ("show", "1")):
+        r = cli(*args, ok=False)
+        assert r.exit_code == 1, args
+        assert "not the JSON leadctl wrote" in one_error_line(r.stderr)
+    # '' is read as empty by every command, so `db check` does not flag it.
+    _scribble(db_path, "UPDATE team_members SET filters = ''")
+    _scribble(db_path, "UPDATE activities SET data = ''")
+    assert cli.json("db", "check")["ok"] is True
+    cli("team", "list")
+    cli("show", "1")

@@ -665,3 +665,26 @@ def test_imported_custom_fields_with_spaces_work_in_edit_rules_and_templates(cli
     for bad in ("{x}=1", "=1", "\x01x=1"):
         r = cli("edit", "1", "--field", bad, ok=False)
         assert r.exit_code == 2 and "not a field assignment" in r.stderr, bad
+
+
+def test_a_rerun_scores_what_an_interrupted_import_stored_unscored(cli, tmp_path, monkeypatch):
+    """Stopped between its last commit and its rescoring (an error, a kill): the
+    rerun reads no row but still scores the leads the first run stored."""
+    from leadctl import importer
+
+    path = tmp_path / "n.csv"
+    path.write_text("name,email\n" + "".join(f"N{i},n{i}@x.com\n" for i in range(300)))
+
+    def boom(*args, **kw):
+        raise RuntimeError("killed")
+
+    real = importer._rescore
+    monkeypatch.setattr(importer, "_rescore", boom)
+    r = cli("import", str(path), ok=False)
+    assert r.exit_code == 1
+    assert {x["score"] for x in leads(cli)} == {None} and len(leads(cli)) == 300
+    monkeypatch.setattr(importer, "_rescore", real)
+    again = json.loads(cli("import", str(path), "--format", "json").stdout)
+    assert again["inserted"] == 0 and again["resumed_after_line"] == 301
+    assert None not in {x["score"] for x in leads(cli)}
+    assert cli.json("score", "--all")["changed"] == 0  # the scores `score --all` gives

@@ -837,6 +837,13 @@ def test_a_worker_error_is_rebuilt_with_its_class() -> None:
     err = rebuilt_error("sqlite3", "OperationalError", "disk I/O error", None)
     assert type(err) is sqlite3.OperationalError and str(err) == "disk I/O error"
     assert type(rebuilt_error("builtins", "ValueError", "bad", None)) is ValueError
+    # Invalid JSON in a lead (edited by hand): the parent says so, as in-process.
+    import json
+
+    from leadctl.cli.failures import BAD_JSON, describe
+
+    err = rebuilt_error("json.decoder", "JSONDecodeError", "Expecting value", None)
+    assert isinstance(err, json.JSONDecodeError) and describe(err) == (BAD_JSON, 1)
     for module, name in (("builtins", "Error"), ("builtins", "print"), ("mymod", "Boom")):
         err = rebuilt_error(module, name, "x", None)
         assert type(err) is RuntimeError and str(err) == f"{name}: x"
@@ -858,7 +865,7 @@ def test_score_all_reads_a_hand_written_rule_as_score_id_does(conn: Any, field, 
             " VALUES ('hand', ?, ?, ?, 10, 'fit', 1)",
             (field, op, value),
         )
-        for k, fields in enumerate(["{}", '{"a": 1}', "[]"], 1):
+        for k, fields in enumerate(["{}", '{"a": 1}', '{"b": []}'], 1):
             conn.execute(
                 "INSERT INTO leads (id, name, currency, stage, fields, created_at, updated_at,"
                 " stage_entered_at) VALUES (?, 'L', 'IDR', 'new', ?, ?, ?, ?)",

@@ -15,8 +15,8 @@ INTERRUPTED = "Interrupted; nothing half-written was kept."
 
 
 BAD_JSON = (
-    "The database holds a value that is not valid JSON (tags, custom fields or activity"
-    " data changed outside leadctl); nothing was changed. Run `leadctl db check` to find it."
+    "The database holds a value that is not the JSON leadctl wrote (changed outside"
+    " leadctl?); the failed step changed nothing. Run `leadctl db check` to find it."
 )
 
 
