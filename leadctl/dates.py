@@ -160,10 +160,11 @@ def _relative(word: str, local_now: datetime) -> tuple[datetime | date, bool] | 
         sign = -1 if m.group(1) == "-" else 1
         n = int(m.group(2)) * sign
         unit = m.group(3)
-        if unit.startswith("min"):
-            return local_now + timedelta(minutes=n), True
-        if unit.startswith("h"):
-            return local_now + timedelta(hours=n), True
+        if unit.startswith("min") or unit.startswith("h"):
+            # Elapsed time, in UTC: across a DST change, wall-clock arithmetic
+            # would land an hour off (or on a time that does not exist).
+            delta = timedelta(minutes=n) if unit.startswith("min") else timedelta(hours=n)
+            return (local_now.astimezone(UTC) + delta).astimezone(local_now.tzinfo), True
         if unit.startswith("d"):
             return local_now + timedelta(days=n), True
         if unit.startswith("w"):

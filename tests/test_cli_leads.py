@@ -137,9 +137,13 @@ def test_log_and_advance_refuse_a_time_in_the_future(cli: Cli) -> None:
     assert cli.json("show", "1") == before  # nothing written
     r = cli("log", "1", "--kind", "call", "--at", "+1h", ok=False)
     assert "--at '+1h' is 2026-11-22 09:00, in the future" in r.stderr and "--next" in r.stderr
-    # A few minutes ahead (a round time typed early) is taken as given.
-    assert cli.json("log", "1", "--kind", "call", "--at", "08:04")["at"] == "2026-11-22T08:04:00Z"
-    assert cli.json("advance", "1", "--at", "08:05")[0]["to"] == "contacted"
+    r = cli("log", "1", "--kind", "call", "--at", "+1min", ok=False)  # not even a minute
+    assert r.exit_code == 2 and "--at '+1min' is 2026-11-22 08:01, in the future" in r.stderr
+    r = cli("advance", "1", "--at", "2026-11-22 08:00:01", ok=False)
+    assert r.exit_code == 2 and "is 2026-11-22 08:00:01, in the future" in r.stderr
+    assert cli.json("log", "1", "--kind", "call", "--at", "now")["at"] == "2026-11-22T08:00:00Z"
+    assert cli.json("log", "1", "--kind", "call", "--at", "07:59")["at"] == "2026-11-22T07:59:00Z"
+    assert cli.json("advance", "1", "--at", "08:00")[0]["to"] == "contacted"
 
 
 def test_stages_command(cli: Cli) -> None:

@@ -179,6 +179,25 @@ def test_offsets_are_exact_in_utc(n: int, unit: str, now: datetime) -> None:
     assert parse_when(f"+{n}{unit}", now, UTC) - now == timedelta(days=days)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-3000, 3000), st.sampled_from(["min", "h"]), nows, zones)
+def test_minutes_and_hours_are_elapsed_time_in_any_zone(
+    n: int, unit: str, now: datetime, tz: ZoneInfo
+) -> None:
+    """+90min is 90 minutes later, across a DST change too (it was wall-clock
+    arithmetic: an hour off, or a time that does not exist)."""
+    delta = timedelta(minutes=n) if unit == "min" else timedelta(hours=n)
+    got = parse_when(f"{n:+d}{unit}", now, tz)
+    assert got.astimezone(UTC) - now.astimezone(UTC) == delta
+
+
+def test_minutes_across_the_new_york_spring_change() -> None:
+    ny = ZoneInfo("America/New_York")
+    now = datetime(2026, 3, 8, 7, 1, tzinfo=UTC)  # 03:01 EDT, just after 02:00 EST -> 03:00
+    assert parse_when("-5min", now, ny).astimezone(UTC) == datetime(2026, 3, 8, 6, 56, tzinfo=UTC)
+    assert parse_when("-2h", now, ny).astimezone(UTC) == datetime(2026, 3, 8, 5, 1, tzinfo=UTC)
+
+
 @settings(max_examples=200, deadline=None)
 @given(nows, zones)
 def test_end_of_week_and_month(now: datetime, tz: ZoneInfo) -> None:

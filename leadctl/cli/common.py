@@ -87,23 +87,16 @@ def parse_when(st: State, text: str, **kw: Any) -> datetime:
     return _parse(text, st.now, st.tz, **kw)
 
 
-# How far ahead of now a time that already happened may be given (a round
-# time typed a minute early); later is refused, not stored.
-FUTURE_GRACE_MINUTES = 5
-
-
 def parse_past(st: State, text: str, what: str, hint: str) -> datetime:
     """`--at` of something that has happened (a logged call, a stage move):
-    a time after now (beyond the grace) is a usage error, so a lead is never
-    last touched, moved or won in the future."""
-    from datetime import timedelta
-
-    from leadctl.dates import format_local, to_store
+    a time after now is a usage error, so a lead is never last touched,
+    moved or won in the future."""
     from leadctl.errors import UsageError
 
     when = parse_when(st, text)
-    if when > st.now + timedelta(minutes=FUTURE_GRACE_MINUTES):
-        shown = format_local(to_store(when), st.tz)
+    if when > st.now:
+        local = when.astimezone(st.tz)
+        shown = local.strftime("%Y-%m-%d %H:%M" + (":%S" if local.second else ""))
         raise UsageError(f"--at {text!r} is {shown}, in the future: {what}", hint)
     return when
 
