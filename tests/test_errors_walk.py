@@ -55,7 +55,7 @@ CASES: list[tuple[list[str], int]] = [
     (["add", "X", "--expected-close", "whenever"], EXIT_USAGE),
     (["add", "X", "--expected-close", "2026-13"], EXIT_USAGE),
     (["add", "X", "--field", "novalue"], EXIT_USAGE),
-    (["add", "X", "--field", "bad key=1"], EXIT_USAGE),
+    (["add", "X", "--field", "{bad}=1"], EXIT_USAGE),
     (["add", "X", "--region", "ZZ", "--phone", "0812-3456-7890"], EXIT_USAGE),
     (["add", "X", "--name-typo", "y"], EXIT_USAGE),
     (["add", "Budi again", "--phone", "+62 812-3456-7890"], EXIT_FAILED),
