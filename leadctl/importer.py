@@ -1786,12 +1786,11 @@ def _history(
         raise ValidationError(f"the stage date {entered} is before created_at {created}")
     if closed is not None and closed < created:
         raise ValidationError(f"closed_at {closed} is before created_at {created}")
+    # Kept whatever the stage: a lead reopened after a loss keeps its reason
+    # (an export of it imports back the same).
     lost_reason = v.get("lost_reason")
-    if kind in ("lost", "disqualified"):
-        if not lost_reason and requires_reason:
-            lost_reason = "imported"
-    else:
-        lost_reason = None
+    if kind in ("lost", "disqualified") and not lost_reason and requires_reason:
+        lost_reason = "imported"
     return stage, created, entered, closed, lost_reason
 
 

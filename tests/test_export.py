@@ -78,12 +78,17 @@ def test_filters_and_output_file(cli, tmp_path):
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
 def test_export_import_round_trip(cli, tmp_path, monkeypatch, fmt):
     seed(cli)
+    # A lead reopened after a loss keeps its lost reason: so does the import.
+    cli("add", "Reopened", "--email", "re@example.com")
+    cli("advance", "5", "--to", "lost", "--reason", "no budget")
+    cli("advance", "5", "--to", "contacted", "--reopen")
     before = records(cli)
+    assert before[4]["lost_reason"] == "no budget" and before[4]["stage"] == "contacted"
     path = tmp_path / f"leads.{fmt}"
     cli("export", "--format", fmt, "-o", str(path))
     monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "empty.db"))
     s = json.loads(cli("import", str(path), "--format", "json").stdout)
-    assert s["inserted"] == 4 and s["rejected"] == [] and s["warnings"] == []
+    assert s["inserted"] == 5 and s["rejected"] == [] and s["warnings"] == []
     after = records(cli)
     diffs = [
         (i, k, b.get(k), a.get(k))
