@@ -912,14 +912,12 @@ def run_import(
             result.rejected.sort(key=lambda r: r["line"])
             result.mapping = mapper.describe(reader.header)
             result.warnings += conv.warnings
-            if opts.score and not outer and result.resumed_after_line is not None:
-                _resumed_unscored(run)
-            if outer and opts.strict and not opts.dry_run and not result.rejected:
-                _done(run)
-                conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
-                if opts.score:
-                    _rescore(conn, now, run.touched)
-            elif not outer:
+            kept = not outer or (opts.strict and not opts.dry_run and not result.rejected)
+            if kept:
+                if outer:
+                    conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
+                if opts.score and result.resumed_after_line is not None:
+                    _resumed_unscored(run)
                 if opts.score and bulk:
                     _bulk_rescore(run)
                 elif opts.score:

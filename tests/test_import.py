@@ -667,7 +667,10 @@ def test_imported_custom_fields_with_spaces_work_in_edit_rules_and_templates(cli
         assert r.exit_code == 2 and "not a field assignment" in r.stderr, bad
 
 
-def test_a_rerun_scores_what_an_interrupted_import_stored_unscored(cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("strict", [(), ("--strict",)])
+def test_a_rerun_scores_what_an_interrupted_import_stored_unscored(
+    cli, tmp_path, monkeypatch, strict
+):
     """Stopped between its last commit and its rescoring (an error, a kill): the
     rerun reads no row but still scores the leads the first run stored."""
     from leadctl import importer
@@ -680,11 +683,11 @@ def test_a_rerun_scores_what_an_interrupted_import_stored_unscored(cli, tmp_path
 
     real = importer._rescore
     monkeypatch.setattr(importer, "_rescore", boom)
-    r = cli("import", str(path), ok=False)
+    r = cli("import", str(path), *strict, ok=False)
     assert r.exit_code == 1
     assert {x["score"] for x in leads(cli)} == {None} and len(leads(cli)) == 300
     monkeypatch.setattr(importer, "_rescore", real)
-    again = json.loads(cli("import", str(path), "--format", "json").stdout)
+    again = json.loads(cli("import", str(path), *strict, "--format", "json").stdout)
     assert again["inserted"] == 0 and again["resumed_after_line"] == 301
     assert None not in {x["score"] for x in leads(cli)}
     assert cli.json("score", "--all")["changed"] == 0  # the scores `score --all` gives
