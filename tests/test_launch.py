@@ -179,3 +179,24 @@ def test_fast_path_agrees_with_typer_on_any_command_line(
         return
     fast, typer_path = _both(words, capsys)
     assert fast == typer_path
+
+
+def test_ctrl_c_before_the_command_runs_is_one_line(tmp_path) -> None:
+    """Ctrl-C while Python starts or the Typer app is built (a slow machine):
+    the one interrupted line and exit 130, not a KeyboardInterrupt traceback."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import leadctl.cli.main as m\n"
+        "def boom(modules):\n    raise KeyboardInterrupt\n"
+        "m.make_app = boom\n"
+        "from leadctl.cli.launch import run\nrun()\n"
+    )
+    env = {**os.environ, "LEADCTL_DB": str(tmp_path / "x.db")}
+    p = subprocess.run(
+        [sys.executable, "-c", code, "list"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 130
+    assert p.stderr == "Error: Interrupted; nothing half-written was kept.\n"

@@ -96,11 +96,20 @@ def run_followups(options: dict[str, str]) -> int:
 
 
 def run() -> None:
-    argv = sys.argv[1:]
-    completing = any(k.startswith("_LEADCTL_COMPLETE") for k in os.environ)
-    options = None if completing else followups_args(argv)
-    if options is not None:
-        sys.exit(run_followups(options))
-    from leadctl.cli.main import run as run_typer
+    try:
+        argv = sys.argv[1:]
+        completing = any(k.startswith("_LEADCTL_COMPLETE") for k in os.environ)
+        options = None if completing else followups_args(argv)
+        if options is not None:
+            sys.exit(run_followups(options))
+        from leadctl.cli.main import run as run_typer
 
-    run_typer()
+        run_typer()
+    except KeyboardInterrupt:
+        # Ctrl-C before a command ran (Python starting, the app being built):
+        # nothing was written; one line, as for Ctrl-C inside a command.
+        from leadctl.cli.failures import INTERRUPTED
+        from leadctl.render import error
+
+        error(INTERRUPTED)
+        sys.exit(130)
