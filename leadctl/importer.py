@@ -854,11 +854,8 @@ def run_import(
                 reader.dicts[0] = False  # converted by position
         reject_writer = None
         if rejects_out is not None:
-            reject_writer = csv.writer(rejects_out, lineterminator="\n")
-            if info.format == "csv":
-                reject_writer.writerow([*reader.header, *REJECT_COLUMNS])
-            else:
-                reject_writer.writerow([*REJECT_COLUMNS, "raw"])
+            header = reader.header if info.format == "csv" else None
+            reject_writer = _RejectsFile(rejects_out, header, mapper.quoted)
         outer = opts.dry_run or opts.strict
         rows_guess, have = _size(conn, path, info)
         big = rows_guess > BIG_ROWS and rows_guess > have
@@ -1137,12 +1134,41 @@ def _record_refused(
 def _reject(run: _Run, line: int, reason: str, raw: list[str] | None) -> None:
     run.result.rejected.append({"line": line, "reason": reason})
     if run.reject_writer is not None:
-        # A spreadsheet opens this file to fix the rows: no cell may run as a
-        # formula (csv_safe's "'" is taken off when the file is imported).
-        if run.result.format == "csv":
-            run.reject_writer.writerow([*map(csv_safe, raw or []), line, csv_safe(reason)])
+        run.reject_writer.write(line, reason, raw or [])
+
+
+class _RejectsFile:
+    """`--rejects FILE`: each rejected row as it was, with its line and reason.
+
+    A spreadsheet opens this file to fix the rows, so no cell may run as a
+    formula: cells get csv_safe's "'" (taken off again when the file is
+    imported), with the spaces around them dropped (the import drops them
+    too). Cells of a file that already carries that quoting (an export, a
+    rejects file) are written as they are, and a rejects file's own
+    reject_line and reject_reason columns are replaced, not repeated.
+    """
+
+    def __init__(self, out: IO[str], header: list[str] | None, quoted: bool) -> None:
+        self.writer = csv.writer(out, lineterminator="\n")
+        self.csv = header is not None
+        self.quoted = quoted
+        self.drop: set[int] = set()
+        if header is None:  # JSON lines: the raw line after the reason
+            self.writer.writerow([*REJECT_COLUMNS, "raw"])
         else:
-            run.reject_writer.writerow([line, csv_safe(reason), *map(csv_safe, raw or [])])
+            self.drop = {i for i, name in enumerate(header) if name in REJECT_COLUMNS}
+            kept = [name for i, name in enumerate(header) if i not in self.drop]
+            self.writer.writerow([*kept, *REJECT_COLUMNS])
+
+    def write(self, line: int, reason: str, raw: list[str]) -> None:
+        if self.drop:
+            raw = [cell for i, cell in enumerate(raw) if i not in self.drop]
+        if not self.quoted:
+            raw = [csv_safe(cell.strip()) for cell in raw]
+        if self.csv:
+            self.writer.writerow([*raw, line, csv_safe(reason)])
+        else:
+            self.writer.writerow([line, csv_safe(reason), *raw])
 
 
 def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:

@@ -691,3 +691,39 @@ def test_a_rerun_scores_what_an_interrupted_import_stored_unscored(
     assert again["inserted"] == 0 and again["resumed_after_line"] == 301
     assert None not in {x["score"] for x in leads(cli)}
     assert cli.json("score", "--all")["changed"] == 0  # the scores `score --all` gives
+
+
+def test_rejects_of_an_export_or_of_a_rejects_file_keep_the_text(cli, tmp_path, monkeypatch):
+    """A file that already carries csv_safe's quoting (an export, a rejects
+    file) is not quoted twice in its rejects file, a rejects file's own
+    reject columns are replaced, and cells come back as a direct import
+    stores them (a tab-led cell too)."""
+    cli("add", "=Formula Name", "--email", "f@x.com", "--company", "+plus co", "--field",
+        "note=@hi")  # fmt: skip
+    export = tmp_path / "ex.csv"
+    cli("export", "-o", str(export))
+    monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "two.db"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(export.read_text().replace("f@x.com", "bad@"))
+    r1 = tmp_path / "r1.csv"
+    imp(cli, bad, "--rejects", str(r1))
+    r2 = tmp_path / "r2.csv"  # the rejects file imported again, still broken
+    imp(cli, r1, "--rejects", str(r2))
+    header = next(csv.reader(r2.read_text().splitlines()))
+    assert header.count("reject_line") == 1 and header.count("reject_reason") == 1
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(r2.read_text().replace("bad@", "f@x.com"))
+    assert imp(cli, fixed)["inserted"] == 1
+    (lead,) = leads(cli)
+    assert (lead["name"], lead["company"], lead["fields"]) == (
+        "=Formula Name", "+plus co", {"note": "@hi"}
+    )  # fmt: skip
+    # A plain file: a tab-led custom-field cell is stored stripped, as directly.
+    monkeypatch.setenv("LEADCTL_DB", str(tmp_path / "three.db"))
+    src = tmp_path / "tab.csv"
+    src.write_text("Name,Email,Hobby\nBudi,bad@,\tTabbed\n")
+    r3 = tmp_path / "r3.csv"
+    imp(cli, src, "--rejects", str(r3))
+    fixed.write_text(r3.read_text().replace("bad@", "b@x.com"))
+    imp(cli, fixed)
+    assert leads(cli)[0]["fields"] == {"Hobby": "Tabbed"}
