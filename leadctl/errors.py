@@ -60,18 +60,21 @@ class DatabaseError(LeadctlError):
     exit_code = EXIT_FAILED
 
 
-def stored_json(text: str | None, kind: type, what: str, empty: object) -> Any:
+def stored_json(text: str | None, kind: type, what: str, empty: object, texts: bool = False) -> Any:
     """A JSON column read back: `empty` for NULL or '', else the parsed value,
-    which must be a `kind` (list or dict). A value changed outside leadctl
-    that is not raises a DatabaseError naming `what` (e.g. "lead 7's tags")."""
+    which must be a `kind` (list or dict; with `texts`, a list of texts). A value
+    changed outside leadctl that is not raises a DatabaseError naming `what`
+    (e.g. "lead 7's tags")."""
     if not text:
         return empty
     import json
 
     try:
-        value = json.loads(text)
+        value: Any = json.loads(text)
     except (ValueError, RecursionError):
         value = None
+    if texts and isinstance(value, list) and not all(isinstance(t, str) for t in value):
+        raise bad_stored_json(what)
     if not isinstance(value, kind):
         raise bad_stored_json(what)
     return value

@@ -34,7 +34,13 @@ from leadctl.db import (
     sweep_duplicates,
     transaction,
 )
-from leadctl.errors import LeadctlError, UsageError, ValidationError, rebuilt_error
+from leadctl.errors import (
+    LeadctlError,
+    UsageError,
+    ValidationError,
+    rebuilt_error,
+    stored_json,
+)
 from leadctl.headers import (
     EXPORT_COMPUTED,
     FIELD_PREFIX,
@@ -1830,8 +1836,8 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
         marks = ", ".join("?" for _ in chunk)
         for row in conn.execute(f"SELECT * FROM leads WHERE id IN ({marks})", chunk):
             d = dict(row)
-            d["tags"] = json.loads(d["tags"] or "[]")
-            d["fields"] = json.loads(d["fields"] or "{}")
+            d["tags"] = stored_json(d["tags"], list, f"lead {d['id']}'s tags", [], texts=True)
+            d["fields"] = stored_json(d["fields"], dict, f"lead {d['id']}'s custom fields", {})
             current[d["id"]] = d
     act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
     act_rows = []

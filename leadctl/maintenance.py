@@ -259,18 +259,21 @@ def _pragma(conn: sqlite3.Connection, name: str, default: Any) -> Any:
 
 
 # The columns leadctl stores JSON in: (table, key column, column, the JSON
-# type each value must be, whether NULL is allowed). leadctl only writes
+# type each value must be, which values read as empty). leadctl only writes
 # valid JSON; a value edited by hand outside it may not be.
 JSON_COLUMNS = (
-    ("leads", "id", "tags", "array", True),
-    ("leads", "id", "fields", "object", True),
-    ("activities", "id", "data", "object", True),
-    ("team_members", "handle", "filters", "object", True),
-    ("imports", "id", "options", "object", False),
-    ("criteria", "key", "choices", "array", True),
-    ("models", "name", "data", "object", False),
-    ("settings", "key", "value", None, False),
-)  # the last: whether NULL and '' read as empty (errors.stored_json)
+    ("leads", "id", "tags", "array", "never"),
+    ("leads", "id", "fields", "object", "never"),
+    ("activities", "id", "data", "object", "null"),
+    ("team_members", "handle", "filters", "object", "empty"),
+    ("imports", "id", "options", "object", "never"),
+    ("criteria", "key", "choices", "array", "empty"),
+    ("models", "name", "data", "object", "never"),
+    ("settings", "key", "value", None, "never"),
+)
+# The last: which values read as empty. "empty": NULL and '' (only Python
+# reads the column, with errors.stored_json); "null": NULL only (SQL's JSON
+# functions read the column and refuse ''); "never": neither.
 _JSON_SHOWN = 5  # keys of bad rows named per column
 
 
@@ -282,22 +285,24 @@ def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     except sqlite3.DatabaseError:  # a damaged file: integrity_check says so
         return []
     found = []
-    for table, key, column, kind, empty_ok in JSON_COLUMNS:
+    for table, key, column, kind, empty in JSON_COLUMNS:
         if table not in tables:
             continue
         bad = f"NOT json_valid({column})"
         if kind is not None:
             bad = f"CASE WHEN json_valid({column}) THEN json_type({column}) IS NOT '{kind}' ELSE 1 END"
-        if column == "tags":
+        inner = {"tags": "text", "filters": "array"}.get(column)  # each element's type
+        if inner:
             bad = (
                 f"CASE WHEN {bad} THEN 1 ELSE EXISTS (SELECT 1 FROM json_each({table}.{column})"
-                " WHERE json_each.type != 'text') END"
+                f" WHERE json_each.type != '{inner}') END"
             )
-        where = (
-            f"{column} IS NOT NULL AND {column} != '' AND ({bad})"
-            if empty_ok
-            else f"{column} IS NULL OR ({bad})"
-        )
+        if empty == "empty":
+            where = f"{column} IS NOT NULL AND {column} != '' AND ({bad})"
+        elif empty == "null":
+            where = f"{column} IS NOT NULL AND ({bad})"
+        else:
+            where = f"{column} IS NULL OR ({bad})"
         sql = f"SELECT {key} FROM {table} WHERE {where} ORDER BY {key}"
         try:
             keys = [r[0] for r in conn.execute(sql)]

@@ -80,7 +80,7 @@ class Lead:
         values = list(row)
         tags, fields_ = values[_TAGS], values[_FIELDS]
         if tags not in (None, "[]"):
-            tags = stored_json(tags, list, f"lead {values[0]}'s tags", [])
+            tags = stored_json(tags, list, f"lead {values[0]}'s tags", [], texts=True)
         values[_TAGS] = [] if tags in (None, "[]") else tags
         if fields_ not in (None, "{}"):
             fields_ = stored_json(fields_, dict, f"lead {values[0]}'s custom fields", {})

@@ -29,7 +29,7 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import get_setting, set_setting, transaction
-from leadctl.errors import UsageError, ValidationError, stored_json
+from leadctl.errors import UsageError, ValidationError, bad_stored_json, stored_json
 
 MODEL_NAME = "win_probability"
 SMOOTHING = 0.1
@@ -184,7 +184,8 @@ def load_samples(
             elif f == "tags":
                 if want_tags and tags_json and tags_json != "[]":
                     raw += [
-                        ("tags", t) for t in stored_json(tags_json, list, f"lead {lid}'s tags", [])
+                        ("tags", t)
+                        for t in stored_json(tags_json, list, f"lead {lid}'s tags", [], texts=True)
                     ]
             elif f == "stage_reached":
                 if lid in reached:
@@ -251,7 +252,11 @@ class Model:
 
     @classmethod
     def from_json(cls, text: str) -> Model:
-        return cls(**json.loads(text))
+        data = stored_json(text, dict, "the learned model", None)
+        try:
+            return cls(**data)
+        except TypeError:  # other keys than a Model's
+            raise bad_stored_json("the learned model") from None
 
     def features(self, raw: Raw) -> list[tuple[str, str]]:
         """The lead's (field, value-or-bin) pairs, each once."""

@@ -184,7 +184,7 @@ def _tag_list(text: str | None) -> list[str]:
     if found is None:
         if len(_TAGS) >= 4096:
             _TAGS.clear()
-        found = _TAGS[text] = stored_json(text, list, "a lead's tags", [])
+        found = _TAGS[text] = stored_json(text, list, "a lead's tags", [], texts=True)
     return found
 
 

@@ -129,10 +129,9 @@ def _fold(text: str) -> str:
 
 def _load_filters(text: str | None) -> dict[str, list[str]]:
     raw = stored_json(text, dict, "a team member's filters", {})
-    try:
-        return {k: list(raw[k]) for k in FILTER_KEYS if raw.get(k)}
-    except TypeError:  # a filter that is not a list
-        raise bad_stored_json("a team member's filters") from None
+    if not all(isinstance(raw.get(k), (list, type(None))) for k in FILTER_KEYS):
+        raise bad_stored_json("a team member's filters")  # a filter that is not a list
+    return {k: list(raw[k]) for k in FILTER_KEYS if raw.get(k)}
 
 
 def normalize_handle(text: str) -> str:

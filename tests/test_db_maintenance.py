@@ -357,9 +357,45 @@ def test_wrong_json_in_team_filters_and_activity_data_is_one_clear_error(cli, db
         r = cli(*args, ok=False)
         assert r.exit_code == 1, args
         assert "not the JSON leadctl wrote" in one_error_line(r.stderr)
-    # '' is read as empty by every command, so `db check` does not flag it.
+    _scribble(db_path, 'UPDATE team_members SET filters = \'{"product": "gold"}\'')
+    r = cli("team", "list", ok=False)  # a filter must be a list (it was split into letters)
+    assert r.exit_code == 1 and "a team member's filters" in r.stderr
+    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
+    assert [(b["table"], b["column"]) for b in bad] == [
+        ("activities", "data"), ("team_members", "filters")
+    ]  # fmt: skip
+    # Filters are read in Python only, where '' is empty; activity data is read
+    # by SQL's JSON functions too, which refuse '': `db check` flags that one.
     _scribble(db_path, "UPDATE team_members SET filters = ''")
     _scribble(db_path, "UPDATE activities SET data = ''")
-    assert cli.json("db", "check")["ok"] is True
+    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
+    assert [(b["table"], b["column"]) for b in bad] == [("activities", "data")]
     cli("team", "list")
-    cli("show", "1")
+    _scribble(db_path, "UPDATE activities SET data = NULL")
+    assert cli.json("db", "check")["ok"] is True
+
+
+def test_wrong_json_met_by_an_update_import_or_in_the_model_is_one_clear_error(
+    cli, db_path, tmp_path
+) -> None:
+    from leadctl.predict import MODEL_NAME
+
+    cli("add", "Budi", "--email", "b@x.co")
+    _scribble(db_path, "UPDATE leads SET fields = '[1]'")
+    f = tmp_path / "u.csv"
+    f.write_text("email,Lead Profile\nb@x.co,cold\n")
+    for mode in ("update", "merge"):
+        r = cli("import", str(f), "--on-duplicate", mode, ok=False)
+        assert r.exit_code == 1 and "lead 1's custom fields" in one_error_line(r.stderr)
+    _scribble(db_path, "UPDATE leads SET fields = '{}', tags = '[\"vip\", 5]'")
+    r = cli("import", str(f), "--on-duplicate", "merge", ok=False)
+    assert r.exit_code == 1 and "lead 1's tags" in one_error_line(r.stderr)
+    _scribble(db_path, "UPDATE leads SET tags = '[]'")
+    for data in ("[]", "{}", "{"):
+        _scribble(db_path, "DELETE FROM models")
+        _scribble(
+            db_path,
+            f"INSERT INTO models (name, trained_at, data) VALUES ('{MODEL_NAME}', 'x', '{data}')",
+        )
+        r = cli("score", "1", ok=False)
+        assert r.exit_code == 1 and "the learned model" in one_error_line(r.stderr), data
