@@ -14,6 +14,7 @@ from leadctl.db import get_setting, transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from leadctl.models import LEAD_COLUMNS, LEAD_FROM, Lead
 from leadctl.normalize import (
+    FIELD_KEY_MAX,
     check_text,
     normalize_currency,
     normalize_email,
@@ -96,7 +97,7 @@ def normalize_input(
     if "fields" in data:
         fields = dict(data["fields"] or {})
         for k, v in fields.items():
-            check_text("custom field name", str(k), 64)
+            check_text("custom field name", str(k), FIELD_KEY_MAX)
             check_text(f"custom field {k!r}", str(v))
         out["fields"] = fields
     if "do_not_contact" in data:
@@ -420,7 +421,7 @@ def edit_lead(
         tags = [t for t in tags if t not in removing]
         fields = dict(lead.fields)
         for k, v in (set_fields or {}).items():
-            check_text("custom field name", str(k), 64)
+            check_text("custom field name", str(k), FIELD_KEY_MAX)
             check_text(f"custom field {k!r}", str(v))
         fields.update(set_fields or {})
         for key in unset_fields or []:

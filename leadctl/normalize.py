@@ -42,7 +42,8 @@ _DOMAIN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # (an import keeps a column's header as its name: "Lead Profile"); no '='
 # (it ends the name), no braces (they end a placeholder), no control
 # characters, no space at either end; at most 200 characters.
-FIELD_KEY_RE = re.compile(r"^(?=\S)[^\x00-\x1f\x7f={}]{1,200}(?<=\S)$")
+FIELD_KEY_MAX = 200
+FIELD_KEY_RE = re.compile(rf"^(?=\S)[^\x00-\x1f\x7f={{}}]{{1,{FIELD_KEY_MAX}}}(?<=\S)$")
 _TRUE = {"yes", "y", "true", "t", "1", "ya", "iya", "on", "x", "✓"}
 _FALSE = {"no", "n", "false", "f", "0", "tidak", "tdk", "ga", "gak", "off", ""}
 

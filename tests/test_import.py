@@ -662,7 +662,9 @@ def test_imported_custom_fields_with_spaces_work_in_edit_rules_and_templates(cli
     assert "students" in {f["rule"] for f in cli.json("score", "1", "--explain")["rules"]}
     cli("template", "add", "hi", "--body", "Hi {name}, {field:Lead Profile}")
     assert cli.json("template", "render", "hi", "1")["body"] == "Hi Budi, Hot Lead"
-    for bad in ("{x}=1", "=1", "\x01x=1"):
+    cli("edit", "1", "--field", "a" * 200 + "=long")  # as long as the pattern allows
+    assert cli.json("show", "1")["fields"]["a" * 200] == "long"
+    for bad in ("{x}=1", "=1", "\x01x=1", "b" * 201 + "=1"):
         r = cli("edit", "1", "--field", bad, ok=False)
         assert r.exit_code == 2 and "not a field assignment" in r.stderr, bad
 
