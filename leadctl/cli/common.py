@@ -96,7 +96,11 @@ def parse_past(st: State, text: str, what: str, hint: str) -> datetime:
     when = parse_when(st, text)
     if when > st.now:
         local = when.astimezone(st.tz)
-        shown = local.strftime("%Y-%m-%d %H:%M" + (":%S" if local.second else ""))
+        shown = local.strftime(
+            "%Y-%m-%d %H:%M" + (":%S" if local.second or local.microsecond else "")
+        )
+        if local.microsecond:
+            shown += f".{local.microsecond:06d}".rstrip("0")
         raise UsageError(f"--at {text!r} is {shown}, in the future: {what}", hint)
     return when
 

@@ -470,7 +470,7 @@ def rules_import(
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ValidationError(f"{path} is not UTF-8 text", "Save it as UTF-8.") from None
-    n = scoring.import_rules(state(ctx).conn, text, source=path)
+    n = scoring.import_rules(state(ctx).conn, text, source="stdin" if path == "-" else path)
     _after_change(ctx, f"Imported {n} rule(s).")
 
 
