@@ -13,7 +13,6 @@ the same file (same SHA-256) continues after `last_line`.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import json
 import sqlite3
@@ -66,7 +65,7 @@ from leadctl.normalize import (
     parse_probability,
     parse_tags,
 )
-from leadctl.render import csv_safe
+from leadctl.render import CsvWriter, csv_safe
 
 if TYPE_CHECKING:
     from leadctl.scoring import NewLeads
@@ -920,8 +919,8 @@ def run_import(
                 if outer:
                     conn.execute("COMMIT")  # --strict and nothing rejected: keep it all
                 if opts.score and result.resumed_after_line is not None:
-                    _resumed_unscored(run)
-                if opts.score and bulk:
+                    _rescore_all(run)
+                elif opts.score and bulk:
                     _bulk_rescore(run)
                 elif opts.score:
                     _rescore(conn, now, run.touched)
@@ -1001,18 +1000,19 @@ def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> Non
             scoring.rescore_lead(conn, lead_id, now)
 
 
-def _resumed_unscored(run: _Run) -> None:
-    """A resumed import rescores the leads its interrupted run stored but
-    never scored (it stopped between its last commit and its rescoring)."""
-    ids = [
-        r[0]
-        for r in run.conn.execute(
-            "SELECT id FROM leads WHERE import_id = ? AND score IS NULL ORDER BY id",
-            (run.import_id,),
-        )
-    ]
-    _touch(run, ids)
-    run.unscored += len(ids)  # the bulk path then rescores every lead
+def _rescore_all(run: _Run) -> None:
+    """A resumed import rescores every lead, as `score --all`, and their
+    learned win probability: its interrupted run may have stopped between
+    its last commit and its rescoring, and what that run stored or updated
+    cannot be told apart from the rest."""
+    from leadctl.predict import load_model, predict_open
+    from leadctl.scoring import score_all
+
+    score_all(run.conn, run.now)
+    model = load_model(run.conn)
+    if model is not None:
+        with transaction(run.conn):
+            predict_open(run.conn, model)
 
 
 def _new_leads(run: _Run) -> NewLeads:
@@ -1155,15 +1155,17 @@ class _RejectsFile:
     """
 
     def __init__(self, out: IO[str], header: list[str] | None, quoted: bool) -> None:
-        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer = CsvWriter(out)  # quotes a bare CR too (csv.writer leaves it bare)
         self.csv = header is not None
         self.quoted = quoted
         self.drop: set[int] = set()
+        self.width = 0
         if header is None:  # JSON lines: the raw line after the reason
             self.writer.writerow([*REJECT_COLUMNS, "raw"])
         else:
             self.drop = {i for i, name in enumerate(header) if name in REJECT_COLUMNS}
             kept = [name for i, name in enumerate(header) if i not in self.drop]
+            self.width = len(kept)
             self.writer.writerow([*kept, *REJECT_COLUMNS])
 
     def write(self, line: int, reason: str, raw: list[str]) -> None:
@@ -1172,9 +1174,11 @@ class _RejectsFile:
         if not self.quoted:
             raw = [csv_safe(cell.strip()) for cell in raw]
         if self.csv:
-            self.writer.writerow([*raw, line, csv_safe(reason)])
+            # A short row is padded: its line and reason stay in their columns.
+            raw += [""] * (self.width - len(raw))
+            self.writer.writerow([*raw, str(line), csv_safe(reason)])
         else:
-            self.writer.writerow([line, csv_safe(reason), *raw])
+            self.writer.writerow([str(line), csv_safe(reason), *raw])
 
 
 def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:
@@ -1532,8 +1536,8 @@ def _loop(
 def _done(run: _Run) -> None:
     """Mark the import done, after its rescoring: a crash or an error before
     this leaves it 'running' (or 'interrupted') with last_line at the end of
-    the file, so the rerun reads nothing, rescores what it left unscored
-    (_resumed_unscored) and lands here."""
+    the file, so the rerun reads nothing, rescores every lead (_rescore_all)
+    and lands here."""
     with transaction(run.conn):
         run.conn.execute(
             "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ?",

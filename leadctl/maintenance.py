@@ -275,6 +275,19 @@ JSON_COLUMNS = (
 # reads the column, with errors.stored_json); "null": NULL only (SQL's JSON
 # functions read the column and refuse ''); "never": neither.
 _JSON_SHOWN = 5  # keys of bad rows named per column
+# A column's elements that leadctl would not have written: tags and
+# criterion choices are texts; a team filter (see team.FILTER_KEYS) is a list
+# of texts or null.
+_FILTERS = "'product', 'segment', 'city', 'source'"
+_JSON_INNER = {
+    "tags": "SELECT 1 FROM json_each({col}) WHERE type != 'text'",
+    "choices": "SELECT 1 FROM json_each({col}) WHERE type != 'text'",
+    "filters": (
+        "SELECT 1 FROM json_each({col}) AS f WHERE f.key IN (" + _FILTERS + ")"
+        " AND (f.type NOT IN ('array', 'null')"
+        " OR EXISTS (SELECT 1 FROM json_each(f.value) WHERE type != 'text'))"
+    ),
+}
 
 
 def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -291,11 +304,10 @@ def _bad_json(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         bad = f"NOT json_valid({column})"
         if kind is not None:
             bad = f"CASE WHEN json_valid({column}) THEN json_type({column}) IS NOT '{kind}' ELSE 1 END"
-        inner = {"tags": "text", "filters": "array"}.get(column)  # each element's type
+        inner = _JSON_INNER.get(column)  # what each element must be
         if inner:
             bad = (
-                f"CASE WHEN {bad} THEN 1 ELSE EXISTS (SELECT 1 FROM json_each({table}.{column})"
-                f" WHERE json_each.type != '{inner}') END"
+                f"CASE WHEN {bad} THEN 1 ELSE EXISTS ({inner.format(col=f'{table}.{column}')}) END"
             )
         if empty == "empty":
             where = f"{column} IS NOT NULL AND {column} != '' AND ({bad})"

@@ -38,7 +38,7 @@ class Criterion:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Criterion:
         return cls(
-            row["key"], row["label"], row["type"], stored_json(row["choices"], list, f"criterion {row['key']}'s choices", []),
+            row["key"], row["label"], row["type"], stored_json(row["choices"], list, f"criterion {row['key']}'s choices", [], texts=True),
             bool(row["required"]), row["position"],
         )  # fmt: skip
 

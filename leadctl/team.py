@@ -129,8 +129,12 @@ def _fold(text: str) -> str:
 
 def _load_filters(text: str | None) -> dict[str, list[str]]:
     raw = stored_json(text, dict, "a team member's filters", {})
-    if not all(isinstance(raw.get(k), (list, type(None))) for k in FILTER_KEYS):
-        raise bad_stored_json("a team member's filters")  # a filter that is not a list
+    for k in FILTER_KEYS:  # each a list of texts, or null (as db check reads them)
+        value = raw.get(k)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise bad_stored_json("a team member's filters")
     return {k: list(raw[k]) for k in FILTER_KEYS if raw.get(k)}
 
 

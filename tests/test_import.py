@@ -729,3 +729,52 @@ def test_rejects_of_an_export_or_of_a_rejects_file_keep_the_text(cli, tmp_path, 
     fixed.write_text(r3.read_text().replace("bad@", "b@x.com"))
     imp(cli, fixed)
     assert leads(cli)[0]["fields"] == {"Hobby": "Tabbed"}
+
+
+def test_rejects_file_keeps_short_rows_and_bare_cr_in_place(cli, tmp_path, monkeypatch):
+    """A short row is padded (its line and reason stay in their columns) and a
+    cell holding a bare CR is quoted: the fixed file imports as the original."""
+    src = tmp_path / "s.csv"
+    src.write_bytes(
+        b'name,email,company,value,Custom Y\nS1,bad@\nS2,bad@,Acme\nC1,bad@,"Ac\rme","1"\n'
+    )
+    rejects = tmp_path / "r.csv"
+    imp(cli, src, "--rejects", str(rejects))
+    fixed = tmp_path / "fixed.csv"
+    text = rejects.read_bytes()
+    for i in (1, 2, 3):
+        text = text.replace(b"bad@,", f"x{i}@example.com,".encode(), 1)
+    fixed.write_bytes(text)
+    assert imp(cli, fixed)["rejected"] == []
+    got = {r["name"]: (r["company"], r["value"], r["fields"]) for r in leads(cli)}
+    assert got == {
+        "S1": (None, None, {}),
+        "S2": ("Acme", None, {}),
+        "C1": ("Ac\rme", 1, {}),
+    }
+
+
+def test_a_rerun_rescores_the_leads_an_interrupted_update_import_changed(
+    cli, tmp_path, monkeypatch
+):
+    from leadctl import importer
+
+    cli("add", "A", "--email", "a@x.co")
+    cli("add", "B", "--email", "b@x.co")
+    before = {x["email"]: x["score"] for x in leads(cli)}
+    upd = tmp_path / "u.csv"
+    upd.write_text("email,source,value\na@x.co,referral,20000000\nb@x.co,partner,5000000\n")
+
+    def boom(*args, **kw):
+        raise RuntimeError("killed")
+
+    real = importer._rescore
+    monkeypatch.setattr(importer, "_rescore", boom)
+    cli("import", str(upd), "--on-duplicate", "update", ok=False)
+    assert {x["email"]: x["score"] for x in leads(cli)} == before  # updated, not rescored
+    monkeypatch.setattr(importer, "_rescore", real)
+    again = json.loads(cli("import", str(upd), "--on-duplicate", "update", "-f", "json").stdout)
+    assert again["resumed_after_line"] == 3
+    after = {x["email"]: x["score"] for x in leads(cli)}
+    assert after["a@x.co"] == before["a@x.co"] + 13 and after["b@x.co"] == before["b@x.co"] + 9
+    assert cli.json("score", "--all")["changed"] == 0

@@ -429,12 +429,12 @@ def test_a_resumed_import_scores_the_leads_of_the_run_before(tmp_path, big, monk
     assert 0 < first < 400  # so the rerun takes the bulk path too
     assert conn.execute("SELECT count(score) FROM leads").fetchone()[0] == 0
     monkeypatch.setattr(importer, "_write_bulk", write_bulk)
-    bulk_rescores: list[int] = []
-    bulk_rescore = importer._bulk_rescore
-    monkeypatch.setattr(importer, "_bulk_rescore", lambda run: bulk_rescores.append(1) or
-                        bulk_rescore(run))  # fmt: skip
+    rescores: list[int] = []  # a resumed import rescores every lead (see _rescore_all)
+    rescore_all = importer._rescore_all
+    monkeypatch.setattr(importer, "_rescore_all", lambda run: rescores.append(1) or
+                        rescore_all(run))  # fmt: skip
     again = _bulk(conn, csv_path)
-    assert again.resumed_after_line and again.inserted > 200 and bulk_rescores
+    assert again.resumed_after_line and again.inserted > 200 and rescores
     assert conn.execute("SELECT count(*) FROM leads WHERE score IS NULL").fetchone()[0] == 0
     assert scoring.score_all(conn, NOW).changed == 0
     conn.close()

@@ -116,8 +116,8 @@ def db_check(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
         only_json = len(result.problems) == len(result.bad_json)
         raise DatabaseError(
             f"The database check found problems: {'; '.join(result.problems)}",
-            "Those values were changed outside leadctl: set each back to valid JSON of its"
-            " kind ('' reads as empty) or restore a backup with `leadctl db restore FILE`."
+            "Those values were changed outside leadctl: set each back to the JSON leadctl"
+            " writes there or restore a backup with `leadctl db restore FILE`."
             if only_json
             else "Restore a backup with `leadctl db restore FILE`.",
         )
