@@ -120,6 +120,15 @@ def test_log_kinds_and_sale(cli: Cli) -> None:
     assert r.exit_code == 2 and "Cannot read 'someday' as a date" in r.stderr
 
 
+def test_a_future_time_is_shown_as_precisely_as_it_matters(cli: Cli, monkeypatch) -> None:
+    cli(*ISSUE_ADD)
+    r = cli("log", "1", "--kind", "call", "--at", "2026-11-22T08:00:00.5Z", ok=False)
+    assert "is 2026-11-22 08:00:00.5, in the future" in r.stderr  # not "08:00", like now
+    monkeypatch.setenv("LEADCTL_NOW", "2026-11-22T08:00:00.25Z")  # a real clock's fraction
+    r = cli("log", "1", "--kind", "call", "--at", "+2h", ok=False)
+    assert "is 2026-11-22 10:00:00, in the future" in r.stderr
+
+
 def test_log_and_advance_refuse_a_time_in_the_future(cli: Cli) -> None:
     """What has happened cannot happen later than now (LEADCTL_NOW 08:00 UTC):
     a future --at would leave the lead touched, moved or won in the future."""

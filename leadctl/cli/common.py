@@ -99,7 +99,7 @@ def parse_past(st: State, text: str, what: str, hint: str) -> datetime:
         shown = local.strftime(
             "%Y-%m-%d %H:%M" + (":%S" if local.second or local.microsecond else "")
         )
-        if local.microsecond:
+        if local.microsecond and (when - st.now).total_seconds() < 1:  # else it looks like now
             shown += f".{local.microsecond:06d}".rstrip("0")
         raise UsageError(f"--at {text!r} is {shown}, in the future: {what}", hint)
     return when
