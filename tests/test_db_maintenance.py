@@ -282,6 +282,12 @@ def test_restore_a_backup_from_the_first_schema(cli, tmp_path) -> None:
     cli("add", "Baru", "--email", "baru@example.com")  # and it is fully usable
 
 
+def bad_json_columns(cli) -> list[tuple[str, str]]:
+    """(table, column) of each JSON problem `db check` reports (it exits 1)."""
+    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
+    return [(b["table"], b["column"]) for b in bad]
+
+
 def _scribble(db_path: Path, sql: str) -> None:
     """Change the database behind leadctl's back, as a hand edit in sqlite3 would."""
     c = sqlite3.connect(db_path)
@@ -360,16 +366,14 @@ def test_wrong_json_in_team_filters_and_activity_data_is_one_clear_error(cli, db
     _scribble(db_path, 'UPDATE team_members SET filters = \'{"product": "gold"}\'')
     r = cli("team", "list", ok=False)  # a filter must be a list (it was split into letters)
     assert r.exit_code == 1 and "a team member's filters" in r.stderr
-    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
-    assert [(b["table"], b["column"]) for b in bad] == [
+    assert bad_json_columns(cli) == [
         ("activities", "data"), ("team_members", "filters")
     ]  # fmt: skip
     # Filters are read in Python only, where '' is empty; activity data is read
     # by SQL's JSON functions too, which refuse '': `db check` flags that one.
     _scribble(db_path, "UPDATE team_members SET filters = ''")
     _scribble(db_path, "UPDATE activities SET data = ''")
-    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
-    assert [(b["table"], b["column"]) for b in bad] == [("activities", "data")]
+    assert bad_json_columns(cli) == [("activities", "data")]
     cli("team", "list")
     _scribble(db_path, "UPDATE activities SET data = NULL")
     assert cli.json("db", "check")["ok"] is True
@@ -413,8 +417,7 @@ def test_filters_and_choices_must_hold_texts(cli, db_path) -> None:
                                                        "choices")):  # fmt: skip
         r = cli(*args, ok=False)
         assert r.exit_code == 1 and what in one_error_line(r.stderr), args
-    bad = cli("db", "check", "--format", "json", ok=False).json()["bad_json"]
-    assert [(b["table"], b["column"]) for b in bad] == [
+    assert bad_json_columns(cli) == [
         ("team_members", "filters"), ("criteria", "choices")
     ]  # fmt: skip
     # Null and unknown keys are read as no filter, by both.
