@@ -364,20 +364,66 @@ def _rebuild(conn: sqlite3.Connection, version: int) -> list[str]:
     return made
 
 
-def sweep_duplicates(conn: sqlite3.Connection) -> int:
+def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
     """Finish a bulk load that stored rows before deduplicating them.
 
     The `bulk_sweep` setting ({"import_id", "first_id", "keys"}) names the
     import: each of its leads (id >= first_id) that shares a key with a lead
     of smaller id is a duplicate, and is deleted with its activities and stage
-    history; the import's counts move from inserted to skipped. Inside a
-    transaction, with foreign keys off and the SWEEP_INDEXES built (each key
-    is read in index order). Returns how many leads were deleted.
+    and score history; the import's counts move from inserted to skipped.
+    With foreign keys off and the SWEEP_INDEXES built (each key is read in
+    index order). Returns how many leads were deleted.
+
+    In one transaction (the caller's, or its own). `staged` (outside any
+    transaction) commits the history tables' deletes one by one first, so a
+    `Checkpointer` copies one table's pages into the file while the next is
+    swept; the leads, the counts and the setting then go in one last
+    transaction. A crash in between only leaves history rows of leads that
+    are about to go: the next sweep finds the same leads and finishes.
     """
+    found = None
+    if staged and not conn.in_transaction:
+        with transaction(conn):
+            found = _find_swept(conn)
+        if found is None:
+            return 0
+        for table in _SWEPT_TABLES[:-1]:
+            with transaction(conn), _sweep_cache(conn):
+                _delete_swept(conn, table)
+    with transaction(conn):
+        if found is None or _pending_sweep(conn) != found:
+            found = _find_swept(conn)  # not staged, or another process swept meanwhile
+            if found is None:
+                conn.execute("DROP TABLE IF EXISTS temp.sweep_ids")
+                return 0
+        with _sweep_cache(conn):
+            for table in _SWEPT_TABLES:
+                swept = _delete_swept(conn, table)
+        if swept:
+            conn.execute(
+                "UPDATE imports SET inserted = inserted - ?, skipped = skipped + ? WHERE id = ?",
+                (swept, swept, int(found["import_id"])),
+            )
+        conn.execute("DROP TABLE temp.sweep_ids")
+        conn.execute("DELETE FROM settings WHERE key = ?", (BULK_SWEEP,))
+    return swept
+
+
+# The history tables first, the leads last (their deleted count is the result).
+_SWEPT_TABLES = ("stage_history", "activities", "score_history", "leads")
+
+
+def _pending_sweep(conn: sqlite3.Connection) -> dict[str, Any] | None:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (BULK_SWEEP,)).fetchone()
-    if row is None:
-        return 0
-    sweep = json.loads(row[0])
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def _find_swept(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Fill temp.sweep_ids with the duplicate leads of the pending sweep; its
+    setting, or None when no sweep is pending."""
+    sweep = _pending_sweep(conn)
+    if sweep is None:
+        return None
     import_id, first = int(sweep["import_id"]), int(sweep["first_id"])
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS sweep_ids (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.sweep_ids")
@@ -398,31 +444,32 @@ def sweep_duplicates(conn: sqlite3.Connection) -> int:
         " (SELECT import_id FROM leads WHERE leads.id = sweep_ids.id) IS NOT ?",
         (import_id,),
     )
-    swept = int(conn.execute("SELECT count(*) FROM temp.sweep_ids").fetchone()[0])
-    if swept:
-        # The swept rows are the import's own, minutes old: no need to zero
-        # their bytes (this build of SQLite has secure_delete on by default).
-        secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
-        cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
-        conn.execute("PRAGMA secure_delete = OFF")
-        if -SWEEP_CACHE_KIB < cache < 0:
-            conn.execute(f"PRAGMA cache_size = -{SWEEP_CACHE_KIB}")
-        try:
-            for table in ("stage_history", "activities", "score_history", "leads"):
-                column = "id" if table == "leads" else "lead_id"
-                conn.execute(
-                    f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM temp.sweep_ids)"
-                )
-        finally:
-            conn.execute(f"PRAGMA secure_delete = {int(secure)}")
-            conn.execute(f"PRAGMA cache_size = {cache}")
-        conn.execute(
-            "UPDATE imports SET inserted = inserted - ?, skipped = skipped + ? WHERE id = ?",
-            (swept, swept, import_id),
-        )
-    conn.execute("DROP TABLE temp.sweep_ids")
-    conn.execute("DELETE FROM settings WHERE key = ?", (BULK_SWEEP,))
-    return swept
+    return sweep
+
+
+def _delete_swept(conn: sqlite3.Connection, table: str) -> int:
+    """Delete the rows of the leads in temp.sweep_ids from `table`; how many."""
+    column = "id" if table == "leads" else "lead_id"
+    return conn.execute(
+        f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM temp.sweep_ids)"
+    ).rowcount
+
+
+@contextmanager
+def _sweep_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    """The swept rows are the import's own, minutes old: no need to zero
+    their bytes (this build of SQLite has secure_delete on by default); and a
+    cache of SWEEP_CACHE_KIB at least."""
+    secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute("PRAGMA secure_delete = OFF")
+    if -SWEEP_CACHE_KIB < cache < 0:
+        conn.execute(f"PRAGMA cache_size = -{SWEEP_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(secure)}")
+        conn.execute(f"PRAGMA cache_size = {cache}")
 
 
 def defer_indexes(
@@ -462,8 +509,8 @@ def restore_indexes(conn: sqlite3.Connection) -> list[str]:
     """Rebuild what `defer_indexes` dropped and clear the mark.
 
     Step by step, each step its own transaction (inside an outer transaction
-    they all join it): the duplicate-key indexes with the sweep, then one
-    index at a time, then the mark. So a `Checkpointer` copies one index's
+    they all join it): the duplicate-key indexes, the sweep (a few steps of
+    its own), then one index at a time, then the mark. So a `Checkpointer` copies one index's
     pages into the file while the next is sorted. A crash in between leaves
     the mark: the next open builds whatever is missing. A no-op when the
     database is not marked (e.g. another process's open healed it).
@@ -479,7 +526,7 @@ def restore_indexes(conn: sqlite3.Connection) -> list[str]:
             return []
         indexes = schema_indexes(version)
         made = _create_indexes(conn, {n: v for n, v in indexes.items() if n in SWEEP_INDEXES})
-        sweep_duplicates(conn)
+    sweep_duplicates(conn, staged=True)
     for name, spec in indexes.items():
         with transaction(conn):
             if marked() != version:

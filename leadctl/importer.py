@@ -88,6 +88,7 @@ _BULK_TABLES = ("leads", "activities", "stage_history")
 # new ids, or repeat a few values: each insert lands on a cached last page)
 # while the child converts, and defers those it would insert into at random.
 _BULK_KEEP = (
+    "idx_leads_stage_owner", "idx_leads_owner",
     "idx_activities_lead_at",
     "idx_activities_actor_at", "idx_activities_sales", "idx_activities_kind_at_actor",
     "idx_stage_history_lead_stage",

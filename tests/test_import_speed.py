@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -860,6 +861,96 @@ def test_bulk_crash_then_open_sweeps_and_rerun_matches_a_clean_import(
     assert got["activities"] == want["activities"] and got["scores"] == want["scores"]
     assert got["imports"][0][4:] == want["imports"][0][4:]  # inserted ... rejected add up
     assert expected["inserted"] == got["imports"][0][4]
+    conn.close()
+
+
+def _clean_dump(tmp_path: Path, csv_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    clean = open_db(tmp_path / "clean.db")
+    try:
+        _run(clean, csv_path)
+        return _dump(clean)
+    finally:
+        clean.close()
+
+
+def _same_import(got: dict[str, Any], want: dict[str, Any]) -> None:
+    for key in ("leads", "history", "activities", "scores"):
+        assert got[key] == want[key], key
+    assert got["imports"][0][1:] == want["imports"][0][1:]  # status, lines, counts
+
+
+def test_a_crash_inside_the_staged_sweep_heals_on_open(tmp_path, big, monkeypatch) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    want = _clean_dump(tmp_path, csv_path)
+    db_file = tmp_path / "crash.db"
+    conn = open_db(db_file)
+    delete = db._delete_swept
+    deleted: list[str] = []
+
+    def crash_before_the_leads(c: sqlite3.Connection, table: str) -> int:
+        if table == "leads":
+            raise KeyboardInterrupt  # the history tables' deletes are committed
+        deleted.append(table)
+        return delete(c, table)
+
+    monkeypatch.setattr(db, "_delete_swept", crash_before_the_leads)
+    with pytest.raises(KeyboardInterrupt):
+        _run(conn, csv_path)
+    conn.close()
+    monkeypatch.setattr(db, "_delete_swept", delete)
+    assert deleted == ["stage_history", "activities", "score_history", "stage_history",
+                       "activities", "score_history"]  # fmt: skip
+    raw = sqlite3.connect(db_file)
+    assert raw.execute("SELECT value FROM settings WHERE key = 'bulk_sweep'").fetchone()
+    assert not _keys_unique(raw)  # the duplicate leads are still there
+    raw.close()
+    healed = open_db(db_file)  # sweeps the leads that lost their history
+    try:
+        assert db.get_setting(healed, db.BULK_SWEEP) is None and _keys_unique(healed)
+        assert _indexes(healed) == _fresh_indexes(tmp_path)
+        got = _dump(healed)
+        for key in ("leads", "history", "activities", "scores"):
+            assert got[key] == want[key], key
+        # The import itself was interrupted in its last step; its counts add up.
+        assert got["imports"][0][0] == want["imports"][0][0]
+        assert got["imports"][0][2:] == want["imports"][0][2:]
+    finally:
+        healed.close()
+
+
+def test_a_sweep_another_process_finishes_midway_counts_once(tmp_path, big, monkeypatch) -> None:
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    want = _clean_dump(tmp_path, csv_path)
+    db_file = tmp_path / "race.db"
+    conn = open_db(db_file)
+    real = db.transaction
+    find = db._find_swept
+    state = {"found": 0, "healed": False}
+
+    def counting_find(c: sqlite3.Connection) -> Any:
+        found = find(c)
+        state["found"] += found is not None
+        return found
+
+    @contextmanager
+    def transaction(c: sqlite3.Connection) -> Any:
+        if state["found"] and not state["healed"] and not c.in_transaction:
+            state["healed"] = True
+            open_db(db_file).close()  # another process opens between two steps: it heals
+        with real(c) as inner:
+            yield inner
+
+    monkeypatch.setattr(db, "_find_swept", counting_find)
+    monkeypatch.setattr(db, "transaction", transaction)
+    result = _run(conn, csv_path)
+    assert state["healed"] and state["found"] == 2  # the import's sweep, then the healer's
+    got = _dump(conn)
+    _same_import(got, want)
+    assert got["imports"][0][4:] == (result.inserted, 0, result.skipped_duplicates,
+                                     len(result.rejected))  # fmt: skip
+    assert _indexes(conn) == _fresh_indexes(tmp_path) and _keys_unique(conn)
     conn.close()
 
 
