@@ -76,6 +76,14 @@ def _check_type(type_: str, choices: list[str] | None) -> tuple[str, list[str]]:
         )
     if t != "choice" and opts:
         raise ValidationError("Only a choice criterion takes --choices")
+    seen: set[str] = set()
+    for opt in opts:
+        if opt.casefold() in seen:
+            raise ValidationError(
+                f"The choice {opt!r} is given twice",
+                "Give each choice once (choices match answers whatever their case).",
+            )
+        seen.add(opt.casefold())
     return t, opts
 
 
@@ -136,6 +144,8 @@ def edit_criterion(
                     f"Criterion {c.key!r} has {answered} answer(s); its type cannot change",
                     "Add a new criterion instead, or remove this one first.",
                 )
+        if t == "choice" and opts != c.choices:
+            _keep_answers(conn, c.key, opts)
         conn.execute(
             "UPDATE criteria SET label = ?, type = ?, choices = ?, required = ? WHERE key = ?",
             (
@@ -145,6 +155,33 @@ def edit_criterion(
         )  # fmt: skip
         _requalify_all(conn)
     return get_criterion(conn, c.key)
+
+
+def _keep_answers(conn: sqlite3.Connection, key: str, choices: list[str]) -> None:
+    """New choices for a choice criterion: each stored answer must still be
+    one of them. One that differs only in case takes the new spelling; any
+    other refuses the change (no answer is lost or left invalid)."""
+    spelling = {opt.casefold(): opt for opt in choices}
+    rows = conn.execute(
+        "SELECT value, count(*) FROM qualification_answers"
+        " WHERE criterion = ? AND value IS NOT NULL GROUP BY value ORDER BY value",
+        (key,),
+    ).fetchall()
+    lost = [(value, n) for value, n in rows if str(value).casefold() not in spelling]
+    if lost:
+        total = sum(n for _, n in lost)
+        shown = ", ".join(repr(v) for v, _ in lost[:3]) + (", ..." if len(lost) > 3 else "")
+        raise ConflictError(
+            f"{total} answer(s) to {key!r} are not among the new choices ({shown})",
+            "Keep those choices in --choices, or change those answers first"
+            f" (`leadctl qualify ID {key}=...`).",
+        )
+    for value, _ in rows:
+        if spelling[str(value).casefold()] != value:
+            conn.execute(
+                "UPDATE qualification_answers SET value = ? WHERE criterion = ? AND value = ?",
+                (spelling[str(value).casefold()], key, value),
+            )
 
 
 def remove_criterion(conn: sqlite3.Connection, key: str) -> int:

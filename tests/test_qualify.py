@@ -128,6 +128,28 @@ def test_criteria_edit_and_remove_requalify(cli: Any) -> None:
     assert r.exit_code == 3
 
 
+def test_new_choices_keep_every_answer_valid(cli: Any) -> None:
+    r = cli("criteria", "add", "size", "--type", "choice", "--choices", "small,Small", ok=False)
+    assert r.exit_code == 2 and "'Small' is given twice" in r.stderr
+    cli("criteria", "add", "size", "--type", "choice", "--choices", "small,medium,large")
+    a, b = add(cli, "Ayu"), add(cli, "Bayu")
+    cli("qualify", str(a), "--answer", "size=small")
+    cli("qualify", str(b), "--answer", "size=large")
+    # Dropping a choice some lead holds is refused, and changes nothing.
+    r = cli("criteria", "edit", "size", "--choices", "small,medium", ok=False)
+    assert r.exit_code == 1 and "1 answer(s) to 'size' are not among the new choices" in r.stderr
+    assert "'large'" in r.stderr
+    assert [c["choices"] for c in cli.json("criteria", "list") if c["key"] == "size"] == [
+        ["small", "medium", "large"]
+    ]
+    # A new spelling of the same choice carries the answers with it.
+    cli("criteria", "edit", "size", "--choices", "Small,Medium,Large,Enterprise")
+    answers = {lid: cli.json("qualify", str(lid))["answers"]["size"] for lid in (a, b)}
+    assert answers == {a: "Small", b: "Large"}
+    r = cli("criteria", "edit", "size", "--choices", "Small,Medium,Large,large", ok=False)
+    assert r.exit_code == 2 and "given twice" in r.stderr
+
+
 def test_qualify_unknown_lead(cli: Any) -> None:
     r = cli("qualify", "42", "--budget", "yes", ok=False)
     assert r.exit_code == 3
