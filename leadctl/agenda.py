@@ -63,7 +63,7 @@ STALE_SQL = (
 # Active enrolments to stop: the lead left the open stages, or replied (an
 # inbound activity at or after enrolment) and the sequence stops on reply.
 _SEQUENCE_STOPS_SQL = """
-SELECT e.id, s.kind AS stage_kind,
+SELECT e.id, s.kind AS stage_kind, l.do_not_contact,
        q.stop_on_reply AND EXISTS (
            SELECT 1 FROM activities a
            WHERE a.lead_id = e.lead_id AND a.direction = 'in' AND a.at >= e.enrolled_at
@@ -81,13 +81,20 @@ def _stale_sql() -> str:
 
 
 def pending_sequence_stops(conn: sqlite3.Connection) -> list[tuple[int, str]]:
-    """[(enrolment id, reason)] that sequences.sync would stop; read only.
+    """[(enrolment id, reason)] that sequences.sync would stop (the lead
+    closed, is marked do-not-contact, or replied); read only.
     Lives here so the morning listing can check without importing sequences."""
     return [
-        (r["id"], r["stage_kind"] if r["stage_kind"] != "open" else "replied")
+        (r["id"], _stop_reason(r["stage_kind"], r["do_not_contact"], r["replied"]))
         for r in conn.execute(_SEQUENCE_STOPS_SQL)
-        if r["stage_kind"] != "open" or r["replied"]
+        if r["stage_kind"] != "open" or r["do_not_contact"] or r["replied"]
     ]
+
+
+def _stop_reason(stage_kind: str, do_not_contact: int, replied: int) -> str:
+    if stage_kind != "open":
+        return stage_kind
+    return "do_not_contact" if do_not_contact else "replied"
 
 
 def day_end(now: datetime, tz: tzinfo, days_ahead: int = 0) -> datetime:

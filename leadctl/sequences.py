@@ -319,6 +319,13 @@ def step_done(
         enrollment = get_enrollment(conn, enrollment_id)
         if enrollment.status != "active":
             return None, enrollment.status
+        from leadctl.agenda import pending_sequence_stops
+
+        # The lead closed, opted out or replied since (an import, say): no next step.
+        reason = dict(pending_sequence_stops(conn)).get(enrollment_id)
+        if reason is not None:
+            _stop(conn, [(enrollment_id, reason)], now)
+            return None, "stopped"
         position = step if step is not None else enrollment.current_step + 1
         steps = [s for s in _steps(conn, enrollment.sequence) if s.position > position]
         if steps:

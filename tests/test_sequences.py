@@ -175,6 +175,28 @@ def test_do_not_contact_stops_and_blocks_nurturing(cli: Any, conn: Any) -> None:
     assert _enrolments(conn, lead)[-1] == ("active", None)
 
 
+def test_do_not_contact_from_an_import_stops_nurturing(cli: Any, conn: Any, tmp_path: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    a = add_lead(cli, "Ayu", "--phone", "0812-1111-2222")
+    b = add_lead(cli, "Bayu", "--phone", "0812-3333-4444")
+    step_a = cli.json("sequence", "enroll", str(a), "welcome")["followup"]
+    step_b = cli.json("sequence", "enroll", str(b), "welcome")["followup"]
+    opt_out = tmp_path / "dnc.csv"
+    opt_out.write_text("name,phone,Do Not Contact\nAyu,081211112222,yes\nBayu,081233334444,yes\n")
+    cli("import", str(opt_out), "--on-duplicate", "update")
+    # Completing a step of a lead that opted out schedules no next one...
+    done = cli.json("followups", "done", str(step_a["id"]))
+    assert done["sequence_next"] is None and done["enrollment_status"] == "stopped"
+    assert _enrolments(conn, a) == [("stopped", "do_not_contact")] and _open_steps(conn, a) == 0
+    # ... and the morning listing stops the others (their step is not listed).
+    assert all(r["lead_id"] != b for r in cli.json("followups", "--all") if r["id"])
+    assert _enrolments(conn, b) == [("stopped", "do_not_contact")] and _open_steps(conn, b) == 0
+    assert (
+        conn.execute("SELECT status FROM followups WHERE id = ?", (step_b["id"],)).fetchone()[0]
+        == "cancelled"
+    )
+
+
 def test_inbound_reply_stops_unless_configured(cli: Any) -> None:
     cli("sequence", "add", "welcome", *WELCOME)
     cli("sequence", "add", "drip", "--no-stop-on-reply", "--step", "1d email")
