@@ -254,6 +254,13 @@ CASES: list[tuple[list[str], int]] = [
     (["score", "rules", "remove", "999"], EXIT_NOT_FOUND),
     (["score", "rules", "import", "{tmp}/missing.toml"], EXIT_FAILED),
     (["score", "rules", "export", "{tmp}/no/dir/x.toml"], EXIT_FAILED),
+    # Numbers past SQLite's 64-bit integers.
+    (["show", "9" * 25], EXIT_USAGE),
+    (["advance", "9" * 25], EXIT_USAGE),
+    (["delete", "--yes", "9" * 25], EXIT_USAGE),
+    (["followups", "done", "9" * 25], EXIT_USAGE),
+    (["list", "--limit", "9" * 20], EXIT_USAGE),
+    (["stages", "set", "new", "--rot-days", "9" * 20], EXIT_USAGE),
 ]
 
 

@@ -52,6 +52,12 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
     json = sys.modules.get("json")  # not imported: nothing raised its error (start-up stays light)
     if json is not None and isinstance(exc, json.JSONDecodeError):
         return BAD_JSON, EXIT_FAILED  # a JSON column read back: leadctl writes valid JSON
+    if isinstance(exc, OverflowError):
+        # A typed number SQLite cannot hold (an id, a count, a --limit).
+        return (
+            "A number given is too large (at most 9223372036854775807); nothing was changed.",
+            EXIT_USAGE,
+        )
     if isinstance(exc, UnicodeError):
         # Arguments that are not valid UTF-8 reach Python as lone surrogates,
         # which SQLite cannot store.

@@ -26,7 +26,14 @@ class LeadctlGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (LeadctlError, sqlite3.Error, KeyboardInterrupt, ValueError, OSError) as exc:
+        except (
+            LeadctlError,
+            sqlite3.Error,
+            KeyboardInterrupt,
+            ValueError,
+            OSError,
+            OverflowError,
+        ) as exc:
             described = describe(exc)
             if described is None:
                 raise
