@@ -89,9 +89,29 @@ def test_reports_sum_the_largest_amounts(cli: Any) -> None:
     """Two leads at the largest value a lead takes: every money report sums them."""
     for name in ("A", "B"):
         cli("add", name, "--value", "999.999.999.999.999")
+    # Weighted values (value x probability) of many such leads: no int64 overflow.
+    for n in range(130):
+        cli("add", f"N{n}", "--value", "999.999.999.999.999")
+        cli("advance", str(n + 3), "--to", "negotiation")
     r = cli("add", "C", "--value", "9223372036854775807", ok=False)
     assert r.exit_code == 2 and "too large" in r.stderr
     for report in ("pipeline", "forecast", "conversion", "summary"):
         assert cli("report", report, "-f", "json").exit_code == 0, report
     stages = cli.json("report", "pipeline", "-f", "json")["rows"]
-    assert sum(s["value"] for s in stages) == 2 * 999_999_999_999_999
+    assert sum(s["value"] for s in stages) == 132 * 999_999_999_999_999
+    weighted = cli.json("report", "pipeline", "-f", "json")["totals"]["weighted_value"]
+    probability = {s["stage"]: s["probability"] for s in stages}
+    exact = (2 * probability["new"] + 130 * probability["negotiation"]) * 999_999_999_999_999 / 100
+    assert abs(weighted - exact) / exact < 1e-12
+
+
+def test_summary_overdue_is_what_followups_calls_overdue(cli: Any) -> None:
+    """The suite's clock is 08:00 UTC: a follow-up due at 07:00 today is overdue
+    in `followups` and in the summary alike; one due at 10:00 is not."""
+    lead = cli("add", "A").stdout.strip()
+    cli("followups", "add", lead, "--due", "today 07:00", "--note", "early")
+    cli("followups", "add", lead, "--due", "today 10:00", "--note", "later")
+    listed = {r["note"]: r["overdue"] for r in cli.json("followups")}
+    assert listed == {"early": True, "later": False}
+    totals = cli.json("report", "summary")["totals"]
+    assert totals["followups_due_today"] == 2 and totals["followups_overdue"] == 1

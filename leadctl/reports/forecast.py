@@ -108,7 +108,7 @@ def forecast(
 
     for r in conn.execute(
         f"SELECT {month} AS m, count(*) AS n, SUM(CASE WHEN l.currency = ? THEN l.value END) AS v,"
-        f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) END) / 100.0 AS w"
+        f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) / 100.0 END) AS w"
         f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(oterms)} GROUP BY m",
         [ctx.currency, ctx.currency, *op],
     ):

@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from leadctl import targets as targets_core
+from leadctl.dates import to_store
 from leadctl.periods import Period, unit_period
 from leadctl.reports import Report, context, owner_terms, where
 from leadctl.reports.pipeline import pipeline
@@ -29,7 +30,8 @@ def summary(
     today = unit_period("day", now.astimezone(tz).date(), tz, name="today")
     month = period or unit_period("month", now.astimezone(tz).date(), tz, name="this-month")
     ctx = context(conn, month, now, tz, owner)
-    fp: list[Any] = [today.start_s, today.end_s]
+    # Overdue as `followups` says it: due before now (earlier today too).
+    fp: list[Any] = [to_store(now), today.end_s]
     fterms = ["status = 'open'", "due_at < ?", *owner_terms("owner", ctx, fp)]
     fu = conn.execute(
         f"SELECT SUM(due_at < ?) AS overdue, count(*) AS due FROM followups{where(fterms)}", fp
