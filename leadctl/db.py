@@ -231,6 +231,12 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
                 f"Cannot open {path} ({text})",
                 "Check that the file and its folder are writable.",
             ) from exc
+        if "locked" in text or "busy" in text:
+            # Another program holds it exclusively (past the busy timeout).
+            raise DatabaseError(
+                f"The database {path} is busy (another program is using it)",
+                "Try again in a moment.",
+            ) from exc
         raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc
     except sqlite3.DatabaseError as exc:
         raise _refuse(path, f"cannot be opened as a database ({exc})", _DB_HINT) from exc

@@ -371,3 +371,20 @@ def test_a_writer_holding_the_lock_past_the_timeout_gives_one_clear_line(
         holder.execute("ROLLBACK")
         holder.close()
     assert dump(filled) == before
+
+
+def test_a_database_held_exclusively_says_busy(cli, filled, monkeypatch) -> None:
+    """Another program holds the file in exclusive locking mode: even opening
+    it times out. The line says busy, not that the path is wrong."""
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(filled, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for argv in (["list"], ["followups"], ["add", "Citra"]):
+            r = cli(*argv, ok=False)
+            line = one_error_line(r.stderr)
+            assert r.exit_code == 1 and "busy" in line and "--db" not in line, argv
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
