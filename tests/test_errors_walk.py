@@ -467,3 +467,15 @@ def test_last_resort_handlers_print_one_line(cli, monkeypatch, exc, code, text) 
     line = assert_one_error(r, code, ["list"], internal_ok=True)
     assert text in line
     assert "Budi" not in r.stderr
+
+
+def test_the_actor_under_cron_is_the_login_name(cli, monkeypatch) -> None:
+    """cron sets LOGNAME, not USER: activities still name who ran the job."""
+    monkeypatch.delenv("LEADCTL_USER")
+    for name in ("USER", "USERNAME", "LNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOGNAME", "Ani")
+    lead = cli("add", "Budi").stdout.strip()
+    cli("log", lead, "--kind", "call", "--note", "from cron")
+    acts = cli.json("show", lead)["activities"]
+    assert {a["actor"] for a in acts if a["kind"] == "call"} == {"ani"}

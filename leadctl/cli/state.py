@@ -93,10 +93,18 @@ class State:
 
     @property
     def actor(self) -> str | None:
-        """Who is acting: --as, else LEADCTL_USER, else the login name."""
+        """Who is acting: --as, else LEADCTL_USER, else the login name (the
+        variables getpass reads, cron sets LOGNAME only; else the account's name)."""
         if self.actor_arg:
             return self.actor_arg.lower()
-        env = os.environ.get("LEADCTL_USER") or os.environ.get("USER") or os.environ.get("USERNAME")
+        env = os.environ.get("LEADCTL_USER")
+        if not env:
+            import getpass
+
+            try:
+                env = getpass.getuser()
+            except (OSError, KeyError, ImportError):  # no variable and no passwd entry
+                env = None
         return env.lower() if env else None
 
     def close(self) -> None:
