@@ -197,12 +197,14 @@ def evaluate(
     """Actual vs target over the target's current period (or `period`).
 
     expected_by_now = target × the elapsed share of the period (pro rata);
-    on_track = actual ≥ expected_by_now (for a finished period: ≥ target).
+    on_track = actual ≥ expected_by_now (whole units, as shown; for a
+    finished period: ≥ target).
     """
     window_ = period or unit_period(target.period, now.astimezone(tz).date(), tz)
     value = actual(conn, target.metric, window_, target.owner or None)
     elapsed = window_.elapsed_fraction(now)
-    expected = target.value * elapsed
+    # Whole units, as shown; on_track compares with what is shown.
+    expected = round(target.value * elapsed)
     return {
         "period": target.period,
         "window": window_.to_dict(),
@@ -212,7 +214,7 @@ def evaluate(
         "actual": value,
         "percent": value / target.value * 100 if target.value else None,
         "elapsed_percent": elapsed * 100,
-        "expected_by_now": round(expected),
+        "expected_by_now": expected,
         "on_track": value >= expected,
         "remaining": max(target.value - value, 0),
     }

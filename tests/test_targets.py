@@ -99,3 +99,15 @@ def test_metric_and_unit_names(text: str) -> None:
         except ValidationError:
             continue
         assert check(name) == name
+
+
+def test_on_track_agrees_with_the_expected_value_shown(cli: Any, monkeypatch: Any) -> None:
+    """Monday 01:00 UTC: 3 new leads a week pro rata is 0.02 by now, shown as 0;
+    an actual of 0 is then on track, as the two numbers say."""
+    monkeypatch.setenv("LEADCTL_NOW", "2026-11-23T01:00:00Z")
+    cli("target", "set", "--period", "week", "--metric", "new_leads", "--value", "3")
+    row = cli.json("report", "targets")["rows"][0]
+    assert (row["actual"], row["expected_by_now"], row["on_track"]) == (0, 0, True)
+    monkeypatch.setenv("LEADCTL_NOW", "2026-11-26T12:00:00Z")  # half the week: 1.5 -> 2
+    row = cli.json("report", "targets")["rows"][0]
+    assert (row["actual"], row["expected_by_now"], row["on_track"]) == (0, 2, False)
