@@ -167,14 +167,15 @@ def resolve(
 
     --until with a bare date includes that whole day.
     """
-    if period and (since or until):
+    # An empty value (a script's unset variable) is an error, not the default.
+    if period is not None and (since is not None or until is not None):
         raise UsageError(
             "--period cannot be combined with --since/--until", "Give one or the other."
         )
-    if since or until:
-        start = parse_when(since, now, tz) if since else None
+    if since is not None or until is not None:
+        start = parse_when(since, now, tz) if since is not None else None
         end = None
-        if until:
+        if until is not None:
             end = parse_when(until, now, tz)
             if _is_date_only(until):
                 end = _local_midnight(end.astimezone(tz).date() + timedelta(days=1), tz)
@@ -184,4 +185,4 @@ def resolve(
             )
         name = f"{to_store(start) if start else '…'}..{to_store(end) if end else '…'}"
         return Period(name, start, end, None)
-    return parse_period(period or default, now, tz)
+    return parse_period(default if period is None else period, now, tz)

@@ -115,3 +115,21 @@ def test_summary_overdue_is_what_followups_calls_overdue(cli: Any) -> None:
     assert listed == {"early": True, "later": False}
     totals = cli.json("report", "summary")["totals"]
     assert totals["followups_due_today"] == 2 and totals["followups_overdue"] == 1
+
+
+def test_empty_option_values_mean_what_list_says_or_are_refused(conn: Any, cli: Any) -> None:
+    """A script's empty $OWNER or $PERIOD: --owner "" is the unassigned leads
+    (as in `list` and `followups`); an empty period or date is an error."""
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    leads.add_lead(conn, {"name": "A", "owner": "ani"}, now=now, actor="t")
+    leads.add_lead(conn, {"name": "B"}, now=now, actor="t")
+    assert len(cli.json("list", "--owner", "")) == 1
+    for report in ("pipeline", "summary", "stale", "funnel"):
+        empty = cli.json("report", report, "--owner", "")
+        assert empty == cli.json("report", report, "--owner", "none"), report
+    assert cli.json("report", "pipeline", "--owner", "")["totals"]["count"] == 1
+    for option in ("--period", "--since", "--until"):
+        r = cli("report", "pipeline", option, "", ok=False)
+        assert r.exit_code == 2 and "empty" in r.stderr, option
+    r = cli("report", "--owner", "", "pipeline", ok=False)
+    assert r.exit_code == 2 and "after the report name" in r.stderr

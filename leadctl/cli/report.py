@@ -168,7 +168,7 @@ def report_root(
     """Without a report name: the summary (follow-ups today, pipeline, month vs target, stale)."""
     if ctx.invoked_subcommand is None:
         cmd_summary(ctx, period, since, until, owner, fmt)
-    elif period or since or until or owner or fmt is not Format.table:
+    elif (period, since, until, owner) != (None,) * 4 or fmt is not Format.table:
         # `report --owner ani pipeline` would otherwise silently report everyone.
         from leadctl.errors import UsageError
 
@@ -191,7 +191,8 @@ def cmd_summary(
     from leadctl.reports.summary import summary
 
     st = state(ctx)
-    p = _period(st, period, since, until, "this-month") if (period or since or until) else None
+    given = (period, since, until) != (None, None, None)
+    p = _period(st, period, since, until, "this-month") if given else None
     rep = summary(st.conn, p, st.now, st.tz, owner)
     if fmt is Format.table:
         _target_cells(rep.rows, rep.currency)

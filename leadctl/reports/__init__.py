@@ -102,7 +102,8 @@ def context(
     conn: sqlite3.Connection, period: Period, now: datetime, tz: tzinfo, owner: str | None
 ) -> Context:
     stages = list(conn.execute("SELECT * FROM stages ORDER BY position"))
-    owner_key = owner.strip().lower() if owner else None
+    # "" (an empty $OWNER in a script) is the unassigned leads, as in `list`.
+    owner_key = (owner.strip().lower() or "none") if owner is not None else None
     if owner_key is not None and owner_key not in ("none", "-"):
         check_known_owner(conn, owner_key)
     return Context(conn, period, now, tz, owner_key, get_setting(conn, "currency", "IDR"), stages)
