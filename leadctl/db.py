@@ -395,6 +395,9 @@ def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
             return 0
         for table in _SWEPT_TABLES[:-1]:
             with transaction(conn), _sweep_cache(conn):
+                if _pending_sweep(conn) != found:
+                    break  # swept meanwhile: temp.sweep_ids may name reused ids
+                _own_only(conn, int(found["import_id"]))
                 _delete_swept(conn, table)
     with transaction(conn):
         if found is None or _pending_sweep(conn) != found:
@@ -402,6 +405,8 @@ def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
             if found is None:
                 conn.execute("DROP TABLE IF EXISTS temp.sweep_ids")
                 return 0
+        else:
+            _own_only(conn, int(found["import_id"]))  # an id freed and reused meanwhile
         with _sweep_cache(conn):
             for table in _SWEPT_TABLES:
                 swept = _delete_swept(conn, table)
@@ -445,12 +450,16 @@ def _find_swept(conn: sqlite3.Connection) -> dict[str, Any] | None:
             (first,),
         )
     # Only the import's own leads: another writer's lead between two batches stays.
+    _own_only(conn, import_id)
+    return sweep
+
+
+def _own_only(conn: sqlite3.Connection, import_id: int) -> None:
     conn.execute(
         "DELETE FROM temp.sweep_ids WHERE"
         " (SELECT import_id FROM leads WHERE leads.id = sweep_ids.id) IS NOT ?",
         (import_id,),
     )
-    return sweep
 
 
 def _delete_swept(conn: sqlite3.Connection, table: str) -> int:

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadctl import db, import_source, import_values, importer
+from leadctl import db, import_source, import_values, importer, leads
 from leadctl.db import SCHEMA_VERSION, open_db
 from leadctl.errors import ValidationError
 from leadctl.normalize import normalize_phone
@@ -251,9 +251,32 @@ def test_the_bulk_path_keeps_the_partial_indexes_no_column_feeds(tmp_path, big, 
     result = _run(conn, csv_path, keys=("external_id",))
     assert "idx_leads_closed" in seen[0]  # no Stage, no closed date: every row NULL
     assert "idx_leads_external_id" not in seen[0]  # rebuilt after the load
+    # No owner column: one owner (none), a few stages: appended to, kept.
+    assert {"idx_leads_owner", "idx_leads_stage_owner"} <= seen[0]
     assert result.inserted == 400 and result.skipped_duplicates == 200
     assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path))
     assert conn.execute("SELECT count(*) FROM leads WHERE closed_at IS NOT NULL").fetchone()[0] == 0
+
+
+def test_the_bulk_path_rebuilds_the_owner_indexes_of_an_owner_column(tmp_path, big, monkeypatch):
+    """Owners may be any number of values: kept, their inserts go anywhere."""
+    csv_path = tmp_path / "leads.csv"
+    rows = ["Name,Email,Owner"] + [f"Lead {i},l{i}@example.com,rep{i}" for i in range(600)]
+    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    conn = open_db(tmp_path / "owners.db")
+    seen: list[set[str]] = []
+    original = importer._write_bulk
+
+    def spy(run: Any, *args: Any) -> None:
+        seen.append(set(_indexes(run.conn)))
+        original(run, *args)
+
+    monkeypatch.setattr(importer, "_write_bulk", spy)
+    assert _run(conn, csv_path).inserted == 600
+    assert seen and not {"idx_leads_owner", "idx_leads_stage_owner"} & seen[0]
+    assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path))
+    assert conn.execute("SELECT count(DISTINCT owner) FROM leads").fetchone()[0] == 600
+    conn.close()
 
 
 def test_small_import_keeps_the_ordinary_path(tmp_path, conn, monkeypatch) -> None:
@@ -951,6 +974,104 @@ def test_a_sweep_another_process_finishes_midway_counts_once(tmp_path, big, monk
     assert got["imports"][0][4:] == (result.inserted, 0, result.skipped_duplicates,
                                      len(result.rejected))  # fmt: skip
     assert _indexes(conn) == _fresh_indexes(tmp_path) and _keys_unique(conn)
+    conn.close()
+
+
+def _tail_repeat_csv(path: Path, rows: int = 600) -> None:
+    """Unique leads but the last row, which repeats the first one's e-mail: the
+    highest lead id is a duplicate the sweep deletes (its id is then free)."""
+    lines = ["Nama,E-mail Address,No HP"]
+    for i in range(rows):
+        email = "lead0@example.com" if i == rows - 1 else f"lead{i}@example.com"
+        lines.append(f"Lead {i},{email},0812{i:08d}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _between_sweep_steps(monkeypatch: Any, action: Any, before_step: int) -> dict[str, Any]:
+    """Run `action` (another connection) before the staged sweep's transaction
+    number `before_step` after its find (0: the first history table's)."""
+    real = db.transaction
+    state: dict[str, Any] = {"found": False, "steps": 0, "done": False}
+    find = db._find_swept
+
+    def spy_find(c: sqlite3.Connection) -> Any:
+        found = find(c)
+        state["found"] = state["found"] or found is not None
+        return found
+
+    @contextmanager
+    def transaction(c: sqlite3.Connection) -> Any:
+        if state["found"] and not state["done"] and not c.in_transaction:
+            if state["steps"] == before_step:
+                state["done"] = True
+                action()
+            state["steps"] += 1
+        with real(c) as inner:
+            yield inner
+
+    monkeypatch.setattr(db, "_find_swept", spy_find)
+    monkeypatch.setattr(db, "transaction", transaction)
+    return state
+
+
+def _history_of(conn: sqlite3.Connection, email: str) -> tuple[int, int]:
+    lead = conn.execute("SELECT id FROM leads WHERE email = ?", (email,)).fetchone()
+    assert lead is not None, f"{email} was deleted"
+    return tuple(  # type: ignore[return-value]
+        conn.execute(f"SELECT count(*) FROM {t} WHERE lead_id = ?", (lead[0],)).fetchone()[0]
+        for t in ("activities", "stage_history")
+    )
+
+
+def test_a_lead_taking_a_swept_id_between_sweep_steps_keeps_its_history(
+    tmp_path, big, monkeypatch
+) -> None:
+    """Another command between two steps heals (sweeps) on open, then adds a
+    lead, which takes the swept highest id: the import's later steps must not
+    delete its history."""
+    csv_path = tmp_path / "leads.csv"
+    _tail_repeat_csv(csv_path)
+    db_file = tmp_path / "race.db"
+    conn = open_db(db_file)
+    added: list[int] = []
+
+    def another_command() -> None:
+        other = open_db(db_file)  # heals: the sweep is done here
+        added.append(leads.add_lead(other, {"name": "Zed", "email": "zed@example.org"},
+                                    now=NOW, actor="someone").id)  # fmt: skip
+        other.close()
+
+    state = _between_sweep_steps(monkeypatch, another_command, before_step=1)
+    result = _run(conn, csv_path)
+    assert state["done"] and added == [600]  # the swept duplicate's id
+    assert _history_of(conn, "zed@example.org") == (1, 1)
+    assert (result.inserted, result.skipped_duplicates) == (599, 1) and _keys_unique(conn)
+    conn.close()
+
+
+def test_a_lead_added_in_a_deleted_duplicates_place_survives_the_sweep(
+    tmp_path, big, monkeypatch
+) -> None:
+    """A connection opened before the import (no heal) deletes the duplicate a
+    user noticed and adds a lead, which takes its id, before the last step."""
+    csv_path = tmp_path / "leads.csv"
+    _tail_repeat_csv(csv_path)
+    db_file = tmp_path / "race.db"
+    conn = open_db(db_file)
+    other = open_db(db_file)
+    done: dict[str, int] = {}
+
+    def delete_then_add() -> None:
+        done["deleted"] = other.execute("SELECT max(id) FROM leads").fetchone()[0]
+        leads.delete_lead(other, done["deleted"])
+        done["added"] = leads.add_lead(other, {"name": "Zed", "email": "zed@example.org"},
+                                       now=NOW, actor="someone").id  # fmt: skip
+
+    state = _between_sweep_steps(monkeypatch, delete_then_add, before_step=3)
+    _run(conn, csv_path)
+    assert state["done"] and done["deleted"] == done["added"] == 600
+    assert _history_of(conn, "zed@example.org") == (1, 1) and _keys_unique(conn)
+    other.close()
     conn.close()
 
 
