@@ -314,7 +314,7 @@ def test_failed_commands_change_nothing(cli, seeded) -> None:
     assert [lead["id"] for lead in cli.json("list")] == [1, 2, 3]
 
 
-def test_bad_fixed_clock_is_explained(cli, monkeypatch) -> None:
+def test_bad_fixed_clock_is_explained(cli, conn, monkeypatch) -> None:
     monkeypatch.setenv("LEADCTL_NOW", "yesterday-ish")
     r = cli("list", ok=False)
     assert_one_error(r, EXIT_USAGE, ["list"])
@@ -392,6 +392,11 @@ def _make(kind: str, tmp: Path) -> Path:
     return path
 
 
+def _reads_only(argv: list[str]) -> bool:
+    """Listings, reports, export (and delete): a missing --db is not made for them."""
+    return argv[0] in ("list", "show", "report", "export", "delete") or argv == ["followups"]
+
+
 DB_KINDS = ["missing-folder", "folder", "text", "unrelated", "newer", "garbage-sqlite"]
 
 
@@ -404,8 +409,8 @@ def test_wrong_database_is_refused_untouched(cli, tmp_path, kind, argv) -> None:
     args = ["--db", str(path), *[a.replace("{tmp}", str(tmp_path)) for a in argv]]
     r = cli(*args, ok=False, input="")
     code = EXIT_FAILED
-    if argv == ["db", "check"] and kind == "missing-folder":
-        code = EXIT_NOT_FOUND  # "there is no database at ..."
+    if kind == "missing-folder" and (argv == ["db", "check"] or _reads_only(argv)):
+        code = EXIT_NOT_FOUND  # "there is no database at ...", "No database at ..."
     line = assert_one_error(r, code, args)
     assert str(path) in line or str(path.parent) in line
     if content is not None:
@@ -448,7 +453,7 @@ def test_traceback_never_reaches_a_real_process(tmp_path) -> None:
         ("unicode", EXIT_USAGE, "not valid UTF-8"),
     ],
 )
-def test_last_resort_handlers_print_one_line(cli, monkeypatch, exc, code, text) -> None:
+def test_last_resort_handlers_print_one_line(cli, conn, monkeypatch, exc, code, text) -> None:
     import typer
 
     from leadctl import leads

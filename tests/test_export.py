@@ -122,7 +122,7 @@ def test_export_streams(cli, monkeypatch):
     assert len(cli("export", "-f", "jsonl").stdout.splitlines()) == 4
 
 
-def test_empty_export(cli):
+def test_empty_export(cli, conn):
     assert cli("export").stdout.startswith("id,name,email,")
     assert cli("export", "-f", "jsonl").stdout == ""
 

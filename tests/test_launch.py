@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadctl.cli import launch
+from leadctl.db import open_db
 
 
 @pytest.mark.parametrize(
@@ -131,6 +132,13 @@ def test_errors_on_the_fast_path_are_one_line(
 def test_fast_path_nothing_due_and_not_a_database(
     tmp_path: Path, cli: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A --db or LEADCTL_DB that does not exist (a typo in a cron line) is an
+    # error, not an empty day every day; nothing is created.
+    typo = tmp_path / "typo.db"
+    fast, typer_path = _both(["--db", str(typo), "followups"], capsys)
+    assert fast == typer_path and fast[0] == 3 and f"No database at {typo}" in fast[2]
+    assert not typo.exists()
+    open_db(tmp_path / "test.db").close()
     (code, out, _), typer_path = _both(["followups"], capsys)
     assert (code, out) == (0, "Nothing due today.\n") and typer_path[:2] == (code, out)
     junk = tmp_path / "junk.db"

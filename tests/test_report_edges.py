@@ -45,7 +45,7 @@ def test_owner_none_selects_unassigned(conn: Any, cli: Any) -> None:
     assert cli.json("report", "conversion", "--owner", "ani")["totals"]["leads"] == 1
 
 
-def test_group_options_before_the_report_name_are_refused(cli: Any) -> None:
+def test_group_options_before_the_report_name_are_refused(cli: Any, conn: Any) -> None:
     r = cli("report", "--owner", "ani", "pipeline", ok=False)
     assert r.exit_code == 2 and "after the report name" in r.stderr
     assert cli.json("report", "--period", "this-month")["report"] == "summary"

@@ -373,7 +373,7 @@ def test_renamed_stages_still_report(world: Any, cli: Any) -> None:
     assert cli.json("report", "funnel")["rows"][1]["reached"] == 5
 
 
-def test_report_errors(cli: Any) -> None:
+def test_report_errors(cli: Any, conn: Any) -> None:
     r = cli("report", "pipeline", "--period", "someday", ok=False)
     assert r.exit_code == 2 and "Unknown period" in r.stderr
     r = cli("report", "conversion", "--by", "color", ok=False)
@@ -398,7 +398,7 @@ def test_report_errors(cli: Any) -> None:
     assert r.exit_code == 2
 
 
-def test_empty_database_reports(cli: Any) -> None:
+def test_empty_database_reports(cli: Any, conn: Any) -> None:
     for name in ("pipeline", "funnel", "conversion", "velocity", "stale", "forecast",
                  "activity", "sources", "customers", "team", "targets", "summary"):  # fmt: skip
         rep = cli.json("report", name)

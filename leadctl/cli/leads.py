@@ -182,7 +182,7 @@ def cmd_list(
         stale=stale,
         no_next_step=no_next_step,
     )
-    found = leads.list_leads(st.conn, f, now=st.now, sort=sort, limit=limit)
+    found = leads.list_leads(st.read_conn, f, now=st.now, sort=sort, limit=limit)
     rows = lead_records(found, table=fmt is Format.table)
     emit_records(rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_csv_keys())
 
@@ -199,7 +199,7 @@ def cmd_show(
     from leadctl.render import Column, emit_object, key_value, message, table
 
     st = state(ctx)
-    lead = leads.get_lead(st.conn, lead_id)
+    lead = leads.get_lead(st.read_conn, lead_id)
     acts = activities.list_activities(st.conn, lead_id, limit=limit)
     if fmt is not Format.table:
         obj = lead.to_dict()
@@ -369,7 +369,7 @@ def cmd_delete(
     from leadctl.render import message, safe_text
 
     st = state(ctx)
-    lead = leads.get_lead(st.conn, lead_id)
+    lead = leads.get_lead(st.read_conn, lead_id)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"Deleting lead {lead_id} needs confirmation", "Add --yes.")

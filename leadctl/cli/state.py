@@ -45,6 +45,25 @@ class State:
         return self._conn
 
     @property
+    def read_conn(self) -> sqlite3.Connection:
+        """The database of a command that only reads (listings, reports,
+        export): a path named by --db or LEADCTL_DB must exist. A typo in a
+        cron line would otherwise create an empty database and report an
+        empty day, every day. (The default path is made on first use.)"""
+        if self._conn is None:
+            from leadctl.config import resolve_db_path
+
+            path, is_default = resolve_db_path(self.db_arg, os.environ)
+            if not is_default and not path.exists():
+                from leadctl.errors import NotFoundError
+
+                raise NotFoundError(
+                    f"No database at {path}",
+                    "Check --db or LEADCTL_DB; `leadctl add` or `leadctl import` makes a new one.",
+                )
+        return self.conn
+
+    @property
     def now(self) -> datetime:
         """The clock. LEADCTL_NOW (ISO-8601) fixes it, for tests and demos."""
         if self._now is None:
