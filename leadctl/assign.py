@@ -111,9 +111,12 @@ def _apply(
     conn: sqlite3.Connection, lead: LeadRef, to: str | None, rule: str, *, now: datetime,
     actor: str | None,
 ) -> None:  # fmt: skip
+    from leadctl.followups import move_with_lead
+
     conn.execute(
         "UPDATE leads SET owner = ?, updated_at = ? WHERE id = ?", (to, to_store(now), lead.id)
     )
+    move_with_lead(conn, lead.id, lead.owner, to)
     activities.record(
         conn, lead.id, "assignment", at=now, now=now, actor=actor,
         data={"from": lead.owner, "to": to, "rule": rule},

@@ -108,6 +108,18 @@ def _clean_note(note: str | None) -> str | None:
     return text or None
 
 
+def move_with_lead(conn: sqlite3.Connection, lead_id: int, old: str | None, new: str | None) -> int:
+    """The lead changed hands: its open follow-ups that were the old owner's
+    (or nobody's, while it had none) become the new owner's; one given to
+    someone else stays theirs. Returns how many moved."""
+    return int(
+        conn.execute(
+            "UPDATE followups SET owner = ? WHERE lead_id = ? AND status = 'open' AND owner IS ?",
+            (new, lead_id, old),
+        ).rowcount
+    )
+
+
 def add_followup(
     conn: sqlite3.Connection,
     lead_id: int,

@@ -1891,6 +1891,10 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
             f"UPDATE leads SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
             [*sets.values(), lead_id],
         )
+        if "owner" in diff:
+            from leadctl.followups import move_with_lead
+
+            move_with_lead(conn, lead_id, *diff["owner"])
         act_id += 1
         data = {"import_id": run.import_id, "line": rows[-1].line, "changes": diff}
         act_rows.append(

@@ -471,6 +471,9 @@ def edit_lead(
                 conn, lead_id, "field_change", at=now, now=now, actor=actor, data={"changes": diff}
             )
         if owner_change:
+            from leadctl.followups import move_with_lead
+
+            move_with_lead(conn, lead_id, owner_change[0], owner_change[1])
             activities.record(
                 conn, lead_id, "assignment", at=now, now=now, actor=actor,
                 data={"from": owner_change[0], "to": owner_change[1], "rule": "manual"},

@@ -407,3 +407,37 @@ def test_urgency_coefficients_are_a_setting(cli: Any) -> None:
     assert coefficients()["due"] == 20.0  # refused values change nothing
     cli("settings", "set", "urgency", "default")
     assert coefficients()["due"] == 12.0
+
+
+def test_open_followups_move_with_the_lead(cli: Any, tmp_path: Any) -> None:
+    """A lead changing hands (assign, edit --owner, deactivate --redistribute,
+    an import update) takes its owner's open follow-ups along; one given to
+    someone else stays theirs, a done one keeps who did it."""
+    for handle in ("budi", "cici", "dedi"):
+        cli("team", "add", handle)
+    lead = add_lead(cli, "Ayu", "--phone", "0812-1111-2222")
+    step = add_fu(cli, lead, "today 23:00", "--note", "nobody's yet")
+    cli("assign", str(lead), "--to", "budi")
+    add_fu(cli, lead, "today 22:00", "--note", "budi's")
+    add_fu(cli, lead, "today 21:00", "--owner", "dedi", "--note", "dedi's")
+    done = add_fu(cli, lead, "today 07:00", "--note", "done by budi")
+    cli("followups", "done", str(done["id"]))
+
+    def owners() -> dict[str, str | None]:
+        rows = cli.json("followups", "--lead", str(lead))
+        return {r["note"]: r["owner"] for r in rows if r["id"]}
+
+    assert owners() == {"nobody's yet": "budi", "budi's": "budi", "dedi's": "dedi"}
+    cli("assign", str(lead), "--to", "cici")
+    assert owners() == {"nobody's yet": "cici", "budi's": "cici", "dedi's": "dedi"}
+    assert len(cli.json("followups", "--owner", "cici")) == 2
+    cli("edit", str(lead), "--owner", "budi")
+    assert set(owners().values()) == {"budi", "dedi"}
+    cli("team", "deactivate", "budi", "--redistribute", "--yes")
+    assert "budi" not in owners().values()
+    update = tmp_path / "owner.csv"
+    update.write_text("name,phone,owner\nAyu,081211112222,cici\n")
+    cli("import", str(update), "--on-duplicate", "update")
+    assert owners() == {"nobody's yet": "cici", "budi's": "cici", "dedi's": "dedi"}
+    history = cli.json("followups", "--lead", str(lead), "--all")
+    assert step["id"] in {r["id"] for r in history}
