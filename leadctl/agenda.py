@@ -25,7 +25,8 @@ SELECT {outer}, ROUND({urgency}, 2) AS urgency FROM (
   SELECT f.id, f.lead_id, f.due_at, f.kind, f.note, f.owner, f.status, f.enrollment_id,
          f.step, f.template, f.snoozed,
          l.name AS lead_name, l.company, l.phone, l.email, l.score, l.value, l.currency,
-         l.stage, {probability} AS probability, e.sequence,
+         l.stage, s.kind AS stage_kind, l.do_not_contact, {probability} AS probability,
+         e.sequence,
          {terms}
   FROM followups f
   JOIN leads l ON l.id = f.lead_id
@@ -40,7 +41,8 @@ SELECT {outer}, ROUND({urgency}, 2) AS urgency FROM (
   SELECT NULL AS id, l.id AS lead_id, NULL AS due_at, NULL AS kind, NULL AS note, l.owner,
          NULL AS status, NULL AS enrollment_id, NULL AS step, NULL AS template, 0 AS snoozed,
          l.name AS lead_name, l.company, l.phone, l.email, l.score, l.value, l.currency,
-         l.stage, {probability} AS probability, NULL AS sequence,
+         l.stage, s.kind AS stage_kind, l.do_not_contact, {probability} AS probability,
+         NULL AS sequence,
          {terms}
   FROM leads l JOIN stages s ON s.name = l.stage
   WHERE {where}
@@ -121,7 +123,7 @@ def parse_span(text: str) -> int:
 _KEYS = (
     "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "kind", "note",
     "owner", "status", "template", "sequence", "enrollment_id", "step", "snoozed", "score",
-    "value", "currency", "stage", "probability",
+    "value", "currency", "stage", "stage_kind", "do_not_contact", "probability",
 )  # fmt: skip
 _OUTER = ", ".join(_KEYS) + ", t_stale AS stale, t_no_next_step AS no_next_step"
 
@@ -223,6 +225,7 @@ def list_followups(
         rec = dict(zip(names, values, strict=True))
         rec["stale"] = bool(rec["stale"])
         rec["no_next_step"] = bool(rec["no_next_step"])
+        rec["do_not_contact"] = bool(rec["do_not_contact"])
         due_at = rec["due_at"]
         if due_at is None:
             rec.update(due_local=None, overdue=False, overdue_days=0)

@@ -108,6 +108,23 @@ def _clean_note(note: str | None) -> str | None:
     return text or None
 
 
+def lead_warnings(conn: sqlite3.Connection, lead_id: int) -> list[str]:
+    """What to know before scheduling a touch: the lead opted out, or closed."""
+    row = conn.execute(
+        "SELECT l.do_not_contact, l.stage, s.kind FROM leads l JOIN stages s ON s.name = l.stage"
+        " WHERE l.id = ?",
+        (lead_id,),
+    ).fetchone()
+    if row is None:
+        return []
+    out = []
+    if row[0]:
+        out.append(f"lead {lead_id} is marked do-not-contact")
+    if row[2] != "open":
+        out.append(f"lead {lead_id} is {row[1]} (closed)")
+    return out
+
+
 def move_with_lead(conn: sqlite3.Connection, lead_id: int, old: str | None, new: str | None) -> int:
     """The lead changed hands: its open follow-ups that were the old owner's
     (or nobody's, while it had none) become the new owner's; one given to

@@ -441,3 +441,26 @@ def test_open_followups_move_with_the_lead(cli: Any, tmp_path: Any) -> None:
     assert owners() == {"nobody's yet": "cici", "budi's": "cici", "dedi's": "dedi"}
     history = cli.json("followups", "--lead", str(lead), "--all")
     assert step["id"] in {r["id"] for r in history}
+
+
+def test_followups_of_opted_out_and_closed_leads_are_flagged(cli: Any) -> None:
+    """Not cancelled (a lost lead may be worth a call in three months), but
+    nobody calls them by mistake: flagged in every format, warned when added."""
+    lead = add_lead(cli, "Ayu", "--phone", "0812-1111-2222")
+    other = add_lead(cli, "Bayu")
+    add_fu(cli, lead, "today 10:00", "--note", "call her")
+    add_fu(cli, other, "today 11:00", "--note", "call him")
+    cli("edit", str(lead), "--do-not-contact")
+    cli("advance", str(lead), "--to", "lost", "--reason", "price")
+    rows = {r["lead_id"]: r for r in due_list(cli)}
+    assert (rows[lead]["do_not_contact"], rows[lead]["stage_kind"]) == (True, "lost")
+    assert (rows[other]["do_not_contact"], rows[other]["stage_kind"]) == (False, "open")
+    plain = cli("followups").stdout.splitlines()
+    assert [("DO NOT CONTACT" in line, "(lead lost)" in line) for line in plain] == [
+        (True, True) if "call her" in line else (False, False) for line in plain
+    ]
+    assert "do_not_contact" in cli("followups", "-f", "csv").stdout.splitlines()[0]
+    r = cli("followups", "add", str(lead), "--due", "+90d", "--note", "try again")
+    assert "do-not-contact" in r.stderr and "lost (closed)" in r.stderr
+    r = cli("followups", "add", str(other), "--due", "+1d")
+    assert "Warning" not in r.stderr

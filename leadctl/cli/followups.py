@@ -115,6 +115,8 @@ def cmd_add(
     fu = followups.add_followup(
         st.conn, lead_id, when, now=st.now, kind=kind, note=note, owner=owner
     )
+    for warning in followups.lead_warnings(st.conn, lead_id):
+        message(f"Warning: {warning}.")
     if fmt is Format.table:
         from leadctl.dates import format_local
 

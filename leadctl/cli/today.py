@@ -14,7 +14,7 @@ from leadctl.cli.state import State
 CSV_KEYS = (
     "id", "lead_id", "lead_name", "company", "phone", "email", "due_at", "due_local", "kind",
     "note", "owner", "status", "urgency", "overdue", "overdue_days", "stale", "no_next_step",
-    "stage", "probability", "score", "value", "currency",
+    "do_not_contact", "stage", "stage_kind", "probability", "score", "value", "currency",
     "sequence", "enrollment_id", "step", "template", "snoozed",
 )  # fmt: skip
 
@@ -25,7 +25,15 @@ def _what(rec: dict[str, Any]) -> str:
     what = str(rec["kind"])
     if rec.get("note"):
         what += f": {rec['note']}"
-    return what
+    return what + _warnings(rec)
+
+
+def _warnings(rec: dict[str, Any]) -> str:
+    """What to know before the touch: the lead opted out, or has closed."""
+    text = " (DO NOT CONTACT)" if rec["do_not_contact"] else ""
+    if rec["stage_kind"] != "open":
+        text += f" (lead {rec['stage']})"
+    return text
 
 
 def _when_text(rec: dict[str, Any]) -> str:
