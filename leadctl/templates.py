@@ -356,7 +356,9 @@ def template_users(conn: sqlite3.Connection, name: str) -> list[str]:
 def remove_template(conn: sqlite3.Connection, name: str, *, force: bool = False) -> Template:
     """Delete a template (built-ins too: `reset_templates` brings them back).
 
-    Refused while a sequence step or an open follow-up uses it, unless forced.
+    Refused while a sequence step or an open follow-up uses it, unless
+    forced: then those steps and follow-ups keep their kind and note, without
+    a template (nothing is left naming one that no longer exists).
     """
     with transaction(conn):
         tpl = get_template(conn, name)
@@ -366,6 +368,11 @@ def remove_template(conn: sqlite3.Connection, name: str, *, force: bool = False)
                 f"Template {tpl.name!r} is used by {', '.join(users)}",
                 "Change those first, or add --force to remove it anyway.",
             )
+        conn.execute("UPDATE sequence_steps SET template = NULL WHERE template = ?", (tpl.name,))
+        conn.execute(
+            "UPDATE followups SET template = NULL WHERE template = ? AND status = 'open'",
+            (tpl.name,),
+        )
         conn.execute("DELETE FROM templates WHERE name = ?", (tpl.name,))
     return tpl
 

@@ -200,6 +200,24 @@ def test_remove_refused_while_a_sequence_uses_it(conn: Any) -> None:
     with pytest.raises(ConflictError, match="sequence 'welcome'"):
         templates.remove_template(conn, "thank-you")
     templates.remove_template(conn, "thank-you", force=True)
+    # Forced: the step stays, a plain WhatsApp reminder naming no template.
+    step = conn.execute("SELECT kind, template FROM sequence_steps").fetchone()
+    assert tuple(step) == ("whatsapp", None)
+    assert templates.template_users(conn, "thank-you") == []
+
+
+def test_a_forced_remove_detaches_open_followups(cli: Any) -> None:
+    cli("sequence", "add", "welcome", "--step", "0d whatsapp thank-you : say thanks")
+    lead = cli("add", "Budi", "--phone", "0812-3456-7890").stdout.strip()
+    fu = cli.json("sequence", "enroll", lead, "welcome")["followup"]
+    assert fu["template"] == "thank-you"
+    r = cli("template", "remove", "thank-you", ok=False)
+    assert r.exit_code == 1 and "1 open follow-up" in r.stderr
+    cli("template", "remove", "thank-you", "--force")
+    listed = [r for r in cli.json("followups") if r["id"] == fu["id"]]
+    assert [(r["template"], r["note"]) for r in listed] == [(None, "say thanks")]
+    cli("followups", "done", str(fu["id"]))  # completes the sequence as ever
+    assert cli.json("sequence", "status", "--all")[0]["status"] == "completed"
 
 
 def test_reset_restores_builtins(conn: Any) -> None:
