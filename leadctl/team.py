@@ -268,7 +268,16 @@ def get_member(conn: sqlite3.Connection, handle: str) -> Member:
     key = str(handle).strip().lower()
     row = conn.execute("SELECT * FROM team_members WHERE handle = ?", (key,)).fetchone()
     if row is None:
-        raise NotFoundError(f"Unknown team member {handle!r}", member_hint(conn))
+        # Every member, the inactive ones marked: `team activate` looks one up.
+        members = list_members(conn)
+        hint = (
+            "Members: "
+            + ", ".join(m.handle + ("" if m.active else " (inactive)") for m in members)
+            + "."
+            if members
+            else member_hint(conn)
+        )
+        raise NotFoundError(f"Unknown team member {handle!r}", hint)
     return Member.from_row(row)
 
 

@@ -194,6 +194,12 @@ def test_activate_joins_the_end_of_the_queue(cli: Any) -> None:
     assert order == ["budi", "cici", "ani"]
     r = cli("team", "activate", "ani")
     assert "already active" in r.stderr
+    cli("team", "deactivate", "budi", "--keep")
+    r = cli("team", "deactivate", "budi", "--keep")
+    assert "already inactive" in r.stderr and "deactivated" not in r.stderr
+    # A typo names every member, the inactive ones marked (activate needs them).
+    r = cli("team", "activate", "bdi", ok=False)
+    assert r.exit_code == 3 and "budi (inactive)" in r.stderr and "ani" in r.stderr
 
 
 def test_every_team_command_has_help(cli: Any) -> None:

@@ -289,6 +289,7 @@ def cmd_deactivate(
 
     st = state(ctx)
     member = team.get_member(st.conn, handle)
+    was_active = member.active
     held = assign.open_leads_of(st.conn, member.handle)
     if redistribute is None:
         if not held:
@@ -311,7 +312,9 @@ def cmd_deactivate(
     member, decisions = assign.deactivate(
         st.conn, member.handle, now=st.now, actor=st.actor, redistribute_leads=redistribute
     )
-    message(f"Team member {member.handle} deactivated.")
+    message(
+        f"Team member {member.handle} " + ("deactivated." if was_active else "is already inactive.")
+    )
     if decisions or fmt is not Format.table:
         emit_decisions(decisions, fmt)
     if decisions:
