@@ -360,6 +360,20 @@ class Prepared:
     pre: tuple[Any, ...] | str | None = None
 
 
+def _team_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each team member's name (case-folded) -> handle; a name two members
+    share names nobody."""
+    names: dict[str, str] = {}
+    shared: set[str] = set()
+    for handle, name in conn.execute("SELECT handle, name FROM team_members"):
+        key = str(name or "").strip().casefold()
+        if key:
+            if key in names and names[key] != handle:
+                shared.add(key)
+            names[key] = handle
+    return {k: v for k, v in names.items() if k not in shared}
+
+
 def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
     """What conversion needs from the database (picklable, for the worker)."""
     stages = conn.execute("SELECT name, kind, requires_reason FROM stages ORDER BY position")
@@ -367,6 +381,7 @@ def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
         "defaults": leads.Defaults.load(conn),
         "stages": {r[0]: (r[1], bool(r[2])) for r in stages},
         "team": {r[0] for r in conn.execute("SELECT handle FROM team_members")},
+        "team_names": _team_names(conn),
     }
 
 
@@ -403,6 +418,7 @@ class Converter:
         self.nulls = {n.strip().casefold() for n in opts.nulls}
         self.stages: dict[str, tuple[str, bool]] = context["stages"]
         self.team: set[str] = context["team"]
+        self.team_names: dict[str, str] = context.get("team_names", {})
         self.warnings: list[dict[str, Any]] = []
         self._currencies: dict[Any, str] = {}
         self.plan: list[tuple[str, str, str | None]] | None = None
@@ -686,7 +702,13 @@ class Converter:
             raise ValidationError("no name, e-mail, phone or external id")
         owner = values.get("owner")
         if owner and self.team and owner not in self.team:
-            raise ValidationError(f"unknown team member {owner!r} (owner)")
+            # Another CRM's export names people ("Moses Frase"): a member's name is theirs.
+            handle = self.team_names.get(owner.casefold())
+            if handle is None:
+                raise ValidationError(
+                    f"unknown team member {owner!r} (owner: a member's handle or name)"
+                )
+            values["owner"] = handle
         return Prepared(line, values, custom, given.get("note"), raw)
 
     def _normalize(self, data: dict[str, Any], custom: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from leadctl import importer
+
 FIX = Path(__file__).parent / "fixtures" / "import"
 
 
@@ -402,6 +404,35 @@ def test_owner_must_be_team_member_once_a_team_exists(cli, conn):
     conn.commit()
     s = imp(cli, "history.csv", *HISTORY_ARGS)
     assert any("unknown team member 'moses frase'" in r["reason"] for r in s["rejected"])
+
+
+def test_an_owner_column_may_name_members_by_their_name(cli, tmp_path, monkeypatch):
+    """Another CRM's export names people: 'Moses Frase' is the member whose
+    name that is (any case), on the ordinary and the bulk path alike."""
+    cli("team", "add", "moses", "--name", "Moses Frase")
+    cli("team", "add", "anna", "--name", "Anna Snelling")
+    cli("team", "add", "ann2", "--name", "Ann Lee")
+    cli("team", "add", "ann3", "--name", "ann lee")  # a shared name names nobody
+    path = tmp_path / "owners.csv"
+    rows = ["Name,Owner", "A,Moses Frase", "B,ANNA SNELLING", "C,moses", "D,Ann Lee", "E,Zed"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    s = imp(cli, path)
+    assert [(r["line"], r["reason"]) for r in s["rejected"]] == [
+        (5, "unknown team member 'ann lee' (owner: a member's handle or name)"),
+        (6, "unknown team member 'zed' (owner: a member's handle or name)"),
+    ]
+    assert [(r["name"], r["owner"]) for r in leads(cli)] == [
+        ("A", "moses"), ("B", "anna"), ("C", "moses")
+    ]  # fmt: skip
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)  # the bulk path: children convert
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "Name,Email,Owner\n"
+        + "".join(f"Lead {i},l{i}@example.com,Moses Frase\n" for i in range(300)),
+        encoding="utf-8",
+    )
+    assert imp(cli, big)["inserted"] == 300
+    assert {r["owner"] for r in leads(cli) if r["name"].startswith("Lead ")} == {"moses"}
 
 
 def test_jsonl_import(cli):
