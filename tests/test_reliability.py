@@ -180,6 +180,29 @@ def test_read_only_connection_in_process(cli, filled, monkeypatch) -> None:
     assert dump(filled) == before
 
 
+def test_followups_read_only_with_a_sequence_to_stop(cli, filled, monkeypatch) -> None:
+    """A lead closed behind leadctl's back while enrolled: the morning listing
+    would stop its sequence, but the file is read-only. The listing still
+    works and does not show the step that should have stopped."""
+    cli("sequence", "add", "welcome", "--step", "0d call : say hi")
+    cli("sequence", "enroll", "1", "welcome")
+    cli("sequence", "enroll", "2", "welcome")
+    raw = sqlite3.connect(filled)
+    raw.execute("UPDATE leads SET stage = 'lost', lost_reason = 'price' WHERE id = 1")
+    raw.commit()
+    raw.close()
+    before = dump(filled)
+    _patch_connect(monkeypatch, uri_flags="mode=ro")
+    for args in (["followups", "-f", "json"], ["followups"]):
+        r = cli(*args)
+        assert r.exit_code == 0 and "Budi" not in r.stdout and "Ani" in r.stdout, args
+    monkeypatch.setattr(dbmod, "connect", REAL_CONNECT)
+    assert dump(filled) == before
+    assert [r["lead_id"] for r in cli.json("followups")] == [2]  # a writer stops it now
+    status = {e["lead_id"]: e["stop_reason"] for e in cli.json("sequence", "status", "--all")}
+    assert status == {1: "lost", 2: None}
+
+
 # ---- disk full, for real ------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ the Typer command calls the same `show` for every other form, so both print
 exactly the same thing.
 """
 
+import sqlite3
 import sys
 from typing import Any
 
@@ -151,10 +152,19 @@ def show(
     from leadctl import agenda
 
     conn = st.read_conn
-    if agenda.pending_sequence_stops(conn):
+    unsynced: set[int] = set()  # enrolments that should stop, on a read-only file
+    stops = agenda.pending_sequence_stops(conn)
+    if stops:
         from leadctl import sequences
 
-        sequences.sync(conn, now=st.now)
+        try:
+            sequences.sync(conn, now=st.now)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+            # Reading works on a read-only file: leave the stops to the next
+            # writer, but never list a step that should have stopped.
+            unsynced = {enrollment for enrollment, _ in stops}
     if explain is not None:
         _explain(st, explain, fmt)
         return
@@ -163,6 +173,8 @@ def show(
         conn, now=st.now, tz=st.tz, owner=owner, kind=kind, upcoming_days=days,
         include_all=include_all, lead_id=lead,
     )  # fmt: skip
+    if unsynced:
+        records = [r for r in records if r["enrollment_id"] not in unsynced]
     if fmt == "ics":
         from leadctl.calendar_ics import build_calendar, db_identity
 
