@@ -382,3 +382,10 @@ def test_upgrade_from_schema_2_adds_defaults_and_keeps_own(db_path: Any) -> None
     assert set(rows) == {name for name, _, _ in TEMPLATES_DEFAULTS}
     assert rows["thank-you"].body == "my own {name}" and not rows["thank-you"].builtin
     assert rows["product-intro"].builtin
+
+
+def test_an_edit_with_nothing_to_change_says_so(cli: Any) -> None:
+    """As `edit` and `team edit`: exit 0, nothing written; an unknown name is 3."""
+    r = cli("template", "edit", "thank-you")
+    assert r.exit_code == 0 and "nothing changed" in r.stderr
+    assert cli("template", "edit", "nope", ok=False).exit_code == 3

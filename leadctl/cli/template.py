@@ -182,13 +182,10 @@ def template_edit(
 ) -> None:
     """Change a template's channel, subject or text (built-ins too)."""
     from leadctl import templates
-    from leadctl.errors import UsageError
     from leadctl.render import message
 
     text = _read_body(body, body_file)
-    if channel is None and subject is None and text is None:
-        raise UsageError("Nothing to change", "Give --channel, --subject, --body or --body-file.")
-    st = state(ctx)
+    st = state(ctx)  # no option: "nothing changed", as `edit` and `team edit` say
     before = templates.get_template(st.conn, name)
     tpl = templates.edit_template(
         st.conn, name, now=st.now, channel=channel.value if channel else None,
