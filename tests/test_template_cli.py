@@ -80,7 +80,7 @@ def test_add_usage_errors(cli: Any) -> None:
     assert r.exit_code == 2 and "subject" in r.stderr
     r = cli("template", "add", "thank-you", "--body", "a", ok=False)
     assert r.exit_code == 1 and "already exists" in r.stderr
-    assert cli("template", "edit", "thank-you", ok=False).exit_code == 2
+    assert cli("template", "edit", "thank-you").exit_code == 0  # nothing changed, as `edit`
     r = cli("template", "add", "x", "--body-file", "/nonexistent/file", ok=False)
     assert r.exit_code == 2 and "Cannot read" in r.stderr
 
