@@ -76,6 +76,12 @@ def _check_type(type_: str, choices: list[str] | None) -> tuple[str, list[str]]:
         )
     if t != "choice" and opts:
         raise ValidationError("Only a choice criterion takes --choices")
+    return t, opts
+
+
+def _check_choices(opts: list[str]) -> None:
+    """Choices typed now (not those stored: an older database may hold a
+    repeat, and editing a label must not fail on it)."""
     seen: set[str] = set()
     for opt in opts:
         if opt.casefold() in seen:
@@ -84,7 +90,6 @@ def _check_type(type_: str, choices: list[str] | None) -> tuple[str, list[str]]:
                 "Give each choice once (choices match answers whatever their case).",
             )
         seen.add(opt.casefold())
-    return t, opts
 
 
 def add_criterion(
@@ -103,6 +108,7 @@ def add_criterion(
             "Use lower-case letters, digits and _, starting with a letter, e.g. company_size.",
         )
     t, opts = _check_type(type_, choices)
+    _check_choices(opts)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM criteria WHERE key = ?", (k,)).fetchone():
             raise ConflictError(
@@ -135,6 +141,8 @@ def edit_criterion(
             choices if choices is not None else (c.choices if new_type == "choice" else [])
         )
         t, opts = _check_type(new_type, new_choices)
+        if choices is not None:
+            _check_choices(opts)
         if t != c.type:
             answered = conn.execute(
                 "SELECT count(*) FROM qualification_answers WHERE criterion = ?", (c.key,)
@@ -174,7 +182,7 @@ def _keep_answers(conn: sqlite3.Connection, key: str, choices: list[str]) -> Non
         raise ConflictError(
             f"{total} answer(s) to {key!r} are not among the new choices ({shown})",
             "Keep those choices in --choices, or change those answers first"
-            f" (`leadctl qualify ID {key}=...`).",
+            f" (`leadctl qualify ID -a {key}=...`).",
         )
     for value, _ in rows:
         if spelling[str(value).casefold()] != value:

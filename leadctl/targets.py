@@ -148,7 +148,8 @@ def remove_target(conn: sqlite3.Connection, unit: str, metric: str, *, owner: st
 
 
 def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | None) -> int:
-    """The metric's value over the period, for `owner` (None or '' = the team)."""
+    """The metric's value over the period, for `owner` (None or '' = the team,
+    'none' = the unassigned leads)."""
     from leadctl.reports import (
         WON_KINDS,
         closed_terms,
@@ -163,9 +164,7 @@ def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | N
         terms = window("created_at", period, p)
         if metric == "qualified":
             terms.append("qualified != 0")
-        if owner:
-            terms.append("owner = ?")
-            p.append(owner)
+        terms += _owner_terms("owner", owner, p)
         return int(conn.execute(f"SELECT count(*) FROM leads{where(terms)}", p).fetchone()[0])
     if metric in ("won_count", "won_value"):
         currency = get_setting(conn, "currency", "IDR")
@@ -176,15 +175,21 @@ def actual(conn: sqlite3.Connection, metric: str, period: Period, owner: str | N
         if metric == "won_value":
             p.append(currency)
         terms = [in_list("stage", won, p), *closed_terms(period, p)]
-        if owner:
-            terms.append("owner = ?")
-            p.append(owner)
+        terms += _owner_terms("owner", owner, p)
         return int(conn.execute(f"SELECT {sel} FROM leads{where(terms)}", p).fetchone()[0] or 0)
-    terms = work_terms(period, p)
-    if owner:
-        terms.append("actor = ?")
-        p.append(owner)
+    terms = work_terms(period, p) + _owner_terms("actor", owner, p)
     return int(conn.execute(f"SELECT count(*) FROM activities{where(terms)}", p).fetchone()[0])
+
+
+def _owner_terms(column: str, owner: str | None, params: list[Any]) -> list[str]:
+    """None or '' = the whole team; 'none' or '-' = nobody's (unassigned leads,
+    activities without an actor), as the reports' --owner none."""
+    if not owner:
+        return []
+    if owner in ("none", "-"):
+        return [f"{column} IS NULL"]
+    params.append(owner)
+    return [f"{column} = ?"]
 
 
 def evaluate(

@@ -138,7 +138,7 @@ def test_new_choices_keep_every_answer_valid(cli: Any) -> None:
     # Dropping a choice some lead holds is refused, and changes nothing.
     r = cli("criteria", "edit", "size", "--choices", "small,medium", ok=False)
     assert r.exit_code == 1 and "1 answer(s) to 'size' are not among the new choices" in r.stderr
-    assert "'large'" in r.stderr
+    assert "'large'" in r.stderr and "leadctl qualify ID -a size=" in r.stderr
     assert [c["choices"] for c in cli.json("criteria", "list") if c["key"] == "size"] == [
         ["small", "medium", "large"]
     ]
@@ -189,3 +189,15 @@ def test_parse_answer_examples(ctype: str, text: str, expected: str | None) -> N
     c = next(x for x in CRITERIA if x.type == ctype)
     got = qualify.parse_answer(c, text, NOW, timezone.utc)
     assert got == expected
+
+
+def test_a_stored_repeated_choice_does_not_block_other_edits(cli: Any, conn: Any) -> None:
+    """A database from before repeats were refused: its label still edits."""
+    cli("criteria", "add", "size", "--type", "choice", "--choices", "small,medium")
+    conn.execute(
+        """UPDATE criteria SET choices = '["small","Small","medium"]' WHERE key = 'size'"""
+    )
+    conn.commit()
+    cli("criteria", "edit", "size", "--label", "Size?", "--optional")
+    row = [c for c in cli.json("criteria", "list") if c["key"] == "size"][0]
+    assert (row["label"], row["choices"]) == ("Size?", ["small", "Small", "medium"])

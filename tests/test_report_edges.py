@@ -133,3 +133,30 @@ def test_empty_option_values_mean_what_list_says_or_are_refused(conn: Any, cli: 
         assert r.exit_code == 2 and "empty" in r.stderr, option
     r = cli("report", "--owner", "", "pipeline", ok=False)
     assert r.exit_code == 2 and "after the report name" in r.stderr
+
+
+def test_weighted_values_sum_exactly(cli: Any) -> None:
+    """Cents whose weighted total ends in exactly half a cent: the integer sum
+    divided once rounds as pipeline and forecast both should (summing each
+    lead's share as a float gave 1257063 in one and 1257064 in the other)."""
+    cli("settings", "set", "currency", "USD")
+    deals = [("26283.45", "new"), ("36297.96", "contacted"), ("18401.84", "new"),
+             ("4212.57", "contacted")]  # fmt: skip
+    for n, (value, stage) in enumerate(deals, 1):
+        cli("add", f"U{n}", "--value", value, "--expected-close", "2026-12")
+        if stage != "new":
+            cli("advance", str(n), "--to", stage)
+    pipeline = cli.json("report", "pipeline")["totals"]["weighted_value"]
+    forecast = cli.json("report", "forecast")["totals"]["weighted_value"]
+    assert pipeline == forecast == 1257064
+
+
+def test_summary_of_the_unassigned_counts_their_month(cli: Any) -> None:
+    cli("add", "A")
+    cli("add", "B", "--owner", "ani")
+    for owner in ("", "none"):
+        totals = cli.json("report", "--owner", owner)["totals"]
+        assert (totals["open_leads"], totals["new_leads"]) == (1, 1), owner
+    assert cli.json("report")["totals"]["new_leads"] == 2
+    r = cli("report", "targets", "--period", "", ok=False)
+    assert r.exit_code == 2 and "empty" in r.stderr

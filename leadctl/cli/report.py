@@ -519,7 +519,7 @@ def cmd_targets(
 
     st = state(ctx)
     p = None
-    if period or since or until:
+    if (period, since, until) != (None, None, None):  # an empty one is refused
         p = _period(st, period, since, until, "this-month")
         if p.unit is None:
             raise UsageError(

@@ -34,6 +34,28 @@ _m = re.search(r"CASE WHEN s\.kind = 'open'.*?END", LEAD_COLUMNS, re.S)
 assert _m is not None
 PROBABILITY_SQL = _m.group(0)
 
+
+def weighted_sum(real: bool = False) -> str:
+    """SQL: Σ value × effective probability / 100 over the leads in the
+    currency (the CASE's one parameter). The integer sum divided once is
+    exact (below 2^53); many deals near the largest value overflow SQLite's
+    64-bit integers, and then `real` sums each lead's share as a float."""
+    if real:
+        return f"SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) / 100.0 END)"
+    return f"SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) END) / 100.0"
+
+
+def rows_weighted(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[Any]:
+    """The rows of `sql` (holding {weighted} for `weighted_sum`), summed as
+    integers, or as reals if those overflow."""
+    try:
+        return conn.execute(sql.format(weighted=weighted_sum()), params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "integer overflow" not in str(exc):
+            raise
+        return conn.execute(sql.format(weighted=weighted_sum(real=True)), params).fetchall()
+
+
 WON_KINDS = ("won", "inactive")
 # Activities a person does (the `activities` metric and the activity report);
 # system rows (created, stage_change, field_change, ...) are not work done.

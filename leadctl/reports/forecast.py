@@ -15,12 +15,12 @@ from typing import Any
 
 from leadctl.periods import Period
 from leadctl.reports import (
-    PROBABILITY_SQL,
     WON_KINDS,
     Report,
     context,
     in_list,
     owner_terms,
+    rows_weighted,
     where,
 )
 
@@ -106,9 +106,10 @@ def forecast(
              "won_value": 0},
         )  # fmt: skip
 
-    for r in conn.execute(
+    for r in rows_weighted(
+        conn,
         f"SELECT {month} AS m, count(*) AS n, SUM(CASE WHEN l.currency = ? THEN l.value END) AS v,"
-        f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) / 100.0 END) AS w"
+        " {weighted} AS w"
         f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(oterms)} GROUP BY m",
         [ctx.currency, ctx.currency, *op],
     ):

@@ -8,12 +8,12 @@ from typing import Any
 
 from leadctl.periods import Period
 from leadctl.reports import (
-    PROBABILITY_SQL,
     Report,
     check_by,
     context,
     in_list,
     owner_terms,
+    rows_weighted,
     where,
     window,
 )
@@ -48,7 +48,7 @@ def pipeline(
     sql = (
         f"SELECT l.stage AS stage{', l.' + by + ' AS grp' if by else ''}, count(*) AS n,"
         " SUM(CASE WHEN l.currency = ? THEN l.value END) AS value,"
-        f" SUM(CASE WHEN l.currency = ? THEN l.value * ({PROBABILITY_SQL}) / 100.0 END) AS weighted"
+        " {weighted} AS weighted"
         f" FROM leads l CROSS JOIN stages s ON s.name = l.stage{where(terms)}"
         # +l.stage: group by sorting a scan, not by walking the (stage, owner)
         # index and fetching every row at random (3× slower on 1M leads).
@@ -56,7 +56,7 @@ def pipeline(
     )
     # Text groups are case-folded here, on the few grouped rows.
     found: dict[tuple[str, Any], dict[str, Any]] = {}
-    for r in conn.execute(sql, sel + wp):
+    for r in rows_weighted(conn, sql, sel + wp):
         grp = r["grp"] if by else None
         k = (r["stage"], grp.casefold() if isinstance(grp, str) else grp)
         acc = found.setdefault(k, {"grp": grp, "n": 0, "value": 0, "weighted": 0.0})
