@@ -199,5 +199,5 @@ def test_a_stored_repeated_choice_does_not_block_other_edits(cli: Any, conn: Any
     )
     conn.commit()
     cli("criteria", "edit", "size", "--label", "Size?", "--optional")
-    row = [c for c in cli.json("criteria", "list") if c["key"] == "size"][0]
+    row = next(c for c in cli.json("criteria", "list") if c["key"] == "size")
     assert (row["label"], row["choices"]) == ("Size?", ["small", "Small", "medium"])
