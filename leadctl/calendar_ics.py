@@ -43,7 +43,10 @@ def _summary(rec: dict[str, Any]) -> str:
     who = _clean(rec.get("lead_name")) or f"lead {rec['lead_id']}"
     if rec.get("company"):
         who += f" ({_clean(rec['company'])})"
-    return f"{rec['kind']}: {who}"
+    flags = " (DO NOT CONTACT)" if rec.get("do_not_contact") else ""
+    if rec.get("stage_kind", "open") != "open":
+        flags += f" (lead {_clean(rec['stage'])})"
+    return f"{rec['kind']}: {who}{flags}"
 
 
 def _description(rec: dict[str, Any]) -> str:

@@ -21,7 +21,15 @@ def default_db_path() -> Path:
 
 def resolve_db_path(arg: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
     """(path, is_default). The default folder is created on first use; a folder
-    named explicitly must exist (a typo should not create stray folders)."""
+    named explicitly must exist (a typo should not create stray folders).
+    An empty --db (a script's unset variable) is an error, not the default;
+    an empty LEADCTL_DB is unset, as the shell treats it."""
+    if arg is not None and not arg.strip():
+        from leadctl.errors import UsageError
+
+        raise UsageError(
+            "--db is empty", "Give a database file, or leave --db out for the default."
+        )
     if arg:
         return Path(arg).expanduser(), False
     if env.get(ENV_DB):

@@ -361,12 +361,12 @@ class Prepared:
 
 
 def _team_names(conn: sqlite3.Connection) -> dict[str, str]:
-    """Each team member's name (case-folded) -> handle; a name two members
-    share names nobody."""
+    """Each team member's name (case-folded, spaces collapsed) -> handle; a
+    name two members share names nobody."""
     names: dict[str, str] = {}
     shared: set[str] = set()
     for handle, name in conn.execute("SELECT handle, name FROM team_members"):
-        key = str(name or "").strip().casefold()
+        key = " ".join(str(name or "").split()).casefold()
         if key:
             if key in names and names[key] != handle:
                 shared.add(key)
@@ -703,7 +703,7 @@ class Converter:
         owner = values.get("owner")
         if owner and self.team and owner not in self.team:
             # Another CRM's export names people ("Moses Frase"): a member's name is theirs.
-            handle = self.team_names.get(owner.casefold())
+            handle = self.team_names.get(" ".join(owner.split()).casefold())
             if handle is None:
                 raise ValidationError(
                     f"unknown team member {owner!r} (owner: a member's handle or name)"

@@ -407,6 +407,21 @@ def sync(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[int, str]]:
     return found
 
 
+def sync_if_writable(conn: sqlite3.Connection, *, now: datetime) -> set[int]:
+    """`sync` for a reading command: on a read-only file (reading works there)
+    nothing is written, and the enrolments that should stop are returned so
+    the caller leaves their steps out; the next writer stops them."""
+    try:
+        sync(conn, now=now)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        from leadctl.agenda import pending_sequence_stops
+
+        return {enrollment for enrollment, _ in pending_sequence_stops(conn)}
+    return set()
+
+
 def status(
     conn: sqlite3.Connection,
     *,

@@ -394,7 +394,10 @@ def _make(kind: str, tmp: Path) -> Path:
 
 def _reads_only(argv: list[str]) -> bool:
     """Listings, reports, export (and delete): a missing --db is not made for them."""
-    return argv[0] in ("list", "show", "report", "export", "delete") or argv == ["followups"]
+    return argv[0] in ("list", "show", "report", "export", "delete") or argv[:2] in (
+        ["followups"],
+        ["db", "backup"],
+    )
 
 
 DB_KINDS = ["missing-folder", "folder", "text", "unrelated", "newer", "garbage-sqlite"]
@@ -484,3 +487,16 @@ def test_the_actor_under_cron_is_the_login_name(cli, monkeypatch) -> None:
     cli("log", lead, "--kind", "call", "--note", "from cron")
     acts = cli.json("show", lead)["activities"]
     assert {a["actor"] for a in acts if a["kind"] == "call"} == {"ani"}
+
+
+def test_an_empty_or_missing_database_path_is_refused(cli, tmp_path) -> None:
+    """`--db "$UNSET"` in a script is an error, not the default database; a
+    backup of a mistyped path backs up nothing and creates nothing."""
+    for argv in (["--db", "", "list"], ["--db", " ", "followups"]):
+        r = cli(*argv, ok=False)
+        assert_one_error(r, EXIT_USAGE, argv)
+    missing = tmp_path / "typo.db"
+    argv = ["db", "backup", str(tmp_path / "b.db")]
+    r = cli("--db", str(missing), *argv, ok=False)
+    assert_one_error(r, EXIT_NOT_FOUND, argv)
+    assert not missing.exists() and not (tmp_path / "b.db").exists()

@@ -464,3 +464,18 @@ def test_followups_of_opted_out_and_closed_leads_are_flagged(cli: Any) -> None:
     assert "do-not-contact" in r.stderr and "lost (closed)" in r.stderr
     r = cli("followups", "add", str(other), "--due", "+1d")
     assert "Warning" not in r.stderr
+
+
+def test_every_way_to_a_touch_flags_an_opted_out_lead(cli: Any) -> None:
+    """The `--all` row of a lead with no next step, the calendar, and the
+    next step scheduled by `log --next` or `done --next`."""
+    lead = add_lead(cli, "Dedi", "--do-not-contact")
+    row = cli("followups", "--all").stdout.strip()
+    assert "no next step" in row and "(DO NOT CONTACT)" in row
+    r = cli("log", str(lead), "--kind", "note", "--note", "asked to stop", "--next", "+30d")
+    assert "Warning: lead 1 is marked do-not-contact." in r.stderr
+    fu = cli.json("followups", "--all")[0]
+    r = cli("followups", "done", str(fu["id"]), "--next", "+30d")
+    assert "do-not-contact" in r.stderr
+    ics = cli("followups", "--all", "--format", "ics").stdout
+    assert "SUMMARY:call: Dedi (DO NOT CONTACT)" in ics.replace("\r\n ", "")

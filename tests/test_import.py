@@ -414,7 +414,7 @@ def test_an_owner_column_may_name_members_by_their_name(cli, tmp_path, monkeypat
     cli("team", "add", "ann2", "--name", "Ann Lee")
     cli("team", "add", "ann3", "--name", "ann lee")  # a shared name names nobody
     path = tmp_path / "owners.csv"
-    rows = ["Name,Owner", "A,Moses Frase", "B,ANNA SNELLING", "C,moses", "D,Ann Lee", "E,Zed"]
+    rows = ["Name,Owner", "A,Moses  Frase", "B,ANNA\u00a0SNELLING", "C,moses", "D,Ann Lee", "E,Zed"]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     s = imp(cli, path)
     assert [(r["line"], r["reason"]) for r in s["rejected"]] == [

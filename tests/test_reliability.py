@@ -196,6 +196,7 @@ def test_followups_read_only_with_a_sequence_to_stop(cli, filled, monkeypatch) -
     for args in (["followups", "-f", "json"], ["followups"]):
         r = cli(*args)
         assert r.exit_code == 0 and "Budi" not in r.stdout and "Ani" in r.stdout, args
+    assert len(cli.json("sequence", "status")) == 2  # shown as stored; nothing written
     monkeypatch.setattr(dbmod, "connect", REAL_CONNECT)
     assert dump(filled) == before
     assert [r["lead_id"] for r in cli.json("followups")] == [2]  # a writer stops it now

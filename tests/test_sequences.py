@@ -307,3 +307,19 @@ def test_step_round_trip(days: int, kind: str, template: str | None, note: str |
     if step.note and ":" in step.note:
         return
     assert parse_step(step.describe(), 1) == step
+
+
+def test_the_summary_counts_no_step_about_to_stop(cli: Any, conn: Any, tmp_path: Any) -> None:
+    """After an import opts a lead out, nothing has synced yet: the summary
+    already leaves its step out of today's follow-ups, as `followups` does."""
+    cli("sequence", "add", "welcome", *WELCOME)
+    a = add_lead(cli, "Ayu", "--phone", "0812-1111-2222")
+    b = add_lead(cli, "Bayu", "--phone", "0812-3333-4444")
+    for lead in (a, b):
+        cli("sequence", "enroll", str(lead), "welcome")
+    assert cli.json("report")["totals"]["followups_due_today"] == 2
+    opt_out = tmp_path / "dnc.csv"
+    opt_out.write_text("name,phone,Do Not Contact\nAyu,081211112222,yes\n")
+    cli("import", str(opt_out), "--on-duplicate", "update")
+    assert cli.json("report")["totals"]["followups_due_today"] == 1
+    assert [r["lead_id"] for r in cli.json("followups")] == [b]

@@ -87,6 +87,11 @@ def cmd_log(
         from leadctl import sequences
 
         sequences.sync(st.conn, now=st.now)
+    if followup is not None:
+        from leadctl.followups import lead_warnings
+
+        for warning in lead_warnings(st.conn, lead_id):
+            message(f"Warning: {warning}.")
     act = activities.get_activity(st.conn, activity_id)
     if fmt is Format.table:
         message(f"Logged {k} on lead {lead_id} (activity {activity_id}).")

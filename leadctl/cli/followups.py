@@ -203,6 +203,9 @@ def cmd_done(
                 note=next_note, owner=fu.owner,
             )  # fmt: skip
     sequences.sync(conn, now=st.now)
+    if done.next_followup is not None:
+        for warning in followups.lead_warnings(conn, fu.lead_id):
+            message(f"Warning: {warning}.")
     if fmt is not Format.table:
         emit_object(done.to_dict(), fmt.value)
         return

@@ -196,7 +196,7 @@ def cmd_status(
     from leadctl.render import Column, emit_records
 
     st = state(ctx)
-    sequences.sync(st.conn, now=st.now)
+    sequences.sync_if_writable(st.conn, now=st.now)  # a read-only file still shows
     rows = sequences.status(
         st.conn, sequence=sequence, lead_id=lead_id, include_ended=all_ or lead_id is not None
     )

@@ -6,7 +6,6 @@ the Typer command calls the same `show` for every other form, so both print
 exactly the same thing.
 """
 
-import sqlite3
 import sys
 from typing import Any
 
@@ -22,7 +21,7 @@ CSV_KEYS = (
 
 def _what(rec: dict[str, Any]) -> str:
     if rec["id"] is None:
-        return "no next step" + (" (stale)" if rec["stale"] else "")
+        return "no next step" + (" (stale)" if rec["stale"] else "") + _warnings(rec)
     what = str(rec["kind"])
     if rec.get("note"):
         what += f": {rec['note']}"
@@ -153,18 +152,11 @@ def show(
 
     conn = st.read_conn
     unsynced: set[int] = set()  # enrolments that should stop, on a read-only file
-    stops = agenda.pending_sequence_stops(conn)
-    if stops:
+    if agenda.pending_sequence_stops(conn):
         from leadctl import sequences
 
-        try:
-            sequences.sync(conn, now=st.now)
-        except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc):
-                raise
-            # Reading works on a read-only file: leave the stops to the next
-            # writer, but never list a step that should have stopped.
-            unsynced = {enrollment for enrollment, _ in stops}
+        # Never list a step that should have stopped, even on a read-only file.
+        unsynced = sequences.sync_if_writable(conn, now=st.now)
     if explain is not None:
         _explain(st, explain, fmt)
         return

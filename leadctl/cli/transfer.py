@@ -140,6 +140,8 @@ def cmd_import(
         path, name = Path(file), Path(file).name
         if not path.is_file():
             raise UsageError(f"No such file: {file}", "Check the path (use '-' for stdin).")
+    # (A dry run on a new path makes the empty database: previewing a first
+    # import before anything exists is the README's first step.)
     conn, now, tz = st.conn, st.now, st.data_tz
     # Typos in options fail before any row is read, even if no row needs them.
     if region:

@@ -33,6 +33,16 @@ def summary(
     # Overdue as `followups` says it: due before now (earlier today too).
     fp: list[Any] = [to_store(now), today.end_s]
     fterms = ["status = 'open'", "due_at < ?", *owner_terms("owner", ctx, fp)]
+    # Not the steps of enrolments about to stop (the lead closed, opted out
+    # or replied): `followups` stops those before listing.
+    from leadctl.agenda import pending_sequence_stops
+
+    stopping = [enrollment for enrollment, _ in pending_sequence_stops(conn)]
+    if stopping:
+        fterms.append(
+            f"(enrollment_id IS NULL OR enrollment_id NOT IN ({', '.join('?' for _ in stopping)}))"
+        )
+        fp += stopping
     fu = conn.execute(
         f"SELECT SUM(due_at < ?) AS overdue, count(*) AS due FROM followups{where(fterms)}", fp
     ).fetchone()
