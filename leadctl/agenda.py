@@ -93,6 +93,13 @@ def pending_sequence_stops(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     ]
 
 
+# The ids of those enrolments, as a subquery (no parameter per id).
+PENDING_STOP_IDS_SQL = (
+    f"SELECT id FROM ({_SEQUENCE_STOPS_SQL})"
+    " WHERE stage_kind <> 'open' OR do_not_contact OR replied"
+)
+
+
 def _stop_reason(stage_kind: str, do_not_contact: int, replied: int) -> str:
     if stage_kind != "open":
         return stage_kind

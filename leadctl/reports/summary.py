@@ -35,14 +35,9 @@ def summary(
     fterms = ["status = 'open'", "due_at < ?", *owner_terms("owner", ctx, fp)]
     # Not the steps of enrolments about to stop (the lead closed, opted out
     # or replied): `followups` stops those before listing.
-    from leadctl.agenda import pending_sequence_stops
+    from leadctl.agenda import PENDING_STOP_IDS_SQL
 
-    stopping = [enrollment for enrollment, _ in pending_sequence_stops(conn)]
-    if stopping:
-        fterms.append(
-            f"(enrollment_id IS NULL OR enrollment_id NOT IN ({', '.join('?' for _ in stopping)}))"
-        )
-        fp += stopping
+    fterms.append(f"(enrollment_id IS NULL OR enrollment_id NOT IN ({PENDING_STOP_IDS_SQL}))")
     fu = conn.execute(
         f"SELECT SUM(due_at < ?) AS overdue, count(*) AS due FROM followups{where(fterms)}", fp
     ).fetchone()
