@@ -289,7 +289,8 @@ class PhoneNormalizer:
             cc = national = None
             if digits.startswith("+"):
                 d = digits[1:]
-                for n in (1, 2, 3):
+                # No calling code starts with 0 ('+020...' is not Egypt's 20).
+                for n in (1, 2, 3) if d[:1] != "0" else ():
                     if int(d[:n]) in self._codes:
                         cc, national = int(d[:n]), d[n:]
                         break
@@ -426,7 +427,7 @@ class PhoneNormalizer:
         """The calling code `__call__` finds at the start of '+' digits (by
         their first three): (code, its length), or (None, 0)."""
         hit: tuple[int | None, int] = (None, 0)
-        for n in (1, 2, 3):
+        for n in (1, 2, 3) if head[:1] != "0" else ():  # no code starts with 0
             if head[:n] and int(head[:n]) in self._codes:
                 hit = (int(head[:n]), n)
                 break

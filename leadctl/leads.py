@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from leadctl import activities, pipeline
+from leadctl.agenda import PENDING_STOP_IDS_SQL
 from leadctl.dates import to_store
 from leadctl.db import get_setting, transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
@@ -323,9 +324,12 @@ STALE_SQL = (
     " strftime('%Y-%m-%dT%H:%M:%SZ', ?, '-' || s.rot_days || ' days'))"
 )
 # An open lead with no open follow-up scheduled.
+# An open lead with no open follow-up; a step of a sequence about to stop
+# (the lead opted out or replied, not yet synced) is no next step either.
 NO_NEXT_STEP_SQL = (
     "(s.kind = 'open' AND NOT EXISTS (SELECT 1 FROM followups f"
-    " WHERE f.lead_id = l.id AND f.status = 'open'))"
+    " WHERE f.lead_id = l.id AND f.status = 'open' AND (f.enrollment_id IS NULL"
+    f" OR f.enrollment_id NOT IN ({PENDING_STOP_IDS_SQL}))))"
 )
 
 

@@ -409,8 +409,9 @@ def sync(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[int, str]]:
 
 def sync_if_writable(conn: sqlite3.Connection, *, now: datetime) -> set[int]:
     """`sync` for a reading command: on a read-only file (reading works there)
-    nothing is written, and the enrolments that should stop are returned so
-    the caller leaves their steps out; the next writer stops them."""
+    nothing is written, and the enrolments that should stop are returned (a
+    listing leaves their steps out; `sequence status` shows them as stored);
+    the next writer stops them."""
     try:
         sync(conn, now=now)
     except sqlite3.OperationalError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import typer.testing
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from leadctl.cli.main import app
@@ -31,6 +32,11 @@ def _get_command_once(typer_app: Any) -> Any:
 
 
 typer.testing._get_command = _get_command_once  # type: ignore[assignment]
+
+# No per-example deadline: a loaded CI machine makes timings flaky, and
+# speed is measured by the benchmarks, never by tests.
+settings.register_profile("leadctl", deadline=None)
+settings.load_profile("leadctl")
 
 # The fixed "now" of the whole test suite: Sunday 2026-11-22 08:00 UTC.
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)

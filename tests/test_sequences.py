@@ -321,5 +321,9 @@ def test_the_summary_counts_no_step_about_to_stop(cli: Any, conn: Any, tmp_path:
     opt_out = tmp_path / "dnc.csv"
     opt_out.write_text("name,phone,Do Not Contact\nAyu,081211112222,yes\n")
     cli("import", str(opt_out), "--on-duplicate", "update")
-    assert cli.json("report")["totals"]["followups_due_today"] == 1
+    totals = cli.json("report")["totals"]
+    assert (totals["followups_due_today"], totals["no_next_step"]) == (1, 1)
     assert [r["lead_id"] for r in cli.json("followups")] == [b]
+    flagged = [r for r in cli.json("followups", "--all") if r["id"] is None]
+    assert [(r["lead_id"], r["do_not_contact"]) for r in flagged] == [(a, True)]
+    assert cli.json("report")["totals"]["no_next_step"] == 1  # the same after the sync

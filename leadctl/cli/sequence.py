@@ -196,7 +196,8 @@ def cmd_status(
     from leadctl.render import Column, emit_records
 
     st = state(ctx)
-    sequences.sync_if_writable(st.conn, now=st.now)  # a read-only file still shows
+    # A read-only file still shows, as stored (the stops wait for a writer).
+    sequences.sync_if_writable(st.read_conn, now=st.now)
     rows = sequences.status(
         st.conn, sequence=sequence, lead_id=lead_id, include_ended=all_ or lead_id is not None
     )
