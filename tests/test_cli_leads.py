@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from tests.conftest import Cli
 
@@ -155,7 +156,7 @@ def test_log_and_advance_refuse_a_time_in_the_future(cli: Cli) -> None:
     assert cli.json("advance", "1", "--at", "08:00")[0]["to"] == "contacted"
 
 
-def test_stages_command(cli: Cli) -> None:
+def test_stages_command(cli: Cli, conn: Any) -> None:
     stages = cli.json("stages")
     assert [s["name"] for s in stages] == [
         "new", "contacted", "nurturing", "qualified", "negotiation", "won", "lost",

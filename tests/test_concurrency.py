@@ -129,6 +129,18 @@ def test_parallel_writers_lose_nothing(tmp_path) -> None:
     c.close()
 
 
+def _leads(db: Path) -> int:
+    """How many leads a database file holds now (0 while it is being made)."""
+    try:
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return int(c.execute("SELECT count(*) FROM leads").fetchone()[0])
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return 0
+
+
 def test_backup_while_another_process_writes(tmp_path) -> None:
     db = tmp_path / "live.db"
     gun = tmp_path / "go"
@@ -138,6 +150,13 @@ def test_backup_while_another_process_writes(tmp_path) -> None:
         stderr=subprocess.PIPE,
     )
     gun.touch()
+    # `db backup` refuses a database that does not exist yet: wait for the
+    # writer to have made it (its first lead).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if db.exists() and _leads(db):
+            break
+        time.sleep(0.02)
     counts = []
     for n in range(3):
         target = tmp_path / f"b{n}.db"

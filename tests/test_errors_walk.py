@@ -397,6 +397,12 @@ def _reads_only(argv: list[str]) -> bool:
     return argv[0] in ("list", "show", "report", "export", "delete") or argv[:2] in (
         ["followups"],
         ["db", "backup"],
+        ["stages"],
+        ["settings"],
+        ["template", "list"],
+        ["team", "list"],
+        ["sequence", "list"],
+        ["target", "list"],
     )
 
 

@@ -21,7 +21,7 @@ def _add_lead(cli: Any, *extra: str) -> int:
     return int(lead["id"])
 
 
-def test_defaults_listed(cli: Any) -> None:
+def test_defaults_listed(cli: Any, conn: Any) -> None:
     rows = cli.json("template", "list")
     names = {r["name"] for r in rows}
     assert {"product-intro", "meeting-request", "thank-you", "product-launch"} <= names
@@ -208,7 +208,7 @@ def test_every_command_has_help(cli: Any, cmd: str) -> None:
     assert "Usage" in r.stdout
 
 
-def test_show_table_prints_the_text(cli: Any) -> None:
+def test_show_table_prints_the_text(cli: Any, conn: Any) -> None:
     r = cli("template", "show", "thank-you")
     lines = r.stdout.splitlines()
     assert lines[0].split() == ["Name", "thank-you"]

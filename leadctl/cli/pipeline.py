@@ -71,7 +71,7 @@ def _show_stages(ctx: typer.Context, fmt: Format) -> None:
 
     st = state(ctx)
     emit_records(
-        _stage_records(st.conn),
+        _stage_records(st.read_conn),
         [
             Column("position", "#", justify="right"), Column("name", "Stage"),
             Column("kind", "Kind"), Column("probability", "Prob %", justify="right"),

@@ -70,7 +70,7 @@ def cmd_list(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl.render import Column, emit_records
 
     st = state(ctx)
-    records = [_sequence_record(s) for s in sequences.list_sequences(st.conn)]
+    records = [_sequence_record(s) for s in sequences.list_sequences(st.read_conn)]
     emit_records(
         records,
         [
@@ -97,7 +97,7 @@ def cmd_show(
     from leadctl.render import emit_object, emit_records, key_value
 
     st = state(ctx)
-    seq = sequences.get_sequence(st.conn, name)
+    seq = sequences.get_sequence(st.read_conn, name)
     if fmt in (Format.json, Format.jsonl):
         emit_object(seq.to_dict(), fmt.value)
         return

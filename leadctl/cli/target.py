@@ -64,7 +64,7 @@ def cmd_list(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    rows = [t.to_dict() for t in targets.list_targets(st.conn, owner)]
+    rows = [t.to_dict() for t in targets.list_targets(st.read_conn, owner)]
     for r in rows:
         if fmt is Format.table and r["owner"] is None:
             r["owner"] = "team"

@@ -52,7 +52,7 @@ def _display(rec: dict[str, Any]) -> dict[str, Any]:
 def _record(st: Any, handle: str) -> dict[str, Any]:
     from leadctl import team
 
-    member = team.get_member(st.conn, handle)
+    member = team.get_member(st.read_conn, handle)
     for rec in team.member_records(st.conn, now=st.now):
         if rec["handle"] == member.handle:
             return rec
@@ -129,7 +129,7 @@ def cmd_list(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    records = team.member_records(st.conn, now=st.now)
+    records = team.member_records(st.read_conn, now=st.now)
     if active_only:
         records = [r for r in records if r["active"]]
     emit_records(

@@ -116,7 +116,7 @@ def template_list(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl import templates
     from leadctl.render import emit_records
 
-    rows = [t.to_dict() for t in templates.list_templates(state(ctx).conn)]
+    rows = [t.to_dict() for t in templates.list_templates(state(ctx).read_conn)]
     emit_records(
         rows, _template_columns(), fmt.value, empty="No templates.",
         csv_keys=["name", "channel", "builtin", "subject", "body", "placeholders",
@@ -133,7 +133,7 @@ def template_show(
     """Show a template: channel, subject, placeholders and the text."""
     from leadctl import templates
 
-    _emit_template(ctx, templates.get_template(state(ctx).conn, name), fmt)
+    _emit_template(ctx, templates.get_template(state(ctx).read_conn, name), fmt)
 
 
 @template_app.command("add", epilog=PLACEHOLDER_HELP)
