@@ -403,6 +403,8 @@ def _reads_only(argv: list[str]) -> bool:
         ["team", "list"],
         ["sequence", "list"],
         ["target", "list"],
+        ["criteria", "list"],
+        ["score", "rules"],
     )
 
 

@@ -231,7 +231,9 @@ def test_export_import_roundtrip(cli: Any, tmp_path: Any) -> None:
     assert groups["engagement"] == 40
 
 
-def test_import_syntax_error_names_the_line_and_keeps_rules(cli: Any, tmp_path: Any) -> None:
+def test_import_syntax_error_names_the_line_and_keeps_rules(
+    cli: Any, conn: Any, tmp_path: Any
+) -> None:
     before = cli.json("score", "rules", "list")
     bad = tmp_path / "bad.toml"
     bad.write_text('[groups]\nfit = 10\n\n[[rule]]\nname = "x"\nfield = = "source"\n')
@@ -250,7 +252,7 @@ def test_import_syntax_error_names_the_line_and_keeps_rules(cli: Any, tmp_path: 
     assert cli.json("score", "rules", "list") == before
 
 
-def test_import_refuses_values_of_the_wrong_type(cli: Any, tmp_path: Any) -> None:
+def test_import_refuses_values_of_the_wrong_type(cli: Any, conn: Any, tmp_path: Any) -> None:
     before = cli.json("score", "rules", "list")
     bad = tmp_path / "bad.toml"
     rule = '[[rule]]\nname = "a"\nfield = "source"\noperator = "eq"\nvalue = "x"\ngroup = "fit"\n'

@@ -127,7 +127,7 @@ def _show(ctx: typer.Context, fmt: Format) -> None:
     from leadctl.render import Column, emit_records
 
     emit_records(
-        _criteria_records(state(ctx).conn),
+        _criteria_records(state(ctx).read_conn),
         [
             Column("key", "Key"), Column("label", "Label", max_width=40), Column("type", "Type"),
             Column("choices", "Choices", max_width=30), Column("required", "Required"),

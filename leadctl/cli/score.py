@@ -293,7 +293,7 @@ def _rules_table(ctx: typer.Context, fmt: Format) -> None:
     from leadctl import scoring
     from leadctl.render import Column, emit_records
 
-    rows = [r.to_dict() for r in scoring.list_rules(state(ctx).conn)]
+    rows = [r.to_dict() for r in scoring.list_rules(state(ctx).read_conn)]
     emit_records(
         rows,
         [Column("name", "Name"), Column("field", "Field"), Column("operator", "Op"),
@@ -325,7 +325,7 @@ def rules_groups(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl.render import Column, emit_records
 
     emit_records(
-        scoring.list_groups(state(ctx).conn),
+        scoring.list_groups(state(ctx).read_conn),
         [Column("group", "Group"), Column("cap", "Cap", justify="right"),
          Column("rules", "Rules", justify="right")],
         fmt.value,
