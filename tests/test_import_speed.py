@@ -236,10 +236,8 @@ def test_indexes_are_deferred_during_a_big_import(tmp_path, big, conn, monkeypat
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
-def test_the_bulk_path_keeps_the_partial_indexes_no_column_feeds(tmp_path, big, conn, monkeypatch):
-    csv_path = tmp_path / "leads.csv"
-    rows = ["Lead ID,Name,Email"] + [f"X{i % 400},Lead {i},l{i}@example.com" for i in range(600)]
-    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+def _indexes_per_batch(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The index names there are as each bulk batch is written (filled in as it goes)."""
     seen: list[set[str]] = []
     original = importer._write_bulk
 
@@ -248,6 +246,14 @@ def test_the_bulk_path_keeps_the_partial_indexes_no_column_feeds(tmp_path, big, 
         original(run, *args)
 
     monkeypatch.setattr(importer, "_write_bulk", spy)
+    return seen
+
+
+def test_the_bulk_path_keeps_the_partial_indexes_no_column_feeds(tmp_path, big, conn, monkeypatch):
+    csv_path = tmp_path / "leads.csv"
+    rows = ["Lead ID,Name,Email"] + [f"X{i % 400},Lead {i},l{i}@example.com" for i in range(600)]
+    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    seen = _indexes_per_batch(monkeypatch)
     result = _run(conn, csv_path, keys=("external_id",))
     assert "idx_leads_closed" in seen[0]  # no Stage, no closed date: every row NULL
     assert "idx_leads_external_id" not in seen[0]  # rebuilt after the load
@@ -264,14 +270,7 @@ def test_the_bulk_path_rebuilds_the_owner_indexes_of_an_owner_column(tmp_path, b
     rows = ["Name,Email,Owner"] + [f"Lead {i},l{i}@example.com,rep{i}" for i in range(600)]
     csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     conn = open_db(tmp_path / "owners.db")
-    seen: list[set[str]] = []
-    original = importer._write_bulk
-
-    def spy(run: Any, *args: Any) -> None:
-        seen.append(set(_indexes(run.conn)))
-        original(run, *args)
-
-    monkeypatch.setattr(importer, "_write_bulk", spy)
+    seen = _indexes_per_batch(monkeypatch)
     assert _run(conn, csv_path).inserted == 600
     assert seen and not {"idx_leads_owner", "idx_leads_stage_owner"} & seen[0]
     assert set(_indexes(conn)) == set(_fresh_indexes(tmp_path))

@@ -46,10 +46,11 @@ class State:
 
     @property
     def read_conn(self) -> sqlite3.Connection:
-        """The database of a command that only reads (listings, reports,
-        export): a path named by --db or LEADCTL_DB must exist. A typo in a
-        cron line would otherwise create an empty database and report an
-        empty day, every day. (The default path is made on first use.)"""
+        """The database of a command that only reads (listings, shows,
+        reports, export, backup): a path named by --db or LEADCTL_DB must
+        exist. A typo in a cron line would otherwise create an empty database
+        and report an empty day, every day. (The default path is made on
+        first use.)"""
         if self._conn is None:
             from leadctl.config import resolve_db_path
 
