@@ -159,13 +159,9 @@ def add_followup(
             raise NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
         who = owner.strip().lower() if owner and owner.strip() else row["owner"]
         if owner and owner.strip():
-            # Same rule as a lead's owner: once a team exists, a typo is refused.
-            members = [r[0] for r in conn.execute("SELECT handle FROM team_members")]
-            if members and who not in members:
-                raise NotFoundError(
-                    f"Unknown team member {who!r}",
-                    f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
-                )
+            from leadctl.team import require_member
+
+            require_member(conn, who)  # the rule of a lead's owner
         cur = conn.execute(
             "INSERT INTO followups (lead_id, due_at, kind, note, owner, status, enrollment_id,"
             " step, template, snoozed, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 0, ?)",

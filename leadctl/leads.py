@@ -142,21 +142,11 @@ def _check_owner(
     the capacity only)."""
     if not handle:
         return
-    members = {r[0]: bool(r[1]) for r in conn.execute("SELECT handle, active FROM team_members")}
-    if members and handle not in members:
-        raise NotFoundError(
-            f"Unknown team member {handle!r}",
-            f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
-        )
-    if not members:
-        return
     from leadctl import team
 
-    if not members[handle]:
-        raise ConflictError(
-            f"Team member {handle!r} is inactive",
-            f"{team.member_hint(conn)} Or `leadctl team activate {handle}`.",
-        )
+    team.require_member(conn, handle)
+    if conn.execute("SELECT 1 FROM team_members LIMIT 1").fetchone() is None:
+        return
     load = team.loads(conn, [team.get_member(conn, handle)], now=now)[handle]
     if (is_open or load.window_days is not None) and load.full and not force:
         raise ConflictError(
@@ -377,6 +367,14 @@ def iter_leads(conn: sqlite3.Connection, f: LeadFilter, *, now: datetime, sort: 
     sql = f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM}{where} ORDER BY {_order(sort)}"
     for row in conn.execute(sql, params):
         yield Lead.from_row(row)
+
+
+def lead_ids(conn: sqlite3.Connection, f: LeadFilter, *, now: datetime) -> list[int]:
+    """The ids of the leads `f` selects, in id order."""
+    where, params = _where(conn, f, now)
+    return [
+        r[0] for r in conn.execute(f"SELECT l.id FROM {LEAD_FROM}{where} ORDER BY l.id", params)
+    ]
 
 
 def count_leads(conn: sqlite3.Connection, f: LeadFilter, *, now: datetime) -> int:

@@ -27,7 +27,13 @@ from typing import Any
 
 from leadctl.dates import to_store
 from leadctl.db import transaction
-from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from leadctl.errors import (
+    ConflictError,
+    LeadctlError,
+    NotFoundError,
+    UsageError,
+    ValidationError,
+)
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DELAY_RE = re.compile(r"^\+?(\d{1,4})\s*(d|days?|w|weeks?)?$")
@@ -268,45 +274,84 @@ def _schedule(
     )  # fmt: skip
 
 
-def enroll(conn: sqlite3.Connection, lead_id: int, name: str, *, now: datetime) -> dict[str, Any]:
-    """Enrol an open lead and schedule step 1 (due `delay` days from now)."""
-    with transaction(conn):
-        lead = conn.execute(
-            "SELECT l.id, l.stage, l.do_not_contact, s.kind FROM leads l"
-            " JOIN stages s ON s.name = l.stage WHERE l.id = ?",
-            (lead_id,),
-        ).fetchone()
-        if lead is None:
-            raise NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
-        if lead["kind"] != "open":
-            raise ConflictError(
-                f"Lead {lead_id} is {lead['stage']} (closed) and cannot be enrolled",
-                f"Reopen it first with `leadctl advance {lead_id} --to STAGE --reopen`.",
-            )
-        if lead["do_not_contact"]:
-            raise ConflictError(
-                f"Lead {lead_id} is marked do-not-contact and cannot be enrolled",
-                f"If they agreed to hear from you again: `leadctl edit {lead_id} --contact-ok`.",
-            )
-        seq = get_sequence(conn, name)
-        if conn.execute(
-            "SELECT 1 FROM sequence_enrollments WHERE lead_id = ? AND sequence = ?"
-            " AND status = 'active'",
-            (lead_id, seq.name),
-        ).fetchone():
-            raise ConflictError(
-                f"Lead {lead_id} is already enrolled in {seq.name!r}",
-                f"See `leadctl sequence status --lead {lead_id}`.",
-            )
-        cur = conn.execute(
-            "INSERT INTO sequence_enrollments (lead_id, sequence, current_step, status,"
-            " enrolled_at) VALUES (?, ?, 0, 'active', ?)",
-            (lead_id, seq.name, to_store(now)),
+def _refusal(conn: sqlite3.Connection, lead_id: int, sequence: str) -> LeadctlError | None:
+    """Why lead_id cannot be enrolled in `sequence` now (None: it can)."""
+    lead = conn.execute(
+        "SELECT l.id, l.stage, l.do_not_contact, s.kind FROM leads l"
+        " JOIN stages s ON s.name = l.stage WHERE l.id = ?",
+        (lead_id,),
+    ).fetchone()
+    if lead is None:
+        return NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
+    if lead["kind"] != "open":
+        return ConflictError(
+            f"Lead {lead_id} is {lead['stage']} (closed) and cannot be enrolled",
+            f"Reopen it first with `leadctl advance {lead_id} --to STAGE --reopen`.",
         )
-        assert cur.lastrowid is not None
-        enrollment = get_enrollment(conn, cur.lastrowid)
-        first = _schedule(conn, enrollment, seq.steps[0], base=now, now=now)
-        return {"enrollment": enrollment.to_dict(), "followup": first.to_dict()}
+    if lead["do_not_contact"]:
+        return ConflictError(
+            f"Lead {lead_id} is marked do-not-contact and cannot be enrolled",
+            f"If they agreed to hear from you again: `leadctl edit {lead_id} --contact-ok`.",
+        )
+    if conn.execute(
+        "SELECT 1 FROM sequence_enrollments WHERE lead_id = ? AND sequence = ?"
+        " AND status = 'active'",
+        (lead_id, sequence),
+    ).fetchone():
+        return ConflictError(
+            f"Lead {lead_id} is already enrolled in {sequence!r}",
+            f"See `leadctl sequence status --lead {lead_id}`.",
+        )
+    return None
+
+
+def enroll(conn: sqlite3.Connection, lead_id: int, name: str, *, now: datetime) -> dict[str, Any]:
+    """Enrol an open lead and schedule step 1 (due `delay` days from now):
+    {"enrollment": ..., "followup": ...}."""
+    enrolled: list[dict[str, Any]] = enroll_many(conn, name, [lead_id], now=now)["enrolled"]
+    return enrolled[0]
+
+
+def enroll_many(
+    conn: sqlite3.Connection,
+    name: str,
+    lead_ids: list[int],
+    *,
+    now: datetime,
+    skip_unfit: bool = False,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Enrol each lead (one transaction): {"sequence", "enrolled": [{"enrollment",
+    "followup"}], "skipped": [{"lead_id", "reason"}]}. A lead that cannot be
+    enrolled (unknown, closed, do-not-contact, already in it) fails the whole
+    call, or with `skip_unfit` is skipped with its reason. A repeated id is
+    enrolled once. `dry_run`: nothing is written; "enrolled" holds the lead
+    ids that would be (a read: it works on a read-only file)."""
+    from contextlib import nullcontext
+
+    with nullcontext(conn) if dry_run else transaction(conn):
+        seq = get_sequence(conn, name)
+        enrolled: list[Any] = []
+        skipped: list[dict[str, Any]] = []
+        for lead_id in dict.fromkeys(lead_ids):
+            refusal = _refusal(conn, lead_id, seq.name)
+            if refusal is not None:
+                if not skip_unfit:
+                    raise refusal
+                skipped.append({"lead_id": lead_id, "reason": refusal.message})
+            elif dry_run:
+                enrolled.append(lead_id)
+            else:
+                cur = conn.execute(
+                    "INSERT INTO sequence_enrollments (lead_id, sequence, current_step, status,"
+                    " enrolled_at) VALUES (?, ?, 0, 'active', ?)",
+                    (lead_id, seq.name, to_store(now)),
+                )
+                assert cur.lastrowid is not None
+                enrollment = get_enrollment(conn, cur.lastrowid)
+                first = _schedule(conn, enrollment, seq.steps[0], base=now, now=now)
+                enrolled.append({"enrollment": enrollment.to_dict(), "followup": first.to_dict()})
+        return {"sequence": seq.name, "enrolled": enrolled, "skipped": skipped}
 
 
 def step_done(
@@ -407,11 +452,11 @@ def sync(conn: sqlite3.Connection, *, now: datetime) -> list[tuple[int, str]]:
     return found
 
 
-def sync_if_writable(conn: sqlite3.Connection, *, now: datetime) -> set[int]:
+def sync_if_writable(conn: sqlite3.Connection, *, now: datetime) -> dict[int, str]:
     """`sync` for a reading command: on a read-only file (reading works there)
-    nothing is written, and the enrolments that should stop are returned (a
-    listing leaves their steps out; `sequence status` shows them as stored);
-    the next writer stops them."""
+    nothing is written, and the enrolments that should stop are returned,
+    {id: reason} (a listing leaves their steps out; `sequence status` shows
+    them as stopping); the next writer stops them."""
     try:
         sync(conn, now=now)
     except sqlite3.OperationalError as exc:
@@ -419,8 +464,8 @@ def sync_if_writable(conn: sqlite3.Connection, *, now: datetime) -> set[int]:
             raise
         from leadctl.agenda import pending_sequence_stops
 
-        return {enrollment for enrollment, _ in pending_sequence_stops(conn)}
-    return set()
+        return dict(pending_sequence_stops(conn))
+    return {}
 
 
 def status(
@@ -429,8 +474,11 @@ def status(
     sequence: str | None = None,
     lead_id: int | None = None,
     include_ended: bool = False,
+    stopping: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Who is where: one row per enrolment, with the next scheduled step."""
+    """Who is where: one row per enrolment, with the next scheduled step.
+    `stopping` ({id: reason}, from sync_if_writable on a read-only file):
+    enrolments that stop at the next write, shown as "stopping", no next step."""
     clauses: list[str] = []
     params: list[Any] = []
     if sequence is not None:
@@ -458,4 +506,10 @@ def status(
         "next_step", "next_due", "next_kind", "next_template", "next_followup",
         "stop_reason", "enrolled_at", "ended_at",
     )  # fmt: skip
-    return [{k: r[k] for k in keys} for r in conn.execute(sql, params)]
+    rows = [{k: r[k] for k in keys} for r in conn.execute(sql, params)]
+    for row in rows:
+        if stopping and row["status"] == "active" and row["id"] in stopping:
+            row["status"], row["stop_reason"] = "stopping", stopping[row["id"]]
+            for k in ("next_step", "next_due", "next_kind", "next_template", "next_followup"):
+                row[k] = None
+    return rows

@@ -95,13 +95,9 @@ def set_target(
     amount = parse_value(metric, value, get_setting(conn, "currency", "IDR"))
     who = owner.strip().lower() if owner else ""
     if who:
-        # Same rule as a lead's owner: once a team exists, a typo is refused.
-        members = [r[0] for r in conn.execute("SELECT handle FROM team_members")]
-        if members and who not in members:
-            raise NotFoundError(
-                f"Unknown team member {who!r}",
-                f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
-            )
+        from leadctl.team import require_member
+
+        require_member(conn, who)  # the rule of a lead's owner
     with transaction(conn):
         conn.execute(
             "INSERT INTO targets (period, metric, owner, value, created_at) VALUES (?, ?, ?, ?, ?)"

@@ -264,6 +264,25 @@ def member_hint(conn: sqlite3.Connection) -> str:
     return "There is no team yet; add a member with `leadctl team add HANDLE`."
 
 
+def require_member(conn: sqlite3.Connection, handle: str) -> None:
+    """Once a team exists, who owns a lead, a follow-up or a target must be
+    one of its members (a typo would hide the work), an active one (work
+    given to someone who left is never done)."""
+    members = {r[0]: bool(r[1]) for r in conn.execute("SELECT handle, active FROM team_members")}
+    if not members:
+        return
+    if handle not in members:
+        raise NotFoundError(
+            f"Unknown team member {handle!r}",
+            f"Members: {', '.join(sorted(members))}; add one with `leadctl team add`.",
+        )
+    if not members[handle]:
+        raise ConflictError(
+            f"Team member {handle!r} is inactive",
+            f"{member_hint(conn)} Or `leadctl team activate {handle}`.",
+        )
+
+
 def get_member(conn: sqlite3.Connection, handle: str) -> Member:
     key = str(handle).strip().lower()
     row = conn.execute("SELECT * FROM team_members WHERE handle = ?", (key,)).fetchone()

@@ -392,20 +392,12 @@ def _make(kind: str, tmp: Path) -> Path:
     return path
 
 
-def _reads_only(argv: list[str]) -> bool:
-    """Listings, reports, export (and delete): a missing --db is not made for them."""
-    return argv[0] in ("list", "show", "report", "export", "delete") or argv[:2] in (
-        ["followups"],
-        ["db", "backup"],
-        ["stages"],
-        ["settings"],
-        ["template", "list"],
-        ["team", "list"],
-        ["sequence", "list"],
-        ["target", "list"],
-        ["criteria", "list"],
-        ["score", "rules"],
-    )
+def _needs_existing(argv: list[str]) -> bool:
+    """Listings, reports, export, and what changes a lead, follow-up, stage...
+    that must already be there: a missing --db is not made for them."""
+    creates = (["add"], ["settings", "set"], ["team", "add"], ["import"], ["target", "set"],
+               ["source", "cost"], ["stages", "set"])  # fmt: skip
+    return not any(argv[: len(c)] == c for c in creates)
 
 
 DB_KINDS = ["missing-folder", "folder", "text", "unrelated", "newer", "garbage-sqlite"]
@@ -420,7 +412,7 @@ def test_wrong_database_is_refused_untouched(cli, tmp_path, kind, argv) -> None:
     args = ["--db", str(path), *[a.replace("{tmp}", str(tmp_path)) for a in argv]]
     r = cli(*args, ok=False, input="")
     code = EXIT_FAILED
-    if kind == "missing-folder" and (argv == ["db", "check"] or _reads_only(argv)):
+    if kind == "missing-folder" and (argv == ["db", "check"] or _needs_existing(argv)):
         code = EXIT_NOT_FOUND  # "there is no database at ...", "No database at ..."
     line = assert_one_error(r, code, args)
     assert str(path) in line or str(path.parent) in line
@@ -508,3 +500,38 @@ def test_an_empty_or_missing_database_path_is_refused(cli, tmp_path) -> None:
     r = cli("--db", str(missing), *argv, ok=False)
     assert_one_error(r, EXIT_NOT_FOUND, argv)
     assert not missing.exists() and not (tmp_path / "b.db").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["edit", "1", "--name", "x"],
+        ["advance", "1", "--at", "yesterday"],
+        ["log", "1", "--kind", "call"],
+        ["qualify", "1", "--budget", "yes"],
+        ["score", "1"],
+        ["score", "--all"],
+        ["score", "--train"],
+        ["assign", "1", "--to", "ani"],
+        ["assign", "--auto"],
+        ["followups", "add", "1", "--due", "tomorrow"],
+        ["followups", "done", "1"],
+        ["followups", "snooze", "1", "--to", "tomorrow"],
+        ["sequence", "enroll", "1", "welcome"],
+        ["sequence", "unenroll", "1"],
+        ["team", "edit", "ani", "--capacity", "5"],
+        ["template", "render", "product-intro", "1"],
+        ["target", "remove", "--metric", "new_leads", "--period", "month"],
+        ["source", "costs"],
+        ["source", "remove-cost", "ads", "--month", "2026-11"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_a_missing_database_is_not_made_to_change_what_is_not_there(cli, tmp_path, argv):
+    """`advance 12` on a mistyped --db says there is no database; it does not
+    make an empty one to say lead 12 is not found."""
+    typo = tmp_path / "typo.db"
+    r = cli("--db", str(typo), *argv, ok=False)
+    line = assert_one_error(r, EXIT_NOT_FOUND, argv)
+    assert f"No database at {typo}" in line
+    assert list(tmp_path.iterdir()) == []

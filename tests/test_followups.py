@@ -479,3 +479,22 @@ def test_every_way_to_a_touch_flags_an_opted_out_lead(cli: Any) -> None:
     assert "do-not-contact" in r.stderr
     ics = cli("followups", "--all", "--format", "ics").stdout
     assert "SUMMARY:call: Dedi (DO NOT CONTACT)" in ics.replace("\r\n ", "")
+
+
+def test_work_is_not_given_to_an_inactive_or_unknown_member(cli: Any) -> None:
+    """A follow-up or a target for someone who left would never be done: the
+    rule of a lead's owner (unknown: not found, 3; inactive: refused, 1)."""
+    cli("team", "add", "ani")
+    cli("team", "add", "budi")
+    cli("team", "deactivate", "budi")
+    lead = add_lead(cli, "A", "--owner", "ani")
+    target = ["target", "set", "--period", "month", "--metric", "won_count", "--value", "3"]
+    for argv in (["followups", "add", str(lead), "--due", "tomorrow"], target):
+        r = cli(*argv, "--owner", "budi", ok=False)
+        assert r.exit_code == 1 and "'budi' is inactive" in r.stderr
+        assert "team activate budi" in r.stderr
+        r = cli(*argv, "--owner", "bdi", ok=False)
+        assert r.exit_code == 3 and "Unknown team member 'bdi'" in r.stderr
+        cli(*argv, "--owner", "ani")
+    assert [f["owner"] for f in cli.json("followups", "--all")] == ["ani"]
+    assert [t["owner"] for t in cli.json("target", "list")] == ["ani"]

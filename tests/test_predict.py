@@ -74,7 +74,7 @@ def test_unseen_values_are_skipped(cli: Any) -> None:
     assert cli.json("show", str(lid))["probability_auto"] == 50
 
 
-def test_training_refuses_without_won_or_lost(cli: Any) -> None:
+def test_training_refuses_without_won_or_lost(cli: Any, conn: Any) -> None:
     r = cli("score", "--train", ok=False)
     assert r.exit_code == 2
     assert "at least 1 won and 1 lost" in r.stderr and "has 0 won and 0 lost" in r.stderr

@@ -196,7 +196,11 @@ def test_followups_read_only_with_a_sequence_to_stop(cli, filled, monkeypatch) -
     for args in (["followups", "-f", "json"], ["followups"]):
         r = cli(*args)
         assert r.exit_code == 0 and "Budi" not in r.stdout and "Ani" in r.stdout, args
-    assert len(cli.json("sequence", "status")) == 2  # shown as stored; nothing written
+    # Nothing written; the one that should stop shows as stopping, no next step.
+    rows = {e["lead_id"]: e for e in cli.json("sequence", "status")}
+    assert rows[1]["status"] == "stopping" and rows[1]["stop_reason"] == "lost"
+    assert rows[1]["next_due"] is None and rows[1]["next_followup"] is None
+    assert rows[2]["status"] == "active" and rows[2]["next_followup"] is not None
     monkeypatch.setattr(dbmod, "connect", REAL_CONNECT)
     assert dump(filled) == before
     assert [r["lead_id"] for r in cli.json("followups")] == [2]  # a writer stops it now

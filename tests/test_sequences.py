@@ -251,6 +251,53 @@ def test_enrol_refusals(cli: Any) -> None:
     assert cli("sequence", "enroll", str(lead), "nosuch", ok=False).exit_code == 3
 
 
+def test_enrol_many_by_ids_is_all_or_none(cli: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    a, b, c = (add_lead(cli, n) for n in ("A", "B", "C"))
+    cli("sequence", "enroll", str(c), "welcome")
+    r = cli("sequence", "enroll", str(a), str(b), str(c), "welcome", ok=False)
+    assert r.exit_code == 1 and f"Lead {c} is already enrolled" in r.stderr
+    assert [e["lead_id"] for e in status(cli)] == [c]  # nothing else changed
+    out = cli.json("sequence", "enroll", str(a), str(b), str(a), "welcome")
+    assert [e["enrollment"]["lead_id"] for e in out["enrolled"]] == [a, b]  # a once
+    assert out["skipped"] == [] and out["sequence"] == "welcome"
+    assert {e["lead_id"] for e in status(cli)} == {a, b, c}
+    assert all(len(open_followups(cli, lead)) == 1 for lead in (a, b, c))
+    for argv, code, text in (
+        (["x1", "welcome"], 2, "'x1' is not a lead id"),
+        (["welcome"], 2, "Say which leads to enrol"),
+        ([str(a), "welcome", "--source", "ads"], 2, "not both"),
+        ([str(a), "welcome", "--dry-run"], 2, "--dry-run goes with filters"),
+        (["999", "welcome"], 3, "No lead with id 999"),
+    ):
+        r = cli("sequence", "enroll", *argv, ok=False)
+        assert r.exit_code == code and text in r.stderr, (argv, r.stderr)
+
+
+def test_enrol_by_filters_skips_and_names_the_unfit(cli: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    web = [add_lead(cli, n, "--source", "webinar") for n in ("A", "B", "C", "D")]
+    other = add_lead(cli, "E", "--source", "ads")
+    cli("advance", str(web[1]), "--to", "lost", "--reason", "price")  # closed: not selected
+    cli("edit", str(web[2]), "--do-not-contact")
+    cli("sequence", "enroll", str(web[3]), "welcome")
+    dry = cli.json("sequence", "enroll", "welcome", "--source", "webinar", "--dry-run")
+    assert dry["enrolled"] == [web[0]]
+    assert [s["lead_id"] for s in dry["skipped"]] == [web[2], web[3]]
+    assert "do-not-contact" in dry["skipped"][0]["reason"]
+    assert "already enrolled" in dry["skipped"][1]["reason"]
+    assert [e["lead_id"] for e in status(cli)] == [web[3]]  # the dry run wrote nothing
+    r = cli("sequence", "enroll", "welcome", "--source", "webinar")
+    assert f"Skipped: Lead {web[2]} is marked do-not-contact" in r.stderr
+    assert "Enrolled 1 lead(s) in 'welcome'" in r.stderr and "2 skipped" in r.stderr
+    assert {e["lead_id"] for e in status(cli)} == {web[0], web[3]}
+    assert other not in {e["lead_id"] for e in status(cli)}
+    again = cli.json("sequence", "enroll", "welcome", "--source", "webinar")
+    assert again["enrolled"] == [] and len(again["skipped"]) == 3  # re-running adds nothing
+    none = cli.json("sequence", "enroll", "welcome", "--source", "nobody")
+    assert none == {"sequence": "welcome", "enrolled": [], "skipped": []}
+
+
 def test_remove_with_active_enrolments_needs_force(cli: Any) -> None:
     cli("sequence", "add", "welcome", *WELCOME)
     lead = add_lead(cli)

@@ -30,6 +30,13 @@ def test_set_list_replace_remove(cli: Any) -> None:
     cli("target", "remove", "--period", "week", "--metric", "activities", "--owner", "ani")
     assert len(cli.json("target", "list")) == 1
     assert "won_value" in cli("target", "list").stdout
+    # Only the team's target left: a member's listing says whose are missing.
+    cli("team", "add", "ani")
+    for argv in (["target", "list"], ["report", "targets"]):
+        r = cli(*argv, "--owner", "Ani")
+        assert "No targets for Ani." in r.stderr
+    assert cli.json("target", "list", "--owner", "ani") == []
+    assert cli.json("report", "targets", "--owner", "ani")["rows"] == []
 
 
 def test_bad_values(cli: Any) -> None:

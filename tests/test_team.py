@@ -96,6 +96,10 @@ def test_edit_changes_attributes_and_clears_filters(cli: Any) -> None:
     m = member(cli, "ani")
     assert m["filters"] == {"product": ["C"]}
     assert m["name"] == "Ani" and m["capacity_window_days"] == 7
+    for off in ("0", "none"):  # back to counting open leads (README: Capacity)
+        cli("team", "edit", "ani", "--capacity-window", "7")
+        cli("team", "edit", "ani", "--capacity-window", off)
+        assert member(cli, "ani")["capacity_window_days"] is None
     r = cli("team", "edit", "ani", "--clear", "colour", ok=False)
     assert r.exit_code == 2 and "products, segments, cities, sources" in r.stderr
     r = cli("team", "edit", "ani", "--name", "Ani")

@@ -48,7 +48,7 @@ def cmd_log(
 
     st = state(ctx)
     k = activities.check_kind(kind)
-    lead = leads.get_lead(st.conn, lead_id)
+    lead = leads.get_lead(st.existing_conn, lead_id)
     when = (
         parse_past(st, at, "`log` records what has happened",
                    "To plan it, add --next 'tomorrow 10:00' or use `leadctl followups add`.")

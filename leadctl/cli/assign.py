@@ -63,7 +63,7 @@ def cmd_assign(
         if dry_run:
             raise UsageError("--dry-run goes with --auto", "Drop --dry-run, or use --auto.")
         decisions, warnings = assign.assign_to(
-            st.conn, ids, to, now=st.now, actor=st.actor, force=force
+            st.existing_conn, ids, to, now=st.now, actor=st.actor, force=force
         )
         for w in warnings:
             message(f"Warning: {w}")
@@ -73,7 +73,7 @@ def cmd_assign(
     if force:
         raise UsageError("--force goes with --to", "Auto-assignment never exceeds capacity.")
     decisions = assign.auto_assign(
-        st.conn, now=st.now, actor=st.actor, lead_ids=ids or None, dry_run=dry_run,
+        st.existing_conn, now=st.now, actor=st.actor, lead_ids=ids or None, dry_run=dry_run,
         prefer_captured_by=prefer_captured_by,
     )  # fmt: skip
     if not decisions:

@@ -29,8 +29,10 @@ def db_backup(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    # read_conn: a typo in a backup's cron line must not back up a new, empty database.
-    result = maintenance.backup(st.read_conn, st.db_path(), Path(file).expanduser(), force=force)
+    # existing_conn: a typo in a backup's cron line must not back up a new, empty database.
+    result = maintenance.backup(
+        st.existing_conn, st.db_path(), Path(file).expanduser(), force=force
+    )
     if fmt is Format.table:
         message(
             f"Backed up {result.leads} lead(s) to {result.path} "

@@ -111,10 +111,9 @@ def cmd_add(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
+    conn = st.existing_conn  # before the date: the database's time zone applies
     when = _when(st, due)
-    fu = followups.add_followup(
-        st.conn, lead_id, when, now=st.now, kind=kind, note=note, owner=owner
-    )
+    fu = followups.add_followup(conn, lead_id, when, now=st.now, kind=kind, note=note, owner=owner)
     for warning in followups.lead_warnings(st.conn, lead_id):
         message(f"Warning: {warning}.")
     if fmt is Format.table:
@@ -183,7 +182,7 @@ def cmd_done(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    conn = st.conn
+    conn = st.existing_conn
     next_due = _when(st, next_) if next_ is not None else None
     done = followups.complete_followup(
         conn, followup_id, now=st.now, actor=st.actor, note=note, outcome=outcome,
@@ -239,7 +238,7 @@ def cmd_snooze(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    fu = followups.snooze_followup(st.conn, followup_id, _when(st, to), now=st.now)
+    fu = followups.snooze_followup(st.existing_conn, followup_id, _when(st, to), now=st.now)
     if fmt is Format.table:
         message(f"Follow-up {fu.id} moved to {format_local(fu.due_at, st.tz)}.")
     else:
@@ -258,7 +257,7 @@ def cmd_cancel(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    fu, nxt = followups.cancel_followup(st.conn, followup_id, now=st.now)
+    fu, nxt = followups.cancel_followup(st.existing_conn, followup_id, now=st.now)
     if fmt is not Format.table:
         emit_object(
             {"followup": fu.to_dict(), "sequence_next": nxt.to_dict() if nxt else None},

@@ -182,7 +182,7 @@ def cmd_list(
         stale=stale,
         no_next_step=no_next_step,
     )
-    found = leads.list_leads(st.read_conn, f, now=st.now, sort=sort, limit=limit)
+    found = leads.list_leads(st.existing_conn, f, now=st.now, sort=sort, limit=limit)
     rows = lead_records(found, table=fmt is Format.table)
     emit_records(rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_csv_keys())
 
@@ -199,7 +199,7 @@ def cmd_show(
     from leadctl.render import Column, emit_object, key_value, message, table
 
     st = state(ctx)
-    lead = leads.get_lead(st.read_conn, lead_id)
+    lead = leads.get_lead(st.existing_conn, lead_id)
     acts = activities.list_activities(st.conn, lead_id, limit=limit)
     if fmt is not Format.table:
         obj = lead.to_dict()
@@ -338,11 +338,11 @@ def cmd_edit(
     if expected_close is not None:
         from leadctl.dates import parse_day
 
-        _ = st.conn
+        _ = st.existing_conn
         changes["expected_close"] = (
             parse_day(expected_close, st.now, st.tz).isoformat() if expected_close else None
         )
-    before = leads.get_lead(st.conn, lead_id)
+    before = leads.get_lead(st.existing_conn, lead_id)
     lead = leads.edit_lead(
         st.conn, lead_id, changes, now=st.now, actor=st.actor, add_tags=add_tag,
         remove_tags=remove_tag, set_fields=parse_fields(field), unset_fields=unset_field,
@@ -369,7 +369,7 @@ def cmd_delete(
     from leadctl.render import message, safe_text
 
     st = state(ctx)
-    lead = leads.get_lead(st.read_conn, lead_id)
+    lead = leads.get_lead(st.existing_conn, lead_id)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"Deleting lead {lead_id} needs confirmation", "Add --yes.")

@@ -34,6 +34,7 @@ def cmd_advance(
     from leadctl.render import emit_records, message
 
     st = state(ctx)
+    _ = st.existing_conn  # the leads must be there (and the database's time zone applies)
     when = (
         parse_past(st, at, "a stage move is dated when it happened",
                    "Move the lead when it happens, or give a past --at.")
@@ -71,7 +72,7 @@ def _show_stages(ctx: typer.Context, fmt: Format) -> None:
 
     st = state(ctx)
     emit_records(
-        _stage_records(st.read_conn),
+        _stage_records(st.existing_conn),
         [
             Column("position", "#", justify="right"), Column("name", "Stage"),
             Column("kind", "Kind"), Column("probability", "Prob %", justify="right"),

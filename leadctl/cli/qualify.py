@@ -57,7 +57,7 @@ def cmd_qualify(
     from leadctl.render import emit_object, key_value, message
 
     st = state(ctx)
-    conn = st.conn
+    conn = st.existing_conn
     if advance:
         from leadctl.pipeline import get_stage
 
@@ -127,7 +127,7 @@ def _show(ctx: typer.Context, fmt: Format) -> None:
     from leadctl.render import Column, emit_records
 
     emit_records(
-        _criteria_records(state(ctx).read_conn),
+        _criteria_records(state(ctx).existing_conn),
         [
             Column("key", "Key"), Column("label", "Label", max_width=40), Column("type", "Type"),
             Column("choices", "Choices", max_width=30), Column("required", "Required"),

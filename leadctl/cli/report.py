@@ -40,7 +40,7 @@ def _period(
 ) -> Any:
     from leadctl.periods import resolve
 
-    _ = st.read_conn  # the database's time zone setting applies to period boundaries
+    _ = st.existing_conn  # the database's time zone setting applies to period boundaries
     return resolve(period, since, until, now=st.now, tz=st.tz, default=default)
 
 
@@ -193,7 +193,7 @@ def cmd_summary(
     st = state(ctx)
     given = (period, since, until) != (None, None, None)
     p = _period(st, period, since, until, "this-month") if given else None
-    rep = summary(st.read_conn, p, st.now, st.tz, owner)
+    rep = summary(st.existing_conn, p, st.now, st.tz, owner)
     if fmt is Format.table:
         _target_cells(rep.rows, rep.currency)
     _emit(
@@ -239,7 +239,7 @@ def cmd_pipeline(
 
     st = state(ctx)
     rep = pipeline(
-        st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by, closed
+        st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by, closed
     )
     cols = [("stage", "Stage", "text")]
     if rep.by:
@@ -264,7 +264,7 @@ def cmd_funnel(
     from leadctl.reports.funnel import funnel
 
     st = state(ctx)
-    rep = funnel(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
+    rep = funnel(st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
     _emit(
         rep, fmt,
         [("stage", "Stage", "text"), ("reached", "Reached", "int"),
@@ -293,7 +293,7 @@ def cmd_conversion(
 
     st = state(ctx)
     rep = conversion(
-        st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by
+        st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by
     )
     _emit(
         rep, fmt,
@@ -322,7 +322,7 @@ def cmd_velocity(
     from leadctl.reports.velocity import velocity
 
     st = state(ctx)
-    rep = velocity(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
+    rep = velocity(st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
     _emit(
         rep, fmt,
         [("stage", "Stage", "text"), ("visits", "Visits", "int"),
@@ -350,7 +350,7 @@ def cmd_stale(
     from leadctl.reports.stale import stale
 
     st = state(ctx)
-    rep = stale(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
+    rep = stale(st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
     _emit(
         rep, fmt,
         [("owner", "Owner", "text"), ("open", "Open", "int"), ("stale", "Stale", "int"),
@@ -376,7 +376,7 @@ def cmd_forecast(
     from leadctl.reports.forecast import forecast
 
     st = state(ctx)
-    rep = forecast(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
+    rep = forecast(st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
     _emit(
         rep, fmt,
         [("month", "Month", "text"), ("open", "Open", "int"), ("open_value", "Open value", "money"),
@@ -402,7 +402,7 @@ def cmd_activity(
 
     st = state(ctx)
     rep = activity(
-        st.read_conn, _period(st, period, since, until, "this-week"), st.now, st.tz, owner
+        st.existing_conn, _period(st, period, since, until, "this-week"), st.now, st.tz, owner
     )
     if fmt is Format.table:
         for row in rep.rows:
@@ -432,7 +432,9 @@ def cmd_sources(
     from leadctl.reports.sources import sources
 
     st = state(ctx)
-    rep = sources(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by)
+    rep = sources(
+        st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner, by
+    )
     cols = [("source", "Source", "text")]
     if rep.by == "campaign":
         cols.append(("campaign", "Campaign", "text"))
@@ -460,7 +462,9 @@ def cmd_customers(
     from leadctl.reports.customers import customers
 
     st = state(ctx)
-    rep = customers(st.read_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner)
+    rep = customers(
+        st.existing_conn, _period(st, period, since, until, "all"), st.now, st.tz, owner
+    )
     _emit(
         rep, fmt,
         [("product", "Product", "text"), ("sales", "Sales", "int"),
@@ -490,7 +494,9 @@ def cmd_team(
     from leadctl.reports.team import team
 
     st = state(ctx)
-    rep = team(st.read_conn, _period(st, period, since, until, "this-month"), st.now, st.tz, owner)
+    rep = team(
+        st.existing_conn, _period(st, period, since, until, "this-month"), st.now, st.tz, owner
+    )
     _emit(
         rep, fmt,
         [("rank", "#", "int"), ("owner", "Owner", "text"), ("won_value", "Won value", "money"),
@@ -526,7 +532,7 @@ def cmd_targets(
                 "Targets are per day, week, month, quarter or year",
                 "Use a calendar period, e.g. --period last-month or --period 2026-Q3.",
             )
-    rep = targets(st.read_conn, p, st.now, st.tz, owner)
+    rep = targets(st.existing_conn, p, st.now, st.tz, owner)
     if fmt is Format.table:
         _target_cells(rep.rows, rep.currency)
     _emit(
@@ -538,9 +544,15 @@ def cmd_targets(
         bar="percent",
         totals=[("targets", "Targets", "int"), ("on_track", "On track", "int"),
                 ("reached", "Reached", "int")],
-        empty="No targets set. Add one: leadctl target set --period month --metric won_value "
-        "--value 500000000",
+        empty=_no_targets(owner),
     )  # fmt: skip
+
+
+def _no_targets(owner: str | None) -> str:
+    add = "leadctl target set --period month --metric won_value --value 500000000"
+    if owner is None:
+        return f"No targets set. Add one: {add}"
+    return f"No targets for {owner.strip()}. Add one: {add} --owner {owner.strip()}"
 
 
 def register(app: typer.Typer) -> None:

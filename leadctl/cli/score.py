@@ -129,6 +129,7 @@ def score_main(
             "Examples: leadctl score 5 --explain; leadctl score --all; leadctl score rules list.",
         )
     field_list = predict.check_fields(fields.split(",")) if fields else None
+    _ = st.existing_conn  # leads to score, learn from or evaluate: the file must be there
     if all_:
         out = _rescore_everything(st)
         if fmt is not Format.table:
@@ -192,7 +193,7 @@ def score_show(
     from leadctl.render import Column, emit_object, key_value, message, table
 
     st = state(ctx)
-    conn = st.conn
+    conn = st.existing_conn
     if probability is not None and clear_probability:
         raise UsageError("Give --probability or --clear-probability, not both")
     if probability is not None:
@@ -293,7 +294,7 @@ def _rules_table(ctx: typer.Context, fmt: Format) -> None:
     from leadctl import scoring
     from leadctl.render import Column, emit_records
 
-    rows = [r.to_dict() for r in scoring.list_rules(state(ctx).read_conn)]
+    rows = [r.to_dict() for r in scoring.list_rules(state(ctx).existing_conn)]
     emit_records(
         rows,
         [Column("name", "Name"), Column("field", "Field"), Column("operator", "Op"),
@@ -325,7 +326,7 @@ def rules_groups(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl.render import Column, emit_records
 
     emit_records(
-        scoring.list_groups(state(ctx).read_conn),
+        scoring.list_groups(state(ctx).existing_conn),
         [Column("group", "Group"), Column("cap", "Cap", justify="right"),
          Column("rules", "Rules", justify="right")],
         fmt.value,
@@ -442,7 +443,7 @@ def rules_export(
     from leadctl.render import message
 
     st = state(ctx)
-    text = scoring.export_rules(st.conn)
+    text = scoring.export_rules(st.existing_conn)
     if path is None or path == "-":
         typer.echo(text, nl=False)
     else:

@@ -6,7 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
-from leadctl.cli.common import Format, FormatOpt, state
+from leadctl.cli.common import (
+    CityFilter,
+    Format,
+    FormatOpt,
+    NoNextStepFilter,
+    OwnerFilter,
+    ProductFilter,
+    QualifiedFilter,
+    SearchFilter,
+    SegmentFilter,
+    SourceFilter,
+    StageFilter,
+    StaleFilter,
+    TagFilter,
+    lead_filter,
+    state,
+)
 
 sequence_app = typer.Typer(
     help="Nurturing sequences: planned follow-ups, one step after another.",
@@ -70,7 +86,7 @@ def cmd_list(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl.render import Column, emit_records
 
     st = state(ctx)
-    records = [_sequence_record(s) for s in sequences.list_sequences(st.read_conn)]
+    records = [_sequence_record(s) for s in sequences.list_sequences(st.existing_conn)]
     emit_records(
         records,
         [
@@ -97,7 +113,7 @@ def cmd_show(
     from leadctl.render import emit_object, emit_records, key_value
 
     st = state(ctx)
-    seq = sequences.get_sequence(st.read_conn, name)
+    seq = sequences.get_sequence(st.existing_conn, name)
     if fmt in (Format.json, Format.jsonl):
         emit_object(seq.to_dict(), fmt.value)
         return
@@ -124,32 +140,119 @@ def cmd_remove(
     from leadctl.render import message
 
     st = state(ctx)
-    seq = sequences.remove_sequence(st.conn, name, now=st.now, force=force)
+    seq = sequences.remove_sequence(st.existing_conn, name, now=st.now, force=force)
     message(f"Sequence {seq.name!r} removed.")
 
 
 @sequence_app.command("enroll")
 def cmd_enroll(
     ctx: typer.Context,
-    lead_id: Annotated[int, typer.Argument(help="Lead id.", metavar="ID")],
-    name: Annotated[str, typer.Argument(help="Sequence name.", metavar="NAME")],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="Lead id(s), then the sequence's name; or only the name, with filters.",
+            metavar="[ID...] NAME",
+        ),
+    ],
+    stage: StageFilter = None,
+    owner: OwnerFilter = None,
+    tag: TagFilter = None,
+    source: SourceFilter = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
+    city: CityFilter = None,
+    search: SearchFilter = None,
+    qualified: QualifiedFilter = None,
+    stale: StaleFilter = False,
+    no_next_step: NoNextStepFilter = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With filters: who would be enrolled; write nothing.")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Enrol a lead: schedules step 1 as a follow-up; each completed step schedules the next."""
-    from leadctl import sequences
+    """Enrol leads: schedules step 1 as a follow-up; each completed step schedules the next.
+
+    `enroll 12 welcome`, `enroll 12 13 14 welcome` (all or none), or `enroll
+    welcome --source webinar --stage new` (the open leads the filters select, as
+    in `list`; those marked do-not-contact or already in it are skipped and
+    named).
+    """
+    from leadctl import leads, sequences
     from leadctl.dates import format_local
+    from leadctl.errors import UsageError
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    sequences.sync(st.conn, now=st.now)
-    res = sequences.enroll(st.conn, lead_id, name, now=st.now)
+    *given, name = args
+    ids = []
+    for text in given:
+        if not text.strip().isdigit():
+            raise UsageError(
+                f"{text!r} is not a lead id",
+                "Give lead ids, then the sequence: leadctl sequence enroll 12 13 welcome",
+            )
+        ids.append(int(text))
+    filters = {
+        "stage": stage, "owner": owner, "tag": tag, "source": source, "product": product,
+        "segment": segment, "city": city, "search": search, "qualified": qualified,
+        "stale": stale, "no_next_step": no_next_step,
+    }  # fmt: skip
+    filtered = any(v not in (None, False, []) for v in filters.values())
+    if ids and filtered:
+        raise UsageError("Give lead ids or filters, not both", "Filters select the leads.")
+    if not ids and not filtered:
+        raise UsageError(
+            "Say which leads to enrol",
+            f"Give lead ids before the name (leadctl sequence enroll 12 {name}) or filters"
+            f" (leadctl sequence enroll {name} --stage new --source webinar).",
+        )
+    if dry_run and not filtered:
+        raise UsageError("--dry-run goes with filters", "Drop --dry-run, or select by filters.")
+    conn = st.existing_conn
+    if filtered:
+        f = lead_filter(open_only=True, **filters)
+        ids = leads.lead_ids(conn, f, now=st.now)
+    if dry_run:
+        sequences.sync_if_writable(conn, now=st.now)
+    else:
+        sequences.sync(conn, now=st.now)
+    res = sequences.enroll_many(conn, name, ids, now=st.now, skip_unfit=filtered, dry_run=dry_run)
+    if not filtered and len(ids) == 1:  # one lead: its enrolment and follow-up, as ever
+        res = res["enrolled"][0]
+        if fmt is not Format.table:
+            emit_object(res, fmt.value)
+            return
+        fu = res["followup"]
+        message(
+            f"Lead {ids[0]} enrolled in {res['enrollment']['sequence']!r}; step 1 ({fu['kind']})"
+            f" is follow-up {fu['id']} on {format_local(fu['due_at'], st.tz)}."
+        )
+        return
     if fmt is not Format.table:
         emit_object(res, fmt.value)
         return
-    fu = res["followup"]
+    for skip in res["skipped"][:20]:
+        message(f"Skipped: {skip['reason']}.")
+    if len(res["skipped"]) > 20:
+        message(f"... {len(res['skipped']) - 20} more skipped (--format json lists them all).")
+    n = len(res["enrolled"])
+    if dry_run:
+        shown = ", ".join(str(i) for i in res["enrolled"][:20])
+        more = f" and {n - 20} more" if n > 20 else ""
+        message(
+            f"Would enrol {n} lead(s) in {res['sequence']!r}"
+            + (f": {shown}{more}." if n else ".")
+            + (f" {len(res['skipped'])} skipped." if res["skipped"] else "")
+        )
+        return
+    due = (
+        f"; step 1 is due {format_local(res['enrolled'][0]['followup']['due_at'], st.tz)}"
+        if n
+        else ""
+    )
     message(
-        f"Lead {lead_id} enrolled in {res['enrollment']['sequence']!r}; step 1 ({fu['kind']})"
-        f" is follow-up {fu['id']} on {format_local(fu['due_at'], st.tz)}."
+        f"Enrolled {n} lead(s) in {res['sequence']!r}{due}."
+        + (f" {len(res['skipped'])} skipped." if res["skipped"] else "")
     )
 
 
@@ -167,7 +270,7 @@ def cmd_unenroll(
     from leadctl.render import emit_records, message
 
     st = state(ctx)
-    stopped = sequences.unenroll(st.conn, lead_id, name, now=st.now)
+    stopped = sequences.unenroll(st.existing_conn, lead_id, name, now=st.now)
     if fmt is Format.table:
         for e in stopped:
             message(f"Lead {lead_id} unenrolled from {e.sequence!r}.")
@@ -196,11 +299,12 @@ def cmd_status(
     from leadctl.render import Column, emit_records
 
     st = state(ctx)
-    # A read-only file still shows, as stored (the stops wait for a writer).
-    sequences.sync_if_writable(st.read_conn, now=st.now)
+    # A read-only file still shows; what should stop shows as stopping.
+    stopping = sequences.sync_if_writable(st.existing_conn, now=st.now)
     rows = sequences.status(
-        st.conn, sequence=sequence, lead_id=lead_id, include_ended=all_ or lead_id is not None
-    )
+        st.conn, sequence=sequence, lead_id=lead_id, include_ended=all_ or lead_id is not None,
+        stopping=stopping,
+    )  # fmt: skip
     for r in rows:
         r["progress"] = f"{r['current_step']}/{r['steps']}"
     emit_records(

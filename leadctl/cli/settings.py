@@ -20,7 +20,7 @@ def settings_main(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
         from leadctl.settings import list_settings
 
         emit_records(
-            list_settings(state(ctx).read_conn),
+            list_settings(state(ctx).existing_conn),
             [Column("key", "Setting"), Column("value", "Value"), Column("help", "Meaning")],
             fmt.value,
         )

@@ -53,7 +53,7 @@ def cmd_costs(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    _ = st.conn
+    _ = st.existing_conn
     m = costs.parse_month(month, st.now, st.tz) if month else None
     rows = [c.to_dict() for c in costs.list_costs(st.conn, source=source, month=m)]
     if fmt is Format.table:
@@ -74,7 +74,7 @@ def cmd_remove_cost(
     from leadctl.render import message
 
     st = state(ctx)
-    _ = st.conn
+    _ = st.existing_conn
     c = costs.remove_cost(st.conn, source, costs.parse_month(month, st.now, st.tz))
     message(f"Removed the cost of {c.source} in {c.month}.")
 

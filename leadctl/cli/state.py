@@ -45,12 +45,18 @@ class State:
         return self._conn
 
     @property
-    def read_conn(self) -> sqlite3.Connection:
-        """The database of a command that only reads (listings, shows,
-        reports, export, backup): a path named by --db or LEADCTL_DB must
-        exist. A typo in a cron line would otherwise create an empty database
-        and report an empty day, every day. (The default path is made on
-        first use.)"""
+    def existing_conn(self) -> sqlite3.Connection:
+        """The database of a command that reads (listings, shows, reports,
+        export, backup) or changes what must already be in it (a lead, a
+        follow-up, a member, an enrolment, a target or cost; scoring,
+        assigning): a path named by --db or LEADCTL_DB must exist. A typo in
+        a cron line would otherwise create an empty database and report an
+        empty day, every day; `advance 12` would create one to say lead 12
+        is not found. Commands that create or set up (add, import, settings,
+        a member, sequence or target, the built-in stages, criteria, rules
+        and templates, which every new file has) may make it. (The default
+        path is made on first use.) Take it before anything that opens
+        `conn` (a date parsed in the database's time zone does)."""
         if self._conn is None:
             from leadctl.config import resolve_db_path
 

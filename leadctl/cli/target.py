@@ -64,11 +64,12 @@ def cmd_list(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    rows = [t.to_dict() for t in targets.list_targets(st.read_conn, owner)]
+    rows = [t.to_dict() for t in targets.list_targets(st.existing_conn, owner)]
     for r in rows:
         if fmt is Format.table and r["owner"] is None:
             r["owner"] = "team"
-    emit_records(rows, _columns(), fmt.value, empty="No targets set.",
+    emit_records(rows, _columns(), fmt.value,
+                 empty="No targets set." if owner is None else f"No targets for {owner.strip()}.",
                  csv_keys=["id", "period", "metric", "owner", "value", "created_at"])  # fmt: skip
 
 
@@ -85,7 +86,7 @@ def cmd_remove(
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    t = targets.remove_target(st.conn, period, metric, owner=owner)
+    t = targets.remove_target(st.existing_conn, period, metric, owner=owner)
     if fmt is Format.table:
         message(f"Target removed: {t.metric} per {t.period} for {t.owner or 'the team'}.")
     else:

@@ -52,7 +52,7 @@ def _display(rec: dict[str, Any]) -> dict[str, Any]:
 def _record(st: Any, handle: str) -> dict[str, Any]:
     from leadctl import team
 
-    member = team.get_member(st.read_conn, handle)
+    member = team.get_member(st.existing_conn, handle)
     for rec in team.member_records(st.conn, now=st.now):
         if rec["handle"] == member.handle:
             return rec
@@ -94,7 +94,9 @@ def cmd_add(
     ] = None,
     capacity_window: Annotated[
         int | None,
-        typer.Option(help="Count leads assigned in the last N days instead of open leads."),
+        typer.Option(
+            help="Count leads assigned in the last N days instead of open leads (0: open leads)."
+        ),
     ] = None,
     products: FilterOpt = None,
     segments: FilterOpt = None,
@@ -129,7 +131,7 @@ def cmd_list(
     from leadctl.render import emit_records
 
     st = state(ctx)
-    records = team.member_records(st.read_conn, now=st.now)
+    records = team.member_records(st.existing_conn, now=st.now)
     if active_only:
         records = [r for r in records if r["active"]]
     emit_records(
@@ -202,7 +204,7 @@ def cmd_edit(
                 f"Unknown filter {item!r}", "Use one of: products, segments, cities, sources."
             )
         data[key] = []
-    before = team.get_member(st.conn, handle)
+    before = team.get_member(st.existing_conn, handle)
     member = team.edit_member(st.conn, handle, data, now=st.now)
     if fmt is not Format.table:
         _show(_record(st, member.handle), fmt)
@@ -288,7 +290,7 @@ def cmd_deactivate(
     from leadctl.render import message
 
     st = state(ctx)
-    member = team.get_member(st.conn, handle)
+    member = team.get_member(st.existing_conn, handle)
     was_active = member.active
     held = assign.open_leads_of(st.conn, member.handle)
     if redistribute is None:
@@ -332,7 +334,7 @@ def cmd_activate(
     from leadctl.render import message
 
     st = state(ctx)
-    was = team.get_member(st.conn, handle)
+    was = team.get_member(st.existing_conn, handle)
     member = team.set_active(st.conn, handle, True, now=st.now)
     if was.active:
         message(f"Team member {member.handle} is already active.")

@@ -116,7 +116,7 @@ def template_list(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     from leadctl import templates
     from leadctl.render import emit_records
 
-    rows = [t.to_dict() for t in templates.list_templates(state(ctx).read_conn)]
+    rows = [t.to_dict() for t in templates.list_templates(state(ctx).existing_conn)]
     emit_records(
         rows, _template_columns(), fmt.value, empty="No templates.",
         csv_keys=["name", "channel", "builtin", "subject", "body", "placeholders",
@@ -133,7 +133,7 @@ def template_show(
     """Show a template: channel, subject, placeholders and the text."""
     from leadctl import templates
 
-    _emit_template(ctx, templates.get_template(state(ctx).read_conn, name), fmt)
+    _emit_template(ctx, templates.get_template(state(ctx).existing_conn, name), fmt)
 
 
 @template_app.command("add", epilog=PLACEHOLDER_HELP)
@@ -263,7 +263,7 @@ def template_render(
     from leadctl.render import emit_object, message, safe_text
 
     st = state(ctx)
-    _ = st.conn  # the database's time zone setting applies to {today}
+    _ = st.existing_conn  # the database's time zone setting applies to {today}
     r = templates.render(
         st.conn, name, lead_id, now=st.now, tz=st.tz,
         channel=channel.value if channel else None, allow_empty=allow_empty,

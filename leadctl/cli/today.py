@@ -112,7 +112,7 @@ def _explain(st: State, followup_id: int, fmt: str) -> None:
     from leadctl.dates import format_local
     from leadctl.render import Column, emit_object, key_value, table
 
-    data = agenda.explain(st.read_conn, followup_id, now=st.now, tz=st.tz)
+    data = agenda.explain(st.existing_conn, followup_id, now=st.now, tz=st.tz)
     if fmt in ("json", "jsonl"):
         emit_object(data, fmt)
         return
@@ -150,8 +150,8 @@ def show(
     """List (or explain) follow-ups on stdout; fmt is table|json|jsonl|csv|ics."""
     from leadctl import agenda
 
-    conn = st.read_conn
-    unsynced: set[int] = set()  # enrolments that should stop, on a read-only file
+    conn = st.existing_conn
+    unsynced: dict[int, str] = {}  # enrolments that should stop, on a read-only file
     if agenda.pending_sequence_stops(conn):
         from leadctl import sequences
 

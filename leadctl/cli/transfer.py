@@ -300,7 +300,7 @@ def cmd_export(
     if output:
         import os
 
-        conn = st.read_conn  # a wrong database is refused before any file is created
+        conn = st.existing_conn  # a wrong database is refused before any file is created
         refuse_overwrite(st, output)
         # Written beside the target and renamed when complete, so a failed
         # export leaves no empty or half file. open() honours the umask. A
@@ -318,7 +318,7 @@ def cmd_export(
             raise
         message(f"Exported {n} lead(s) to {output}.")
     else:
-        exporter.export_leads(st.read_conn, f, fmt.value, sys.stdout, now=st.now, sort=sort)
+        exporter.export_leads(st.existing_conn, f, fmt.value, sys.stdout, now=st.now, sort=sort)
 
 
 def register(app: typer.Typer) -> None:
