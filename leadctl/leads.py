@@ -65,11 +65,17 @@ def _clean_text(name: str, value: Any) -> str | None:
 
 
 def normalize_input(
-    data: dict[str, Any], defaults: Defaults, *, region: str | None = None
+    data: dict[str, Any],
+    defaults: Defaults,
+    *,
+    region: str | None = None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Validate and normalise user-supplied lead fields (strings) into column values.
 
     Keys not present are left out, so the result can serve both add and edit.
+    A value is read in the currency given with it, else `currency` (an
+    edited lead's own), else the database's.
     """
     out: dict[str, Any] = {}
     for key in TEXT_FIELDS:
@@ -92,7 +98,7 @@ def normalize_input(
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             out["value"] = None
         else:
-            out["value"] = parse_money(raw, out.get("currency") or defaults.currency)
+            out["value"] = parse_money(raw, out.get("currency") or currency or defaults.currency)
     if "tags" in data:
         out["tags"] = [check_text("tag", t, 200) for t in parse_tags(data["tags"])]
     if "fields" in data:
@@ -400,7 +406,10 @@ def edit_lead(
     """Change fields of a lead; each change is recorded as a field_change activity.
     A new owner over capacity is refused unless `force`."""
     defaults = Defaults.load(conn)
-    values = normalize_input(changes, defaults, region=region)
+    row = conn.execute("SELECT currency FROM leads WHERE id = ?", (lead_id,)).fetchone()
+    values = normalize_input(
+        changes, defaults, region=region, currency=row[0] if row is not None else None
+    )
     with transaction(conn):
         lead = get_lead(conn, lead_id)
         if not allow_duplicate:

@@ -250,6 +250,18 @@ def rename_stage(conn: sqlite3.Connection, old: str, new: str) -> Stage:
         # stage had at the time: they are history.
         conn.execute("UPDATE stages SET name = ? WHERE name = ?", (key, stage.name))
         conn.execute("UPDATE stage_history SET stage = ? WHERE stage = ?", (key, stage.name))
+        # So do the score rules on `stage` and what the learned model knows of
+        # it: a rename changes no score nor probability.
+        for rule_id, value in conn.execute(
+            "SELECT id, value FROM score_rules WHERE field = 'stage' AND value IS NOT NULL"
+        ).fetchall():
+            names = [v.strip() for v in str(value).split(",")]
+            if any(v.lower() == stage.name for v in names):
+                renamed = ",".join(key if v.lower() == stage.name else v for v in names)
+                conn.execute("UPDATE score_rules SET value = ? WHERE id = ?", (renamed, rule_id))
+        from leadctl.predict import rename_stage_reached
+
+        rename_stage_reached(conn, stage.name, key)
     return get_stage(conn, key)
 
 

@@ -401,17 +401,22 @@ def _featurize(
 
 
 def closed_counts(conn: sqlite3.Connection) -> tuple[int, int, str]:
-    """(won, lost, signature): the signature changes whenever the closed set does."""
-    row = conn.execute(
-        "SELECT"
-        " COALESCE(SUM(s.kind IN ('won','inactive')), 0),"
-        " COALESCE(SUM(s.kind = 'lost'), 0),"
-        " COALESCE(SUM(CASE WHEN s.kind IN ('won','inactive') THEN l.id END), 0),"
-        " COALESCE(SUM(CASE WHEN s.kind = 'lost' THEN l.id END), 0)"
-        " FROM leads l JOIN stages s ON s.name = l.stage"
-    ).fetchone()
-    won, lost = int(row[0]), int(row[1])
-    return won, lost, f"{won}:{lost}:{row[2]}:{row[3]}"
+    """(won, lost, signature): the signature changes whenever the closed set
+    does, i.e. which leads are won and which lost (a digest of their ids:
+    sums of ids would not tell won {1, 4} from won {2, 3})."""
+    import hashlib
+    from array import array
+
+    ids = array("q")
+    for lead_id, won in conn.execute(
+        "SELECT l.id, s.kind <> 'lost' FROM leads l JOIN stages s ON s.name = l.stage"
+        " WHERE s.kind IN ('won', 'inactive', 'lost') ORDER BY l.id"
+    ):
+        ids.append(lead_id if won else -lead_id)
+    lost = sum(1 for i in ids if i < 0)
+    won = len(ids) - lost
+    digest = hashlib.blake2b(ids.tobytes(), digest_size=16).hexdigest()
+    return won, lost, f"{won}:{lost}:{digest}"
 
 
 def _refuse_if_too_few(won: int, lost: int) -> None:
@@ -420,7 +425,8 @@ def _refuse_if_too_few(won: int, lost: int) -> None:
             f"Training needs at least {MIN_WON} won and {MIN_LOST} lost lead(s); this database "
             f"has {won} won and {lost} lost",
             "Close some leads first (leadctl advance ID --to won / --to lost --reason ...); "
-            "until then the stage default probability is used.",
+            "until then the stage default probability is used (`leadctl score --all` drops "
+            "a model trained before).",
         )
 
 
@@ -484,13 +490,35 @@ def is_stale(conn: sqlite3.Connection) -> bool:
 
 
 def ensure_trained(conn: sqlite3.Connection, now: datetime) -> TrainResult | None:
-    """Retrain when the closed leads changed since training (if training is possible)."""
+    """Retrain when the closed leads changed since training. When training is
+    no longer possible (no won or no lost lead left), the old model is dropped
+    and the open leads go back to their stage's probability, as `score
+    --train`'s refusal says: a model of leads that are no longer closed
+    would go on predicting from them."""
     if not is_stale(conn):
         return None
     won, lost, _ = closed_counts(conn)
     if won < MIN_WON or lost < MIN_LOST:
+        with transaction(conn):
+            if conn.execute("DELETE FROM models WHERE name = ?", (MODEL_NAME,)).rowcount:
+                conn.execute(
+                    "UPDATE leads SET probability_auto = NULL WHERE probability_auto IS NOT NULL"
+                )
         return None
     return train(conn, now)
+
+
+def rename_stage_reached(conn: sqlite3.Connection, old: str, new: str) -> None:
+    """A renamed stage keeps what the model learned of it (`stage_reached`)."""
+    row = conn.execute("SELECT data FROM models WHERE name = ?", (MODEL_NAME,)).fetchone()
+    if row is None:
+        return
+    model = Model.from_json(row[0])
+    counts = model.freq.get("stage_reached")
+    if not counts or old not in counts:
+        return
+    model.freq["stage_reached"] = {(new if k == old else k): v for k, v in counts.items()}
+    conn.execute("UPDATE models SET data = ? WHERE name = ?", (model.to_json(), MODEL_NAME))
 
 
 def predict_open(conn: sqlite3.Connection, model: Model) -> int:

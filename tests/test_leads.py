@@ -166,3 +166,18 @@ def test_lead_columns_are_selected_in_field_order(conn) -> None:  # type: ignore
     _add(conn, name="Order check")
     cur = conn.execute(f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM}")
     assert [d[0] for d in cur.description] == [f.name for f in fields(Lead)]
+
+
+def test_a_value_edit_is_read_in_the_leads_own_currency(cli) -> None:
+    """A USD lead in an IDR database: `edit/qualify --value 20.75` are cents
+    of its dollars, as `add --currency USD --value 20.50` and `log --amount`."""
+    lead = cli.json("add", "US buyer", "--currency", "USD", "--value", "20.50")
+    assert (lead["value"], lead["currency"]) == (2050, "USD")
+    lid = str(lead["id"])
+    assert cli.json("edit", lid, "--value", "20.75")["value"] == 2075
+    cli("qualify", lid, "--value", "30.25")
+    assert cli.json("show", lid)["value"] == 3025
+    assert cli.json("edit", lid, "--value", "1.5")["value"] == 150
+    idr = cli.json("add", "Toko", "--value", "Rp 7.500.000")
+    r = cli("edit", str(idr["id"]), "--value", "20.75", ok=False)  # IDR has no cents
+    assert r.exit_code == 2 and "IDR" in r.stderr

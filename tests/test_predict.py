@@ -168,3 +168,63 @@ def test_evaluate_reports_auc_and_brier(cli: Any) -> None:
     assert r.exit_code == 2
     r = cli("score", "--evaluate", "--folds", "50", ok=False)
     assert r.exit_code == 2 and "needs at least 50" in r.stderr
+
+
+def test_a_new_closed_set_with_the_same_id_sums_retrains(cli: Any) -> None:
+    """Won {1, 4} -> {2, 3}: plain sums of ids are equal; the model must still
+    notice (score --all retrains)."""
+    a, b, c, d = (add(cli, n, "--source", s) for n, s in
+                  (("A", "ads"), ("B", "web"), ("C", "web"), ("D", "ads")))  # fmt: skip
+    e = add(cli, "E", "--source", "web")
+    f = add(cli, "F", "--source", "ads")  # open: predicted
+    cli("advance", str(a), str(d), "--to", "won")
+    close(cli, e, False)
+    cli("score", "--train")
+    ads_wins = cli.json("show", str(f))["probability_auto"]
+    cli("advance", str(a), str(d), "--to", "new", "--reopen")
+    cli("advance", str(b), str(c), "--to", "won")
+    out = cli.json("score", "--all")
+    assert out["trained"] is True
+    assert cli.json("show", str(f))["probability_auto"] < ads_wins  # web wins now
+
+
+def test_a_model_that_can_no_longer_be_trained_is_dropped(cli: Any) -> None:
+    """No won lead left: `score --all` falls back to the stage probability, as
+    `score --train`'s refusal says, instead of predicting from a model of
+    leads that are no longer closed."""
+    a = add(cli, "A", "--source", "ads")
+    close(cli, a, True)
+    close(cli, add(cli, "B", "--source", "web"), False)
+    c = add(cli, "C", "--source", "ads")
+    cli("score", "--train")
+    assert cli.json("show", str(c))["probability_auto"] is not None
+    cli("advance", str(a), "--to", "new", "--reopen")
+    assert cli.json("score", "--all")["trained"] is False
+    for lead in (a, c):
+        shown = cli.json("show", str(lead))
+        assert shown["probability_auto"] is None and shown["probability"] == 10  # stage 'new'
+    r = cli("score", "--train", ok=False)
+    assert r.exit_code == 2 and "stage default probability" in r.stderr
+
+
+def test_renaming_a_stage_changes_no_score_nor_probability(cli: Any) -> None:
+    """README: stages are recognised by their kind, so a rename changes
+    nothing: the rules on `stage` and the model's `stage_reached` follow."""
+    ids = [add(cli, n, "--source", "ads") for n in "ABCDE"]
+    cli("score", "rules", "add", "in_nego", "--field", "stage", "--op", "eq",
+        "--value", "negotiation", "--points", "10", "--group", "fit")  # fmt: skip
+    cli("score", "rules", "add", "late", "--field", "stage", "--op", "in",
+        "--value", "qualified, negotiation", "--points", "5", "--group", "fit")  # fmt: skip
+    cli("advance", str(ids[0]), str(ids[1]), str(ids[4]), "--to", "negotiation")
+    cli("advance", str(ids[2]), "--to", "won")
+    close(cli, ids[3], False)
+    cli("advance", str(ids[1]), "--to", "won")
+    cli("score", "--train", "--fields", "source,stage_reached")
+    before = [cli.json("score", str(i)) for i in (ids[0], ids[4])]
+    cli("stages", "rename", "negotiation", "proposal")
+    rules = {r["name"]: r["value"] for r in cli.json("score", "rules", "list")}
+    assert rules["in_nego"] == "proposal" and rules["late"] == "qualified,proposal"
+    after = [cli.json("score", str(i)) for i in (ids[0], ids[4])]
+    for b, a in zip(before, after, strict=True):
+        assert (a["score"], a["probability"]) == (b["score"], b["probability"])
+    assert cli.json("score", "--all")["changed"] == 0

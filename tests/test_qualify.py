@@ -201,3 +201,34 @@ def test_a_stored_repeated_choice_does_not_block_other_edits(cli: Any, conn: Any
     cli("criteria", "edit", "size", "--label", "Size?", "--optional")
     row = next(c for c in cli.json("criteria", "list") if c["key"] == "size")
     assert (row["label"], row["choices"]) == ("Size?", ["small", "Small", "medium"])
+
+
+def test_criteria_changes_rescore_every_lead(cli: Any) -> None:
+    """A criteria change moves `qualified` and the answers, which the rules
+    read: the stored score (what list --sort, assign --auto and the reports
+    see) follows at once, as after a rule change."""
+    lid = add(cli, "Gita")
+    cli("qualify", str(lid), "--budget", "yes", "--authority", "yes", "--need", "POS")
+
+    def stored() -> int:
+        lead = cli.json("show", str(lid))
+        # The stored score equals a fresh computation (score shows and stores it).
+        return int(lead["score"])
+
+    def fresh() -> int:
+        return int(cli.json("score", str(lid))["score"])
+
+    steps = [
+        ("edit", "timeline", "--optional"),  # qualified now
+        ("remove", "need"),  # an answer the rules read is gone
+        ("add", "size", "--type", "choice", "--choices", "s,m,l"),  # unqualified again
+    ]
+    seen = [stored()]
+    for step in steps:
+        r = cli("criteria", *step)
+        assert "Rescored 1 lead(s)" in r.stderr, step
+        seen.append(stored())
+        assert seen[-1] == fresh(), step
+    assert len(set(seen)) == len(seen)  # each step changed the score
+    r = cli("criteria", "edit", "size", "--label", "How big?")
+    assert "Rescored" not in r.stderr  # a new question text changes no score

@@ -174,13 +174,16 @@ def criteria_add(
 ) -> None:
     """Add a qualification criterion."""
     from leadctl import qualify
-    from leadctl.render import message
+    from leadctl.cli.score import rescore_after_change
 
     c = qualify.add_criterion(
         state(ctx).conn, key, label=label, type_=type_, choices=_choices(choices),
         required=required,
     )  # fmt: skip
-    message(f"Criterion {c.key} added ({c.type}, {'required' if c.required else 'optional'}).")
+    # `qualified` and the answers changed for every lead: so do their scores.
+    rescore_after_change(
+        ctx, f"Criterion {c.key} added ({c.type}, {'required' if c.required else 'optional'})."
+    )
 
 
 @criteria_app.command("edit")
@@ -194,13 +197,18 @@ def criteria_edit(
 ) -> None:
     """Change a criterion; `qualified` is recomputed for every lead."""
     from leadctl import qualify
+    from leadctl.cli.score import rescore_after_change
     from leadctl.render import message
 
     c = qualify.edit_criterion(
         state(ctx).conn, key, label=label, type_=type_, choices=_choices(choices),
         required=required,
     )  # fmt: skip
-    message(f"Criterion {c.key}: {c.type}, {'required' if c.required else 'optional'}.")
+    said = f"Criterion {c.key}: {c.type}, {'required' if c.required else 'optional'}."
+    if (type_, choices, required) == (None, None, None):
+        message(said)  # a new question text changes no answer nor score
+    else:
+        rescore_after_change(ctx, said)
 
 
 @criteria_app.command("remove")
@@ -210,10 +218,10 @@ def criteria_remove(
 ) -> None:
     """Remove a criterion and its current answers (their history stays)."""
     from leadctl import qualify
-    from leadctl.render import message
+    from leadctl.cli.score import rescore_after_change
 
     n = qualify.remove_criterion(state(ctx).conn, key)
-    message(f"Criterion {key} removed ({n} answer(s) dropped; history kept).")
+    rescore_after_change(ctx, f"Criterion {key} removed ({n} answer(s) dropped; history kept).")
 
 
 def register(app: typer.Typer) -> None:

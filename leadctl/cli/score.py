@@ -333,7 +333,9 @@ def rules_groups(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     )  # fmt: skip
 
 
-def _after_change(ctx: typer.Context, what: str) -> None:
+def rescore_after_change(ctx: typer.Context, what: str) -> None:
+    """Rescore every lead after a change to what scores read (rules, caps,
+    criteria) and say so after `what`."""
     from leadctl import scoring
     from leadctl.render import message
 
@@ -369,7 +371,7 @@ def rules_cap(
         except ValueError:
             raise ValidationError(f"Cap {cap!r} is not a number", "Example: 40, or none.") from None
     scoring.set_group_cap(state(ctx).conn, group, value)
-    _after_change(ctx, f"Group {group}: cap {cap}.")
+    rescore_after_change(ctx, f"Group {group}: cap {cap}.")
 
 
 PointsOpt = Annotated[
@@ -393,7 +395,7 @@ def rules_add(
 
     rule = scoring.Rule(None, name, field, op, value, points, group, not inactive)
     r = scoring.add_rule(state(ctx).conn, rule)
-    _after_change(ctx, f"Rule {r.name} added.")
+    rescore_after_change(ctx, f"Rule {r.name} added.")
 
 
 @rules_app.command("edit")
@@ -414,7 +416,7 @@ def rules_edit(
     changes = {"name": new_name, "field": field, "operator": op, "value": value,
                "points": points, "group": group, "active": active}  # fmt: skip
     r = scoring.edit_rule(state(ctx).conn, name, changes)
-    _after_change(ctx, f"Rule {r.name} updated.")
+    rescore_after_change(ctx, f"Rule {r.name} updated.")
 
 
 @rules_app.command("remove")
@@ -426,7 +428,7 @@ def rules_remove(
     from leadctl import scoring
 
     scoring.remove_rule(state(ctx).conn, name)
-    _after_change(ctx, f"Rule {name} removed.")
+    rescore_after_change(ctx, f"Rule {name} removed.")
 
 
 @rules_app.command("export")
@@ -472,7 +474,7 @@ def rules_import(
         except UnicodeDecodeError:
             raise ValidationError(f"{path} is not UTF-8 text", "Save it as UTF-8.") from None
     n = scoring.import_rules(state(ctx).conn, text, source="stdin" if path == "-" else path)
-    _after_change(ctx, f"Imported {n} rule(s).")
+    rescore_after_change(ctx, f"Imported {n} rule(s).")
 
 
 @rules_app.command("reset")
@@ -491,7 +493,7 @@ def rules_reset(
             raise UsageError("Replacing every score rule needs confirmation", "Add --yes.")
         typer.confirm("Replace every score rule with the ones leadctl ships?", abort=True)
     n = scoring.reset_rules(state(ctx).conn)
-    _after_change(ctx, f"Restored the {n} rule(s) leadctl ships.")
+    rescore_after_change(ctx, f"Restored the {n} rule(s) leadctl ships.")
 
 
 score_app.add_typer(rules_app, name="rules")
