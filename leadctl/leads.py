@@ -83,6 +83,8 @@ def normalize_input(
             out[key] = _clean_text(key.replace("_", " "), data[key])
     if out.get("owner"):
         out["owner"] = out["owner"].lower()
+        if out["owner"] in ("none", "-"):  # as in `list --owner none`: unassigned
+            out["owner"] = None
     if out.get("captured_by"):
         out["captured_by"] = out["captured_by"].lower()
     if "email" in data:

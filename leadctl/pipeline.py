@@ -204,6 +204,25 @@ def start_history(conn: sqlite3.Connection, lead_id: int, stage: str, at: str) -
 # ---- editing the pipeline ---------------------------------------------------
 
 
+def _check_probability(kind: str, name: str, probability: int | None) -> int | None:
+    """A closed stage's probability is fixed (DESIGN: won counts at 100, the
+    others at 0): a closed lead takes its stage's, and the pipeline, forecast
+    and list must agree on it. Returns the probability to store."""
+    if probability is not None and not 0 <= probability <= 100:
+        raise ValidationError(
+            f"Probability {probability} is not 0-100", "Example: --probability 40"
+        )
+    if kind == OPEN:
+        return probability
+    fixed = 100 if kind == "won" else 0
+    if probability is not None and probability != fixed:
+        raise ValidationError(
+            f"Stage {name!r} is {kind}: its probability is always {fixed}",
+            "Set the probability of the open stages.",
+        )
+    return fixed
+
+
 def update_stage(
     conn: sqlite3.Connection,
     name: str,
@@ -214,10 +233,8 @@ def update_stage(
     requires_reason: bool | None = None,
 ) -> Stage:
     stage = get_stage(conn, name)
-    if probability is not None and not 0 <= probability <= 100:
-        raise ValidationError(
-            f"Probability {probability} is not 0-100", "Example: --probability 40"
-        )
+    if probability is not None:
+        probability = _check_probability(stage.kind, stage.name, probability)
     if rot_days is not None and rot_days < 1:
         raise ValidationError(f"Rot days {rot_days} must be 1 or more", "Example: --rot-days 14")
     with transaction(conn):
@@ -270,7 +287,7 @@ def add_stage(
     name: str,
     *,
     kind: str = OPEN,
-    probability: int,
+    probability: int | None,
     rot_days: int | None = None,
     after: str | None = None,
     requires_reason: bool = False,
@@ -280,10 +297,9 @@ def add_stage(
         raise ValidationError(
             f"Unknown stage kind {kind!r}", f"Use one of: {', '.join(STAGE_KINDS)}."
         )
-    if not 0 <= probability <= 100:
-        raise ValidationError(
-            f"Probability {probability} is not 0-100", "Example: --probability 40"
-        )
+    probability = _check_probability(kind, key, probability)
+    if probability is None:
+        raise ValidationError("An open stage needs a win probability", "Example: --probability 40")
     with transaction(conn):
         if after is not None:
             position = get_stage(conn, after).position + 1

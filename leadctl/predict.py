@@ -639,7 +639,9 @@ def evaluate(
 ) -> Evaluation:
     """k-fold cross-validated AUC and Brier score on closed leads.
 
-    The split is deterministic: closed leads ordered by id, lead i in fold i mod k.
+    The split is deterministic and stratified: the won leads ordered by id,
+    the i-th in fold i mod k, and the lost ones the same way, so every fold
+    keeps some of each to learn from (with 2 won and 2 lost or more).
     """
     if folds < 2:
         raise ValidationError(f"--folds {folds} is too few", "Use 2 or more, e.g. --folds 5.")
@@ -659,19 +661,20 @@ def evaluate(
     memo: dict[tuple[str, Any], str] = {}
     feats = [_featurize(bins, memo, s.raw) for s in samples]
     outcomes = [bool(s.won) for s in samples]
+    seen = {True: 0, False: 0}
+    fold_of = []
+    for won_ in outcomes:
+        fold_of.append(seen[won_] % folds)
+        seen[won_] += 1
     probs: list[float] = [0.0] * len(samples)
     for k in range(folds):
-        train_idx = [i for i in range(len(samples)) if i % folds != k]
+        train_idx = [i for i in range(len(samples)) if fold_of[i] != k]
         n_won = sum(1 for i in train_idx if outcomes[i])
-        if n_won in (0, len(train_idx)):
-            raise UsageError(
-                f"Fold {k + 1} of {folds} has no won or no lost leads to learn from",
-                "Use fewer --folds.",
-            )
         freq = _count((feats[i] for i in train_idx), (outcomes[i] for i in train_idx))
         model = Model(use, bins, freq, n_won, len(train_idx) - n_won)
-        for i in range(k, len(samples), folds):
-            probs[i] = model.probability_of(feats[i]) / 100.0
+        for i in range(len(samples)):
+            if fold_of[i] == k:
+                probs[i] = model.probability_of(feats[i]) / 100.0
     labels = [bool(s.won) for s in samples]
     base = sum(labels) / len(labels)
     return Evaluation(

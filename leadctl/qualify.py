@@ -196,6 +196,19 @@ def remove_criterion(conn: sqlite3.Connection, key: str) -> int:
     """Remove a criterion and its current answers (their history stays); return how many."""
     with transaction(conn):
         c = get_criterion(conn, key)
+        rules = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM score_rules WHERE field = ? ORDER BY name", (f"answer:{c.key}",)
+            )
+        ]
+        if rules:
+            # They could neither fire nor be edited, and a rules file with them
+            # would not import back.
+            raise ConflictError(
+                f"Score rule(s) {', '.join(rules)} read criterion {c.key!r}",
+                f"Remove them first (`leadctl score rules remove {rules[0]}`), then the criterion.",
+            )
         n = conn.execute("DELETE FROM qualification_answers WHERE criterion = ?", (c.key,)).rowcount
         conn.execute("DELETE FROM criteria WHERE key = ?", (c.key,))
         _requalify_all(conn)

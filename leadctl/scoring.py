@@ -1749,9 +1749,11 @@ def import_rules(conn: sqlite3.Connection, text: str, source: str = "rules file"
     return len(rules)
 
 
-def reset_rules(conn: sqlite3.Connection) -> int:
+def reset_rules(conn: sqlite3.Connection) -> tuple[int, list[str]]:
     """Replace every rule and group cap with those leadctl ships (what a new
-    database gets: its migrations, applied in memory, are the one source)."""
+    database gets: its migrations, applied in memory, are the one source).
+    A shipped rule on a criterion this database has removed is left out (it
+    could neither fire nor be edited). Returns (rules restored, names left out)."""
     from sqlite_utils import Database
 
     from leadctl.migrations import migrations
@@ -1766,6 +1768,11 @@ def reset_rules(conn: sqlite3.Connection) -> int:
     finally:
         mem.close()
     with transaction(conn):
+        keys = {r[0] for r in conn.execute("SELECT key FROM criteria")}
+        left_out = [
+            r[0] for r in rules if r[1].startswith("answer:") and r[1].partition(":")[2] not in keys
+        ]
+        rules = [r for r in rules if r[0] not in left_out]
         conn.execute("DELETE FROM score_rules")
         conn.execute("DELETE FROM score_groups")
         conn.executemany("INSERT INTO score_groups (name, cap) VALUES (?, ?)", groups)
@@ -1774,4 +1781,4 @@ def reset_rules(conn: sqlite3.Connection) -> int:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             rules,
         )
-    return len(rules)
+    return len(rules), left_out

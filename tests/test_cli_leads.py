@@ -228,3 +228,32 @@ def test_version(cli: Cli) -> None:
     from leadctl import __version__
 
     assert cli("--version").stdout.strip() == f"leadctl {__version__}"
+
+
+def test_closed_stages_keep_their_fixed_probability(cli: Cli) -> None:
+    """DESIGN: won counts at 100, the closed others at 0; list, pipeline and
+    forecast must agree, so a closed stage's probability is not settable."""
+    for stage, bad in (("won", "50"), ("lost", "10"), ("inactive", "5")):
+        r = cli("stages", "set", stage, "--probability", bad, ok=False)
+        assert r.exit_code == 2 and "its probability is always" in r.stderr
+    cli("stages", "set", "won", "--probability", "100")  # the fixed value is fine
+    cli("stages", "add", "churned", "--kind", "lost")  # no --probability needed: 0
+    cli("stages", "add", "signed", "--kind", "won", "--probability", "100")
+    probs = {s["name"]: s["probability"] for s in cli.json("stages")}
+    assert (probs["won"], probs["churned"], probs["signed"]) == (100, 0, 100)
+    r = cli("stages", "add", "demo", ok=False)  # an open stage needs one
+    assert r.exit_code == 2 and "--probability" in r.stderr
+
+
+def test_small_consistencies(cli: Cli) -> None:
+    lead = cli("add", "Budi", "--owner", "none").stdout.strip()
+    assert cli.json("show", lead)["owner"] is None  # 'none' is unassigned, as in list
+    assert [x["id"] for x in cli.json("list", "--owner", "none")] == [int(lead)]
+    cli("edit", lead, "--owner", "ani")
+    cli("edit", lead, "--owner", "-")
+    assert cli.json("show", lead)["owner"] is None
+    moved = cli.json("advance", lead, lead)  # a repeated id moves once
+    assert [m["to"] for m in moved] == ["contacted"]
+    usd = cli("add", "Joe", "--currency", "USD").stdout.strip()
+    cli("log", usd, "--kind", "sale", "--amount", "15.00")
+    assert "amount USD 15.00" in cli("show", usd).stdout

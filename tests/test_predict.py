@@ -228,3 +228,14 @@ def test_renaming_a_stage_changes_no_score_nor_probability(cli: Any) -> None:
     for b, a in zip(before, after, strict=True):
         assert (a["score"], a["probability"]) == (b["score"], b["probability"])
     assert cli.json("score", "--all")["changed"] == 0
+
+
+def test_evaluate_folds_keep_won_and_lost_to_learn_from(cli: Any) -> None:
+    """Won, lost, won, lost by id: a plain i mod 2 split left fold 1 with no
+    won lead to learn from; the stratified split keeps both in every fold."""
+    for i, won in enumerate((True, False, True, False)):
+        close(cli, add(cli, f"L{i}", "--source", "ads" if won else "web"), won)
+    for folds in ("2", "3", "4"):
+        ev = cli.json("score", "--evaluate", "--folds", folds)
+        assert (ev["won"], ev["lost"], ev["folds"]) == (2, 2, int(folds))
+        assert ev["auc"] == 1.0  # source tells them apart in every fold

@@ -220,15 +220,49 @@ def test_criteria_changes_rescore_every_lead(cli: Any) -> None:
 
     steps = [
         ("edit", "timeline", "--optional"),  # qualified now
-        ("remove", "need"),  # an answer the rules read is gone
         ("add", "size", "--type", "choice", "--choices", "s,m,l"),  # unqualified again
+        ("remove", "size"),  # qualified again
     ]
     seen = [stored()]
     for step in steps:
         r = cli("criteria", *step)
         assert "Rescored 1 lead(s)" in r.stderr, step
         seen.append(stored())
-        assert seen[-1] == fresh(), step
-    assert len(set(seen)) == len(seen)  # each step changed the score
-    r = cli("criteria", "edit", "size", "--label", "How big?")
+        assert seen[-1] == fresh() != seen[-2], step  # stored, and changed
+    r = cli("criteria", "edit", "need", "--label", "What do they need?")
     assert "Rescored" not in r.stderr  # a new question text changes no score
+
+
+def test_a_criterion_scored_by_a_rule_is_not_removed_under_it(cli: Any) -> None:
+    """The rule could neither fire nor be edited, and its rules file would not
+    import back: the removal is refused, naming the rule; reset leaves out a
+    shipped rule whose criterion is gone."""
+    r = cli("criteria", "remove", "need", ok=False)
+    assert r.exit_code == 1 and "need_known" in r.stderr
+    assert "score rules remove need_known" in r.stderr
+    assert "need" in [c["key"] for c in cli.json("criteria", "list")]
+    cli("score", "rules", "remove", "need_known")
+    cli("criteria", "remove", "need")
+    r = cli("score", "rules", "reset", "--yes")
+    assert "Left out need_known" in r.stderr
+    names = [rule["name"] for rule in cli.json("score", "rules", "list")]
+    assert "need_known" not in names and names
+    exported = cli("score", "rules", "export").stdout
+    cli("score", "rules", "import", "-", input=exported)  # round trip works
+    assert [rule["name"] for rule in cli.json("score", "rules", "list")] == names
+
+
+def test_advance_names_its_stage_problems_before_storing_anything(cli: Any) -> None:
+    lid = add(cli, "Gita")
+    answers = ["--budget", "yes", "--authority", "yes", "--need", "POS", "--timeline", "2026-12-15"]
+    cli("stages", "rename", "qualified", "sql")
+    r = cli("qualify", str(lid), *answers, "--advance", ok=False)
+    assert r.exit_code == 2 and "'qualified', which this pipeline no longer has" in r.stderr
+    assert "--stage" in r.stderr and "sql" in r.stderr
+    assert set(cli.json("qualify", str(lid))["answers"].values()) == {None}  # nothing stored
+    r = cli("qualify", str(lid), *answers, "--advance", "--stage", "lost", ok=False)
+    assert r.exit_code == 2 and f"leadctl advance {lid} --to lost --reason" in r.stderr
+    r = cli("qualify", str(lid), *answers, "--stage", "sql", ok=False)
+    assert r.exit_code == 2 and "--stage goes with --advance" in r.stderr
+    out = cli.json("qualify", str(lid), *answers, "--advance", "--stage", "sql")
+    assert out["qualified"] is True and cli.json("show", str(lid))["stage"] == "sql"

@@ -801,9 +801,12 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
     c = open_db(db)
     _varied_leads(c, 300)
     c.close()
+    # "ready" once this harness has imported what it patches (a SIGINT before
+    # that would interrupt the harness, not leadctl), then leadctl runs.
     code = (
         "from leadctl import scoring; scoring.PARALLEL_SCORE_LEADS = 1;"
-        " scoring.SCORE_RANGE_IDS = 5; from leadctl.cli.launch import run; run()"
+        " scoring.SCORE_RANGE_IDS = 5; from leadctl.cli.launch import run;"
+        " import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); run()"
     )
     env = {**os.environ, "LEADCTL_DB": str(db)}
     p = subprocess.Popen(
@@ -811,6 +814,8 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
+    assert p.stderr is not None
+    assert p.stderr.readline() == b"ready\n"
     time.sleep(0.25)  # the parent has started the workers; they are importing
     with contextlib.suppress(ProcessLookupError):
         os.killpg(p.pid, signal.SIGINT)

@@ -229,7 +229,7 @@ def cmd_show(
     rows = [
         {
             "id": a.id, "at": t(a.at), "kind": a.kind, "actor": a.actor,
-            "what": describe_activity(a),
+            "what": describe_activity(a, lead.currency),
         }
         for a in acts
     ]  # fmt: skip
@@ -242,9 +242,11 @@ def cmd_show(
     )  # fmt: skip
 
 
-def describe_activity(a: Any) -> str:
-    """One readable line for an activity in the timeline."""
+def describe_activity(a: Any, currency: str) -> str:
+    """One readable line for an activity in the timeline (a sale's amount is
+    in the lead's `currency`)."""
     from leadctl.models import ACTIVITY_KINDS
+    from leadctl.normalize import format_money
 
     d = a.data or {}
     parts: list[str] = []
@@ -271,7 +273,7 @@ def describe_activity(a: Any) -> str:
     if a.note:
         parts.append(a.note)
     if a.amount is not None:
-        parts.append(f"amount {a.amount}")
+        parts.append(f"amount {format_money(a.amount, currency)}")
     if a.product:
         parts.append(f"product {a.product}")
     if a.attachment:

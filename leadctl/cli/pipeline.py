@@ -43,7 +43,7 @@ def cmd_advance(
     )  # fmt: skip
     moves = []
     with transaction(st.conn):  # all the leads move, or none (one refused: nothing changes)
-        for lead_id in lead_ids:
+        for lead_id in dict.fromkeys(lead_ids):  # a repeated id moves once
             moves.append(
                 pipeline.move_stage(st.conn, lead_id, to, now=st.now, actor=st.actor,
                                     reason=reason, reopen=reopen, at=when).to_dict()
@@ -140,7 +140,10 @@ def stages_rename(
 def stages_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="New stage name.")],
-    probability: Annotated[int, typer.Option(help="Default win probability, 0-100.")],
+    probability: Annotated[
+        int | None,
+        typer.Option(help="Default win probability, 0-100 (closed stages: won 100, others 0)."),
+    ] = None,
     kind: Annotated[str, typer.Option(help="open, won, lost, disqualified or inactive.")] = "open",
     after: Annotated[str | None, typer.Option(help="Place after this stage.")] = None,
     rot_days: Annotated[int | None, typer.Option(help="Days untouched before stale.")] = None,

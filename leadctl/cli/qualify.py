@@ -45,7 +45,9 @@ def cmd_qualify(
     advance: Annotated[
         bool, typer.Option("--advance", help="When qualified, move the lead to --stage.")
     ] = False,
-    stage: Annotated[str, typer.Option("--stage", help="Stage --advance moves to.")] = "qualified",
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Stage --advance moves to (default: qualified).")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Record qualification answers; say which required criteria are missing.
@@ -54,14 +56,15 @@ def cmd_qualify(
     activity in the lead's history.
     """
     from leadctl import qualify
+    from leadctl.errors import UsageError
     from leadctl.render import emit_object, key_value, message
 
     st = state(ctx)
     conn = st.existing_conn
     if advance:
-        from leadctl.pipeline import get_stage
-
-        get_stage(conn, stage)  # a mistyped --stage fails even if not qualified yet
+        stage = _advance_target(conn, lead_id, stage)  # fails before anything is stored
+    elif stage is not None:
+        raise UsageError("--stage goes with --advance", "Add --advance, or drop --stage.")
     answers: dict[str, str] = {}
     for key, given in (("budget", budget), ("authority", authority), ("need", need),
                        ("timeline", timeline)):  # fmt: skip
@@ -78,7 +81,7 @@ def cmd_qualify(
     if answers or changes or tag or advance:
         result = qualify.qualify_lead(
             conn, lead_id, answers, now=st.now, tz=st.tz, actor=st.actor,
-            lead_changes=changes, add_tags=tag, advance=advance, advance_to=stage,
+            lead_changes=changes, add_tags=tag, advance=advance, advance_to=stage or "qualified",
         )  # fmt: skip
     else:
         result = qualify.status(conn, lead_id)
@@ -155,6 +158,29 @@ def _choices(text: str | None) -> list[str] | None:
     if text is None:
         return None
     return [c for c in (p.strip() for p in text.split(",")) if c]
+
+
+def _advance_target(conn: Any, lead_id: int, stage: str | None) -> str:
+    """The open stage `qualify --advance` moves to: --stage, else `qualified`."""
+    from leadctl.errors import UsageError
+    from leadctl.pipeline import get_stage, list_stages
+
+    if stage is None:
+        names = [s.name for s in list_stages(conn)]
+        if "qualified" not in names:  # renamed or removed
+            raise UsageError(
+                "--advance moves to the stage 'qualified', which this pipeline no longer has",
+                f"Name the stage with --stage (stages: {', '.join(names)}).",
+            )
+        stage = "qualified"
+    target = get_stage(conn, stage)
+    if target.kind != "open":
+        raise UsageError(
+            f"--advance moves a qualified lead forward, not to the closed stage {target.name!r}",
+            f"Close it with `leadctl advance {lead_id} --to {target.name}"
+            + (" --reason REASON`." if target.requires_reason else "`."),
+        )
+    return target.name
 
 
 @criteria_app.command("add")

@@ -170,6 +170,10 @@ def score_main(
     )  # fmt: skip
 
 
+def _effect(weight: float) -> str:
+    return "up" if weight > 0 else "down" if weight < 0 else "none"
+
+
 @score_app.command("show")
 def score_show(
     ctx: typer.Context,
@@ -270,7 +274,7 @@ def score_show(
         return
     typer.echo()
     factor_rows = [
-        {"field": p["field"], "value": p["value"], "effect": "up" if p["weight"] > 0 else "down",
+        {"field": p["field"], "value": p["value"], "effect": _effect(p["weight"]),
          "weight": f"{p['weight']:+.3f}", "won_lost": f"{p['won']}/{p['lost']}"}
         for p in learned["factors"][:15]
     ]  # fmt: skip
@@ -492,8 +496,9 @@ def rules_reset(
         if not sys.stdin.isatty():
             raise UsageError("Replacing every score rule needs confirmation", "Add --yes.")
         typer.confirm("Replace every score rule with the ones leadctl ships?", abort=True)
-    n = scoring.reset_rules(state(ctx).conn)
-    rescore_after_change(ctx, f"Restored the {n} rule(s) leadctl ships.")
+    n, left_out = scoring.reset_rules(state(ctx).conn)
+    skipped = f" Left out {', '.join(left_out)}: their criteria were removed." if left_out else ""
+    rescore_after_change(ctx, f"Restored the {n} rule(s) leadctl ships.{skipped}")
 
 
 score_app.add_typer(rules_app, name="rules")
