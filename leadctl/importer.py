@@ -385,6 +385,26 @@ def load_context(conn: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
+def _past_only(parse: Callable[[str], str], now: datetime) -> Callable[[str], str]:
+    """The dates a file gives (created, closed, in stage since, last touch)
+    are of what has happened: one after the import's time (a typo'd year,
+    `+3d`) is refused, as `log --at` and `advance --at` refuse one."""
+    from leadctl.dates import to_store
+
+    now_s = to_store(now)
+
+    def past(text: str) -> str:
+        stored = parse(text)
+        if stored > now_s:
+            raise ValidationError(
+                f"{text.strip()!r} is in the future ({stored})",
+                "Dates in the file are of what has happened.",
+            )
+        return stored
+
+    return past
+
+
 class Converter:
     def __init__(
         self,
@@ -405,7 +425,7 @@ class Converter:
         self._known_currency = known
         self.phone = import_values.PhoneNormalizer(self.region)
         self.money = import_values.Memo(import_values.money)
-        self.date = import_values.make_date_parser(now, tz, opts.dayfirst)
+        self.date = _past_only(import_values.make_date_parser(now, tz, opts.dayfirst), now)
         from leadctl.dates import parse_day
 
         self.day = import_values.Memo(
@@ -813,6 +833,7 @@ class _Run:
     score_signature: str = ""
     scored_from: int = 0
     unscored: int = 0
+    seen_any: bool = False  # keys kept in temp.import_seen (see _SEEN_SQL)
 
 
 def _import_activities(run: _Run, act_id: int, first_id: int, lines: str, n: int) -> int:
@@ -898,6 +919,7 @@ def run_import(
         )  # fmt: skip
         tuned = _tune(conn, big)
         copier = Checkpointer(conn) if big and not outer else None
+        conn.execute("DROP TABLE IF EXISTS temp.import_seen")  # a previous run's (same conn)
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         elif bulk:
@@ -1609,6 +1631,46 @@ def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, 
     return found
 
 
+# The keys of the file's rows that matched a lead and were not stored as one
+# (a duplicate skipped, a row merged or updated into a lead): a later row
+# holding one of them is the same person. `seen` forgets them at the end of a
+# batch and the leads table never had them, so they go here for the whole
+# run: the result does not depend on the batch size, and re-running the file
+# adds nothing (the same rows match the same way). A bulk load's sweep holds
+# the same rule (it compares with every stored row, duplicates included).
+_SEEN_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS import_seen"
+    " (key TEXT, value TEXT, lead_id INTEGER NOT NULL, PRIMARY KEY (key, value)) WITHOUT ROWID"
+)
+
+
+def _lookup_seen(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i in range(0, len(values), _IN_CHUNK):
+        chunk = values[i : i + _IN_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        for value, lead_id in conn.execute(
+            f"SELECT value, lead_id FROM temp.import_seen WHERE key = ? AND value IN ({marks})",
+            [key, *chunk],
+        ):
+            found[value] = lead_id
+    return found
+
+
+def _new_row(run: _Run, p: Prepared) -> bool:
+    """Check a row about to become a new lead (its dates, as _insert will):
+    a row rejected then must not take the rows after it as its duplicates."""
+    if p.pre is None:
+        try:
+            p.pre = _lead_row(p.values, run.conv, run.first_stage, run.now_s, run.import_id)
+        except ValidationError as exc:
+            p.pre = str(exc)
+    if isinstance(p.pre, str):
+        _reject(run, p.line, p.pre, p.raw)
+        return False
+    return True
+
+
 def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) -> None:
     conn = run.conn
     opts = run.opts
@@ -1619,8 +1681,10 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
     # whether its match is new in this batch or already in the database, so
     # the batch is looked up and written in chunks: the index pages a chunk's
     # lookups read are still cached when its inserts write them.
-    size = _SKIP_CHUNK if opts.on_duplicate == "skip" else max(len(rows), 1)
+    skip_mode = opts.on_duplicate == "skip"
+    size = _SKIP_CHUNK if skip_mode else max(len(rows), 1)
     with transaction(conn):
+        conn.execute(_SEEN_SQL)
         seen: dict[tuple[str, str], tuple[str, int]] = {}
         changes: dict[int, list[Prepared]] = {}
         shown: list[Prepared] = []
@@ -1630,8 +1694,16 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
             for key in keys:
                 wanted = list({p.values[key] for p in part if p.values.get(key)})
                 in_db[key] = _lookup(conn, key, wanted) if wanted else {}
+                if wanted and run.seen_any:
+                    for value, lead_id in _lookup_seen(conn, key, wanted).items():
+                        in_db[key].setdefault(value, lead_id)
             new: list[Prepared] = []
+            matched: list[tuple[list[tuple[str, str]], tuple[str, int]]] = []
             for p in part:
+                if skip_mode and not _new_row(run, p):
+                    # An invalid row is rejected, duplicate or not, as on the bulk
+                    # path; the other modes check the rows that become leads.
+                    continue
                 row_keys = [(k, p.values[k]) for k in keys if p.values.get(k)]
                 target: tuple[str, int] | None = None
                 for rk in row_keys:
@@ -1646,18 +1718,30 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
                     result.skipped_duplicates += 1
                     continue
                 if target is None:
+                    if not skip_mode and not _new_row(run, p):
+                        continue
                     target = ("new", len(new))
                     new.append(p)
-                elif opts.on_duplicate == "skip":
-                    result.skipped_duplicates += 1
-                elif target[0] == "new":
-                    new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
-                    result.skipped_duplicates += 1
                 else:
-                    changes.setdefault(target[1], []).append(p)
+                    if opts.on_duplicate == "skip":
+                        result.skipped_duplicates += 1
+                    elif target[0] == "new":
+                        new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
+                        result.skipped_duplicates += 1
+                    else:
+                        changes.setdefault(target[1], []).append(p)
+                    matched.append((row_keys, target))
                 for rk in row_keys:
                     seen.setdefault(rk, target)
-            _insert(run, new)
+            ids = _insert(run, new)
+            _remember(run, matched, ids)
+            for rk, target in list(seen.items()):  # the chunk's new rows are leads now
+                if target[0] == "new":
+                    stored = ids[target[1]]
+                    if stored is None:
+                        del seen[rk]
+                    else:
+                        seen[rk] = ("old", stored)
             if len(shown) < opts.preview:
                 shown += new[: opts.preview]
         _update(run, changes)
@@ -1674,6 +1758,26 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
             " rejected = rejected + ? WHERE id = ?",
             (batch.last_line, batch.read, *delta, run.import_id),
         )
+
+
+def _remember(
+    run: _Run,
+    matched: list[tuple[list[tuple[str, str]], tuple[str, int]]],
+    ids: list[int | None],
+) -> None:
+    """Keep the keys of the rows that matched a lead (see _SEEN_SQL); `ids`:
+    the lead id of each new row of the chunk (None: rejected on insert)."""
+    remembered = []
+    for row_keys, (where, n) in matched:
+        lead_id = n if where == "old" else ids[n]
+        if lead_id is not None:
+            remembered += [(k, v, lead_id) for k, v in row_keys]
+    if remembered:
+        run.conn.executemany(
+            "INSERT OR IGNORE INTO temp.import_seen (key, value, lead_id) VALUES (?, ?, ?)",
+            remembered,
+        )
+        run.seen_any = True
 
 
 def _preview(p: Prepared) -> dict[str, Any]:
@@ -1701,11 +1805,14 @@ def _combine(first: Prepared, later: Prepared, mode: str) -> Prepared:
         {**first.custom, **later.custom} if mode == "update" else {**later.custom, **first.custom}
     )
     merged["fields"] = custom
-    return Prepared(first.line, merged, custom, first.note or later.note, first.raw)
+    notes = [n for n in (first.note, later.note) if n]
+    note = "\n\n".join(dict.fromkeys(notes)) or None  # both rows' notes, each once
+    return Prepared(first.line, merged, custom, note, first.raw)
 
 
-def _insert(run: _Run, new: list[Prepared]) -> None:
-    """Insert the batch's new leads, their activities and stage history.
+def _insert(run: _Run, new: list[Prepared]) -> list[int | None]:
+    """Insert the batch's new leads, their activities and stage history;
+    return each one's id (None: rejected).
 
     The leads go in with one executemany; each lead's `import` activity and
     the stage-history row of a lead that starts in the first stage are made by
@@ -1714,7 +1821,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     Per lead the activities keep their order: import, stage change, note.
     """
     if not new:
-        return
+        return []
     conn = run.conn
     conv = run.conv
     now_s = run.now_s
@@ -1727,6 +1834,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     lines: list[int] = []
     moved: list[tuple[int, str, str, str, str | None]] = []  # leads not in the first stage
     notes: list[tuple[int, str, str]] = []
+    ids: list[int | None] = []
     for p in new:
         pre = p.pre
         if pre is None:
@@ -1736,9 +1844,11 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
                 pre = str(exc)
         if isinstance(pre, str):
             _reject(run, p.line, pre, p.raw)
+            ids.append(None)
             continue
         rest, stage, created, entered, lost_reason = pre
         lead_id += 1
+        ids.append(lead_id)
         lead_rows.append((lead_id, *rest))
         lines.append(p.line)
         if stage != first_stage:
@@ -1746,7 +1856,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
         if p.note:
             notes.append((lead_id, created, p.note))
     if not lead_rows:
-        return
+        return ids
     last_id = lead_id
     conn.executemany(_LEAD_SQL, lead_rows)
     act_id = _import_activities(run, act_id, first_id, json.dumps(lines), len(lines))
@@ -1754,6 +1864,7 @@ def _insert(run: _Run, new: list[Prepared]) -> None:
     _later_rows(run, act_id, moved, notes)
     run.result.inserted += len(lead_rows)
     _touch(run, range(first_id, last_id + 1))
+    return ids
 
 
 def _later_rows(
@@ -1856,6 +1967,9 @@ def _history(
     return stage, created, entered, closed, lost_reason
 
 
+_KEY_COLUMNS = ("email", "phone", "external_id")
+
+
 def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
     if not changes:
         return
@@ -1872,17 +1986,22 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
             d["fields"] = stored_json(d["fields"], dict, f"lead {d['id']}'s custom fields", {})
             current[d["id"]] = d
     act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
-    act_rows = []
+    act_rows: list[tuple[Any, ...]] = []
     for lead_id, rows in changes.items():
         lead = current[lead_id]
         diff: dict[str, list[Any]] = {}
+        notes: list[str] = []
         for p in rows:
+            took_value = False  # the currency goes with the value (one amount)
             for key in UPDATABLE:
                 if key not in p.values:
                     continue
                 new = p.values[key]
                 old = lead[key]
-                if key == "tags":
+                if key == "currency":
+                    if not took_value or new is None:
+                        continue
+                elif key == "tags":
                     if not new:
                         continue
                     new = new if mode == "update" else old + [t for t in new if t not in old]
@@ -1896,13 +2015,39 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
                         new = max(int(old or 0), new)
                 elif new is None or (mode == "merge" and old not in (None, "")):
                     continue
-                if key == "currency" and "value" not in p.values:
-                    continue
+                if new != old and key in _KEY_COLUMNS:
+                    other = conn.execute(
+                        f"SELECT id FROM leads WHERE {key} = ? AND id <> ? LIMIT 1", (new, lead_id)
+                    ).fetchone()
+                    if other is not None:  # as `edit` refuses: no two leads share a key
+                        run.result.warnings.append({
+                            "line": p.line,
+                            "warning": f"{key} {new} is lead {other[0]}'s: not copied to lead"
+                            f" {lead_id}",
+                        })  # fmt: skip
+                        continue
+                took_value = took_value or key == "value"
                 if new != old:
                     diff.setdefault(key, [old, new])[1] = new
                     lead[key] = new
+            if (
+                p.note
+                and p.note not in notes
+                and not conn.execute(
+                    "SELECT 1 FROM activities WHERE lead_id = ? AND kind = 'note'"
+                    " AND instr(note, ?) > 0",
+                    (lead_id, p.note),
+                ).fetchone()
+            ):
+                notes.append(p.note)  # once: a re-run finds it (or a combined note holding it)
         if not diff:
-            run.result.skipped_duplicates += len(rows)
+            if notes:
+                act_id = _note_rows(run, act_rows, act_id, lead_id, rows, notes)
+                run.result.updated += 1
+                run.result.skipped_duplicates += len(rows) - 1
+                _touch(run, (lead_id,))
+            else:
+                run.result.skipped_duplicates += len(rows)
             continue
         sets = {k: lead[k] for k in diff}
         for k in ("tags", "fields"):
@@ -1923,10 +2068,30 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
             (act_id, lead_id, "import", run.now_s, run.actor, None,
              json.dumps(data, ensure_ascii=False), run.now_s)
         )  # fmt: skip
+        act_id = _note_rows(run, act_rows, act_id, lead_id, rows, notes)
         run.result.updated += 1
         run.result.skipped_duplicates += len(rows) - 1
         _touch(run, (lead_id,))
     conn.executemany(_ACT_SQL, act_rows)
+
+
+def _note_rows(
+    run: _Run,
+    act_rows: list[tuple[Any, ...]],
+    act_id: int,
+    lead_id: int,
+    rows: list[Prepared],
+    notes: list[str],
+) -> int:
+    """The note activities of an updated lead (its rows' new notes); the last id."""
+    for note in notes:
+        line = next(p.line for p in rows if p.note == note)
+        act_id += 1
+        act_rows.append(
+            (act_id, lead_id, "note", run.now_s, run.actor, note,
+             json.dumps({"import_id": run.import_id, "line": line}), run.now_s)
+        )  # fmt: skip
+    return act_id
 
 
 def value_major(minor: int | None, currency: str) -> str:

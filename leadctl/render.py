@@ -3,8 +3,10 @@
 Lead data is untrusted text. On screen it never becomes Rich markup or
 terminal control codes: cells are `rich.text.Text` (never parsed as markup)
 and control/bidi characters are shown escaped. In CSV, cells a spreadsheet
-would run as a formula are neutralised. JSON stays exact (control characters
-are \\u-escaped, which round-trips).
+would run as a formula are neutralised; CSV written to a terminal has its
+control/bidi characters escaped too, CSV written to a file or pipe keeps them
+(it is data, and `leadctl import` must get back what `export` wrote). JSON
+stays exact (control characters are \\u-escaped, which round-trips).
 
 Rich is imported only when a table goes to a terminal.
 """
@@ -106,6 +108,17 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def writes_to_terminal(out: IO[str]) -> bool:
+    """Whether what goes to `out` is shown on a terminal: stdout at one, or a
+    terminal opened by name (`export -o /dev/tty`)."""
+    if out is sys.stdout:
+        return stdout_is_terminal()  # where tests force "a terminal"
+    try:
+        return out.isatty()
+    except ValueError:  # a closed stream shows nothing
+        return False
+
+
 def use_plain() -> bool:
     """Plain text (no box drawing, no colour) for pipes, cron mail and NO_COLOR."""
     return not stdout_is_terminal() or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb"
@@ -138,7 +151,12 @@ def emit_records(
         table(rows, columns, title=title, out=out)
 
 
-def _csv_field(text: str) -> str:
+def _csv_field(text: str, *, terminal: bool = False) -> str:
+    if terminal:
+        # On screen a cell is shown like a table's: ESC, BEL, C1 and bidi
+        # characters escaped, so a lead's name cannot clear the screen. Line
+        # breaks and tabs stay: they are harmless there and keep the CSV as it is.
+        text = safe_text(text, multiline=True)
     # csv.writer quotes a field only for characters of its line terminator, so
     # a bare CR would be written unquoted and split the row in Excel and most
     # readers. Quote whenever a delimiter, quote, CR or LF is inside.
@@ -148,13 +166,16 @@ def _csv_field(text: str) -> str:
 
 
 class CsvWriter:
-    """csv.writer's interface (writerow/writerows) with CR-safe quoting."""
+    """csv.writer's interface (writerow/writerows) with CR-safe quoting; on a
+    terminal, control and bidi characters are escaped (see `_csv_field`)."""
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
+        self.terminal = writes_to_terminal(out)
 
     def writerow(self, row: Iterable[Any]) -> None:
-        self.out.write(",".join(_csv_field("" if v is None else str(v)) for v in row) + "\n")
+        cells = ("" if v is None else str(v) for v in row)
+        self.out.write(",".join(_csv_field(c, terminal=self.terminal) for c in cells) + "\n")
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
@@ -162,9 +183,10 @@ class CsvWriter:
 
 
 def write_csv(records: Iterable[dict[str, Any]], keys: Sequence[str], out: IO[str]) -> None:
-    out.write(",".join(_csv_field(str(k)) for k in keys) + "\n")
+    writer = CsvWriter(out)
+    writer.writerow(str(k) for k in keys)
     for rec in records:
-        out.write(",".join(_csv_field(csv_safe(rec.get(k))) for k in keys) + "\n")
+        writer.writerow(csv_safe(rec.get(k)) for k in keys)
 
 
 def emit_object(obj: dict[str, Any], fmt: str, *, out: IO[str] | None = None) -> None:
@@ -194,8 +216,10 @@ def _cell(value: Any) -> str:
 
 
 def key_value(pairs: Sequence[tuple[str, Any]], *, out: IO[str] | None = None) -> None:
-    """Aligned 'key  value' lines (like `task ID info`)."""
+    """Aligned 'key  value' lines (like `task ID info`). Keys are escaped as
+    values are: a custom field's name is lead data too."""
     out = out or sys.stdout
+    pairs = [(safe_text(k), v) for k, v in pairs]
     width = max((len(k) for k, _ in pairs), default=0)
     if use_plain():
         for k, v in pairs:

@@ -16,6 +16,7 @@ control characters included, so lead text cannot break out of the link.
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
@@ -31,6 +32,9 @@ from leadctl.normalize import FIELD_KEY_RE
 CHANNELS = ("any", "whatsapp", "email", "sms")
 # What a link can be built for (`any` is resolved to one of these).
 LINK_CHANNELS = ("whatsapp", "email", "sms")
+# Where a rendered message has a subject: e-mail, and `any` when the lead
+# has neither phone nor e-mail (no link; the subject is shown with the text).
+SUBJECT_CHANNELS = ("email", "any")
 PLACEHOLDERS = (
     "name", "first_name", "company", "product", "city", "value", "stage", "email", "phone",
     "owner_name", "owner_phone", "owner_email", "today",
@@ -176,7 +180,10 @@ def _missing(key: str, lead_id: int | None) -> ValidationError:
     if key in fix:
         how = f"Set it with `leadctl edit {ref} {fix[key]} ...`"
     elif key.startswith(FIELD_PREFIX):
-        how = f"Set it with `leadctl edit {ref} --field {key[len(FIELD_PREFIX) :]}=...`"
+        # Quoted when needed: an imported field name keeps its spaces
+        # ("Lead Profile"), and the hint must run as printed.
+        arg = shlex.quote(f"{key[len(FIELD_PREFIX) :]}=...")
+        how = f"Set it with `leadctl edit {ref} --field {arg}`"
     elif key == "owner_name":
         how = f"Give the lead an owner with `leadctl edit {ref} --owner HANDLE`"
     else:
@@ -518,7 +525,10 @@ def render(
     values = lead_values(conn, lead, now=now, tz=tz)
     chan = _resolve_channel(channel, tpl, lead)
     subject = None
-    if tpl.subject:
+    # The subject belongs to an e-mail (and is shown when no channel could be
+    # chosen); a WhatsApp or SMS message and its link have none, so a value
+    # only the subject uses must not stop one.
+    if tpl.subject and chan in SUBJECT_CHANNELS:
         subject = fill(
             tpl.subject, values, where="subject", lead_id=lead_id, allow_empty=allow_empty
         )

@@ -375,3 +375,20 @@ def test_reports_show_hostile_names_safely(cli, corpus_db, monkeypatch, tmp_path
         assert formula_cells(list(csv.reader(io.StringIO(text)))) == [], args
     sources = {row.get("source") for row in cli.json("report", "sources")["rows"]}
     assert ACCEPTED["sql"].strip() in sources
+
+
+@pytest.mark.parametrize("rich", [False, True])
+def test_a_custom_field_name_from_a_file_header_is_shown_safely(
+    cli, tmp_path, monkeypatch, rich
+) -> None:
+    """An imported header becomes a custom field's name; `show` prints it as
+    a key: escaped like the values."""
+    from leadctl import render
+
+    f = tmp_path / "h.csv"
+    f.write_text("Name,[bold]Col\x1b[31m\nBudi,val\x1b[5m\n", encoding="utf-8")
+    cli("import", str(f))
+    monkeypatch.setattr(render, "stdout_is_terminal", lambda: rich)
+    shown = cli("show", "1").stdout
+    assert not terminal_leaks(shown, rich=rich) and "\x1b" not in shown
+    assert "field:[bold]Col\\x1b[31m" in shown and "val\\x1b[5m" in shown

@@ -1,0 +1,116 @@
+"""How an import matches rows to leads: rejected rows take no part, a
+duplicate's keys are remembered for the whole file (re-running adds nothing,
+whatever the batch size or path), update/merge never give a lead another's
+key, a value keeps its currency, notes of matched rows are kept, and a file's
+dates are of the past."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadctl import importer
+
+
+def imp(cli: Any, path: Path, *args: str) -> dict[str, Any]:
+    return json.loads(cli("import", str(path), *args, "--format", "json").stdout)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_rejected_row_takes_no_duplicates_with_it(cli: Any, tmp_path: Path) -> None:
+    """Line 2 closes before it was created: rejected. Line 3 (its e-mail) is
+    no duplicate of a row that never became a lead: it is imported."""
+    f = write(tmp_path, "closed_dup.csv", "Name,Email,Stage,Created,Close Date\n"
+              "A,a@x.com,won,2026-03-10,2025-01-01\nA again,a@x.com,new,2026-03-10,\n")  # fmt: skip
+    s = imp(cli, f)
+    assert (s["inserted"], s["skipped_duplicates"]) == (1, 0)
+    assert [r["line"] for r in s["rejected"]] == [2]
+    assert [x["name"] for x in cli.json("list")] == ["A again"]
+
+
+CHAIN = "Name,Email,Phone\nA,a@x.com,\nA2,a@x.com,0812-1111-2222\nB,b@x.com,0812-1111-2222\n"
+
+
+@pytest.mark.parametrize("batch", ["1", "2", "10000"])
+def test_a_duplicate_row_keys_are_remembered_for_the_file(cli, tmp_path, batch) -> None:
+    """A2 is A (same e-mail) and says A has phone P; B has phone P: B is A
+    too, whatever the batch boundaries, and a re-run adds nothing."""
+    f = write(tmp_path, "chain.csv", CHAIN)
+    s = imp(cli, f, "--batch-size", batch)
+    assert (s["inserted"], s["skipped_duplicates"]) == (1, 2)
+    again = imp(cli, f, "--batch-size", batch)
+    assert (again["inserted"], again["skipped_duplicates"]) == (0, 3)
+
+
+def test_the_bulk_path_and_the_row_path_match_the_same_way(cli, tmp_path, monkeypatch) -> None:
+    """The same chain among filler rows: the bulk path (empty database) and a
+    re-run on the row path agree; nothing is added the second time."""
+    rows = [f"F{i},f{i}@x.com,\n" for i in range(300)]
+    f = write(tmp_path, "chain300.csv", "Name,Email,Phone\n" + "".join(rows[:100])
+              + CHAIN.split("\n", 1)[1] + "".join(rows[100:]))  # fmt: skip
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    s = imp(cli, f, "--batch-size", "50")
+    assert (s["inserted"], s["skipped_duplicates"]) == (301, 2)
+    again = imp(cli, f, "--batch-size", "50")  # the database is as big: the row path
+    assert (again["inserted"], again["skipped_duplicates"]) == (0, 303)
+
+
+@pytest.mark.parametrize("mode", ["update", "merge"])
+def test_update_and_merge_never_give_a_lead_anothers_key(cli, tmp_path, mode) -> None:
+    cli("add", "A", "--email", "a@x.com")
+    cli("add", "B", "--phone", "0813-1111-2222")
+    f = write(tmp_path, "u.csv", "Name,Email,Phone,City\nAB,a@x.com,0813-1111-2222,Medan\n")
+    s = imp(cli, f, "--on-duplicate", mode)
+    assert s["updated"] == 1  # the city still goes on
+    assert any("is lead 2's: not copied to lead 1" in w["warning"] for w in s["warnings"])
+    a, b = cli.json("show", "1"), cli.json("show", "2")
+    assert (a["phone"], a["city"], b["phone"]) == (None, "Medan", "+6281311112222")
+
+
+def test_merge_fills_a_value_with_its_currency(cli, tmp_path) -> None:
+    cli("add", "A", "--email", "a@x.com")  # an IDR database, no value
+    cli("add", "C", "--email", "c@x.com", "--value", "Rp 7.500.000")
+    f = write(tmp_path, "cur.csv", "Name,Email,Value,Currency\n"
+              "A,a@x.com,10.50,USD\nC,c@x.com,10.50,USD\n")  # fmt: skip
+    imp(cli, f, "--on-duplicate", "merge")
+    a, c = cli.json("show", "1"), cli.json("show", "2")
+    assert (a["value"], a["currency"]) == (1050, "USD")  # USD 10.50, not Rp 1.050
+    assert (c["value"], c["currency"]) == (7_500_000, "IDR")  # had one: kept whole
+
+
+@pytest.mark.parametrize("mode", ["update", "merge"])
+def test_the_notes_of_matched_rows_are_kept_once(cli, tmp_path, mode) -> None:
+    cli("add", "A", "--email", "a@x.com")
+    f = write(tmp_path, "n.csv", "Name,Email,Notes\n"
+              "A,a@x.com,call back monday\nB,b@x.com,first\nB,b@x.com,second\n")  # fmt: skip
+    imp(cli, f, "--on-duplicate", mode)
+    imp(cli, f, "--on-duplicate", mode)  # a re-run logs nothing again
+
+    def notes(lead: str) -> list[str]:
+        return [a["note"] for a in cli.json("show", lead)["activities"] if a["kind"] == "note"]
+
+    assert notes("1") == ["call back monday"]
+    assert notes("2") == ["first\n\nsecond"]  # two rows of one new lead: both notes
+
+
+def test_a_files_dates_are_of_the_past(cli, tmp_path) -> None:
+    """LEADCTL_NOW is 2026-11-22 08:00 UTC."""
+    f = write(tmp_path, "fut.csv", "Name,Email,Stage,Created,Close Date\n"
+              "A,a@x.com,won,2026-01-01,2030-06-01\nB,b@x.com,new,+3d,\n"
+              "C,c@x.com,new,2026-11-22 07:00,\n")  # fmt: skip
+    s = imp(cli, f)
+    reasons = {r["line"]: r["reason"] for r in s["rejected"]}
+    assert set(reasons) == {2, 3}
+    assert "closed at: '2030-06-01' is in the future" in reasons[2]
+    assert "created at: '+3d' is in the future" in reasons[3]
+    assert [x["name"] for x in cli.json("list")] == ["C"]
