@@ -5,6 +5,8 @@ Typed:  ISO dates/times, anything python-dateutil parses, and Taskwarrior-style
         words: now, today, tomorrow, yesterday, mon..sun, eod, eow, eom, eoy,
         +3d, -2w, +1m, +1y, +4h, +30min, each with an optional time
         ("tomorrow 10:00", "mon 9am", "+3d 14:30").
+        A month or a year with no day ("2017-06", "Jun 2017", "2017") names a
+        whole span: read_when says so, and parse_when (one moment) refuses it.
 
 The core never reads the clock: `now` is passed in, so tests fix time.
 dateutil is imported only for forms the fast paths do not cover.
@@ -16,6 +18,7 @@ import calendar
 import os
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import NamedTuple
 
 from leadctl.errors import ValidationError
 
@@ -32,6 +35,7 @@ _OFFSET_RE = re.compile(
 )
 _TIME_RE = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?$")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MONTH_OR_YEAR_RE = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2}))?$")
 MIN_YEAR, MAX_YEAR = 1900, 2199
 _EXAMPLES = "Examples: 2026-12-01, 2026-12-01 14:00, today, tomorrow 10:00, mon, +3d, eom"
 # Zone names after a time that dateutil is told of: Indonesia's three (it
@@ -177,15 +181,25 @@ def _relative(word: str, local_now: datetime) -> tuple[datetime | date, bool] | 
     return None
 
 
-def parse_when(
+class When(NamedTuple):
+    """What a typed date names. `at` is aware UTC; `unit` is "day", "month" or
+    "year" when the text names a whole one (no time: "2026-12-01", "tomorrow",
+    "2017-06", "Jun 2017", "2017"), else None (a moment: "+3d", "mon 9am").
+    A whole month or year is `at` its first day, at the default time."""
+
+    at: datetime
+    unit: str | None
+
+
+def read_when(
     text: str,
     now: datetime,
     tz: tzinfo,
     *,
     dayfirst: bool = False,
     default_time: time | None = None,
-) -> datetime:
-    """Parse what a person typed into an aware UTC datetime.
+) -> When:
+    """Parse what a person typed: a moment, or a whole day, month or year.
 
     A date with no time gets `default_time` (midnight if None) in `tz`.
     Raises ValidationError, and only that, for anything it cannot read.
@@ -201,23 +215,50 @@ def parse_when(
             result = _parse_iso(raw, tz, default_time)
         if result is None:
             result = _parse_dateutil(raw, local_now, tz, dayfirst, default_time)
-        result = result.astimezone(UTC)
+        at = result[0].astimezone(UTC)
     except ValidationError:
         raise
     except (ValueError, OverflowError, OSError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
-    if not MIN_YEAR <= result.year <= MAX_YEAR:
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
         # '001/' reads as the year 1: surely a typo, and no lead lives then.
         raise ValidationError(
-            f"{raw!r} is the year {result.year}",
+            f"{raw!r} is the year {at.year}",
             f"Give a date between {MIN_YEAR} and {MAX_YEAR}. {_EXAMPLES}",
         )
-    return result
+    return When(at, result[1])
+
+
+def parse_when(
+    text: str,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    dayfirst: bool = False,
+    default_time: time | None = None,
+) -> datetime:
+    """Parse what a person typed into one moment: an aware UTC datetime.
+
+    A date with no time gets `default_time` (midnight if None) in `tz`. A
+    month or a year with no day is refused: its day would be a guess.
+    Raises ValidationError, and only that, for anything it cannot read.
+    """
+    when = read_when(text, now, tz, dayfirst=dayfirst, default_time=default_time)
+    if when.unit in ("month", "year"):
+        raise _no_day(text, when.unit, when.at.astimezone(tz).date(), None)
+    return when.at
+
+
+def _no_day(text: str, unit: str, first: date, at: time | None) -> ValidationError:
+    raw = " ".join(text.strip().split())
+    example = first.isoformat() + (f" {at:%H:%M}" if at is not None else "")
+    missing = "day" if unit == "month" else "month or day"
+    return ValidationError(f"{raw!r} has no {missing}", f"Give one, e.g. {example}.")
 
 
 def _parse_words(
     lowered: str, local_now: datetime, tz: tzinfo, default_time: time | None
-) -> datetime | None:
+) -> tuple[datetime, str | None] | None:
     first, _, rest = lowered.partition(" ")
     rel = _relative(first, local_now)
     if rel is None:
@@ -236,12 +277,14 @@ def _parse_words(
             raise ValidationError(f"Cannot read the time {rest!r}", "Use 14:00, 9am or 9:30pm.")
         if zone is not None:  # "tomorrow 10:00 WIB": the day here, the time there
             day = when.date() if isinstance(when, datetime) else when
-            return datetime.combine(day, at, zone)
+            return datetime.combine(day, at, zone), None
     if isinstance(when, datetime):
         if at is not None:
-            return datetime.combine(when.date(), at, tz)
-        return when if exact else datetime.combine(when.date(), time(0), tz)
-    return datetime.combine(when, at or default_time or time(0), tz)
+            return datetime.combine(when.date(), at, tz), None
+        return (when if exact else datetime.combine(when.date(), time(0), tz)), None
+    if at is not None:
+        return datetime.combine(when, at, tz), None
+    return datetime.combine(when, default_time or time(0), tz), "day"
 
 
 _UTC_OFFSET_RE = re.compile(r"(?:utc|gmt)?([+-])(\d{1,2})(?::?(\d{2}))?")
@@ -267,26 +310,31 @@ def _split_zone(text: str) -> tuple[str, tzinfo | None]:
     return head, timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _parse_iso(raw: str, tz: tzinfo, default_time: time | None) -> datetime | None:
+def _parse_iso(
+    raw: str, tz: tzinfo, default_time: time | None
+) -> tuple[datetime, str | None] | None:
     # The fast path: ISO text is what scripts and imports send, and
     # dateutil costs ~60 ms to import plus ~40 µs a value.
     if _ISO_DATE_RE.match(raw):
-        return datetime.combine(date.fromisoformat(raw), default_time or time(0), tz)
+        return datetime.combine(date.fromisoformat(raw), default_time or time(0), tz), "day"
+    m = _ISO_MONTH_OR_YEAR_RE.match(raw)
+    if m:  # "2017-06", "2017": the whole month or year
+        first = date(int(m.group(1)), int(m.group(2) or 1), 1)
+        return datetime.combine(first, default_time or time(0), tz), (
+            "month" if m.group(2) else "year"
+        )
     if len(raw) >= 16 and raw[4] == "-" and raw[7] == "-" and raw[10] in "T ":
         try:
             dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             return None
-        return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+        return (dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)), None
     return None
 
 
 def _parse_dateutil(
     raw: str, local_now: datetime, tz: tzinfo, dayfirst: bool, default_time: time | None
-) -> datetime:
-    from dateutil import parser as du_parser
-
-    default = datetime.combine(local_now.date(), default_time or time(0))
+) -> tuple[datetime, str | None]:
     if not any(ch.isdigit() for ch in raw):
         # dateutil would read "soon" or "x" as today (fuzzy defaults): refuse words
         # it does not really understand rather than guess.
@@ -294,7 +342,42 @@ def _parse_dateutil(
                   "nov", "dec")  # fmt: skip
         if not any(mo in raw.lower() for mo in months):
             raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES)
+    at = default_time or time(0)
+    # dateutil fills what the text leaves out from `default`, silently: with
+    # today as the default, "2017-06" was the 22nd on the 22nd. So read the
+    # text with two defaults that differ in year, month, day and hour; a field
+    # that comes out the same both times was typed. Both are leap years and
+    # 31-day months, so any typed day fits both; the days 1 and 16 are not a
+    # whole number of weeks apart, so a typed weekday ("Tue June 2017") moves
+    # at least one of them.
+    one = _dateutil(raw, datetime.combine(date(2000, 1, 1), at), dayfirst)
+    other_time = at.replace(hour=(at.hour + 1) % 24)
+    two = _dateutil(raw, datetime.combine(date(2004, 3, 16), other_time), dayfirst)
+    has_year, has_month = one.year == two.year, one.month == two.month
+    has_day, has_time = one.day == two.day, one.hour == two.hour
+    if has_year and not has_month:
+        # A year alone as dateutil reads it: "99", or "2017.06" (the year
+        # 2017). `2017` itself never gets here (_parse_iso reads it).
+        raise _no_day(raw, "year", date(one.year, 1, 1), None)
+    if has_month and not has_day:
+        # "June" alone is this year's, as "1 Dec" is.
+        first = date(one.year if has_year else local_now.year, one.month, 1)
+        weekday = (one.day, two.day) != (1, 16)
+        if has_time or weekday:  # "June 2017 2pm": a moment, but on which day?
+            raise _no_day(raw, "month", first, one.time() if has_time else None)
+        return datetime.combine(first, at, tz), "month"
+    if not (has_year and has_month and has_day):
+        # "1 Dec", "15", "14:00": the year, month or day not typed is today's.
+        one = _dateutil(raw, datetime.combine(local_now.date(), at), dayfirst)
+    if one.tzinfo is not None:
+        return one, None
+    return one.replace(tzinfo=tz), ("day" if has_day and not has_time else None)
+
+
+def _dateutil(raw: str, default: datetime, dayfirst: bool) -> datetime:
     import warnings
+
+    from dateutil import parser as du_parser
 
     try:
         with warnings.catch_warnings():
@@ -311,14 +394,17 @@ def _parse_dateutil(
         ) from exc
     except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+    return dt
 
 
 def parse_day(text: str, now: datetime, tz: tzinfo, *, dayfirst: bool = False) -> date:
-    """A calendar date (no time), e.g. a timeline or expected close date."""
+    """A calendar date (no time), e.g. a timeline or expected close date.
+
+    A month ('2026-12', 'Dec 2026') or a year means its last day: the useful
+    deadline.
+    """
     s = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}", s):
-        # 'YYYY-MM' means the month: its last day is the useful deadline.
         try:
             year, month = int(s[:4]), int(s[5:])
             if not MIN_YEAR <= year <= MAX_YEAR:
@@ -326,4 +412,10 @@ def parse_day(text: str, now: datetime, tz: tzinfo, *, dayfirst: bool = False) -
             return date(year, month, calendar.monthrange(year, month)[1])
         except ValueError as exc:
             raise ValidationError(f"Cannot read {s!r} as a month", "Example: 2026-12") from exc
-    return parse_when(s, now, tz, dayfirst=dayfirst).astimezone(tz).date()
+    when = read_when(s, now, tz, dayfirst=dayfirst)
+    day = when.at.astimezone(tz).date()
+    if when.unit == "month":
+        return date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    if when.unit == "year":
+        return date(day.year, 12, 31)
+    return day

@@ -5,6 +5,8 @@ this-quarter, last-quarter, this-year, last-year, YYYY, YYYY-MM, YYYY-Qn,
 YYYY-MM-DD; or --since/--until. Calendar boundaries are local midnights in the
 report's time zone (so "today" in Jakarta starts at 17:00 UTC the day before);
 weeks start on Monday. `end` is exclusive. An unbounded side is None.
+--since/--until take what dates.read_when reads: a whole day, month or year
+("2026-11-30", "tomorrow", "2017-06", "Jun 2017", "2017") or a moment.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from leadctl.dates import UTC, WEEKDAYS, parse_when, to_store
+from leadctl.dates import UTC, read_when, to_store
 from leadctl.errors import UsageError, ValidationError
 
 NAMES = (
@@ -148,10 +150,24 @@ def parse_period(text: str, now: datetime, tz: tzinfo) -> Period:
     raise ValidationError(f"Unknown period {text!r}", _HINT)
 
 
-def _is_date_only(text: str) -> bool:
-    # "2026-11-30", "today", "yesterday", "fri": a whole day, not a moment.
-    s = text.strip().lower()
-    return bool(_DAY_RE.match(s)) or s in ("today", "yesterday", "tomorrow") or s in WEEKDAYS
+def _bound(text: str, now: datetime, tz: tzinfo, *, end: bool) -> datetime:
+    """The --since (start) or --until (`end`) instant of what `text` names.
+
+    A whole day, month or year is included whole: "--until 2017-06" ends at
+    the first local midnight of July, as "--until 2017-06-30" does. A moment
+    ("2026-11-10 12:00", "+3d", "eom") is itself.
+    """
+    when = read_when(text, now, tz)
+    if when.unit is None or not end:
+        return when.at  # a whole unit's `at` is its first local midnight
+    first = when.at.astimezone(tz).date()
+    if when.unit == "day":
+        after = first + timedelta(days=1)
+    elif when.unit == "month":
+        after = _month_start(first.year, first.month + 1)
+    else:
+        after = date(first.year + 1, 1, 1)
+    return _local_midnight(after, tz)
 
 
 def resolve(
@@ -165,7 +181,8 @@ def resolve(
 ) -> Period:
     """--period, or --since/--until (either side optional), else `default`.
 
-    --until with a bare date includes that whole day.
+    --until with a bare date includes that whole day; a month or a year
+    ("2017-06", "Jun 2017", "2017") is the whole month or year on either side.
     """
     # An empty value (a script's unset variable) is an error, not the default.
     if period is not None and (since is not None or until is not None):
@@ -173,12 +190,8 @@ def resolve(
             "--period cannot be combined with --since/--until", "Give one or the other."
         )
     if since is not None or until is not None:
-        start = parse_when(since, now, tz) if since is not None else None
-        end = None
-        if until is not None:
-            end = parse_when(until, now, tz)
-            if _is_date_only(until):
-                end = _local_midnight(end.astimezone(tz).date() + timedelta(days=1), tz)
+        start = _bound(since, now, tz, end=False) if since is not None else None
+        end = _bound(until, now, tz, end=True) if until is not None else None
         if start and end and end <= start:
             raise ValidationError(
                 "--until is not after --since", "Example: --since 2026-11-01 --until 2026-11-30"

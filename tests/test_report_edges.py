@@ -160,3 +160,15 @@ def test_summary_of_the_unassigned_counts_their_month(cli: Any) -> None:
     assert cli.json("report")["totals"]["new_leads"] == 2
     r = cli("report", "targets", "--period", "", ok=False)
     assert r.exit_code == 2 and "empty" in r.stderr
+
+
+def test_average_deal_counts_the_deals_its_value_sums(cli: Any) -> None:
+    """One won IDR deal of Rp 10,000,000 and one won USD deal: the IDR
+    average is Rp 10,000,000 in conversion and velocity alike."""
+    a = cli("add", "A", "--value", "Rp 10.000.000").stdout.strip()
+    b = cli("add", "B", "--currency", "USD", "--value", "1000").stdout.strip()
+    cli("advance", a, b, "--to", "won")
+    conv = cli.json("report", "conversion", "--period", "all")["totals"]
+    vel = cli.json("report", "velocity", "--period", "all")["totals"]
+    assert (conv["won"], conv["won_value"]) == (2, 10_000_000)
+    assert conv["average_deal"] == vel["average_deal"] == 10_000_000

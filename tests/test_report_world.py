@@ -349,6 +349,19 @@ def test_summary_is_the_default_report(world: Any, cli: Any) -> None:
     }  # fmt: skip
     assert [(r["metric"], r["actual"]) for r in rep["rows"]] == [("won_value", 5_000_000)]
     assert cli.json("report", "summary") == rep
+    # Another period: the targets of its unit, measured over it; a month
+    # target is never compared with a year or a day of sales.
+    cli("target", "set", "--period", "year", "--metric", "won_count", "--value", "20")
+    year = cli.json("report", "--period", "2026")
+    assert [(r["period"], r["metric"], r["actual"]) for r in year["rows"]] == [
+        ("year", "won_count", 2)
+    ]
+    assert year["rows"][0]["window"]["since"] == "2026-01-01T00:00:00Z"
+    assert cli.json("report", "--period", "today")["rows"] == []
+    assert cli.json("report", "--since", "2026-11-01", "--until", "2026-11-10")["rows"] == []
+    assert [r["period"] for r in cli.json("report", "--period", "last-month")["rows"]] == ["month"]
+    r = cli("report", "targets", "--period", "2025-Q1")
+    assert "No quarter targets set. Add one: leadctl target set --period quarter" in r.stderr
 
 
 def test_table_and_csv_output(world: Any, cli: Any) -> None:

@@ -544,15 +544,17 @@ def cmd_targets(
         bar="percent",
         totals=[("targets", "Targets", "int"), ("on_track", "On track", "int"),
                 ("reached", "Reached", "int")],
-        empty=_no_targets(owner),
+        empty=_no_targets(owner, p.unit if p is not None else None),
     )  # fmt: skip
 
 
-def _no_targets(owner: str | None) -> str:
-    add = "leadctl target set --period month --metric won_value --value 500000000"
+def _no_targets(owner: str | None, unit: str | None) -> str:
+    per = unit or "month"
+    add = f"leadctl target set --period {per} --metric won_value --value 500000000"
     if owner is None:
-        return f"No targets set. Add one: {add}"
-    return f"No targets for {owner.strip()}. Add one: {add} --owner {owner.strip()}"
+        return f"No {unit + ' ' if unit else ''}targets set. Add one: {add}"
+    who = owner.strip()
+    return f"No {unit + ' ' if unit else ''}targets for {who}. Add one: {add} --owner {who}"
 
 
 def register(app: typer.Typer) -> None:

@@ -21,13 +21,15 @@ KIND_KEYS = ("open", "won", "lost", "disqualified")
 
 def _row(key: str, value: Any) -> dict[str, Any]:
     return {key: value, "leads": 0, "open": 0, "won": 0, "lost": 0, "disqualified": 0,
-            "won_value": 0}  # fmt: skip
+            "won_value": 0, "_won_cur": 0}  # fmt: skip
 
 
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
     row["win_rate"] = rate(row["won"], row["won"] + row["lost"])
     row["close_rate"] = rate(row["won"], row["leads"])
-    row["average_deal"] = iround(rate(row["won_value"], row["won"]))
+    # Over the won deals the value sums (those in the report's currency), as
+    # velocity's: a USD deal is in `won` but not in `won_value`.
+    row["average_deal"] = iround(rate(row["won_value"], row.pop("_won_cur")))
     return row
 
 
@@ -48,12 +50,13 @@ def conversion(
     # costs the sort ~2× on 1M rows; a join to stages per lead costs more).
     sql = (
         f"SELECT {key} AS grp, stage, count(*) AS n,"
-        " SUM(CASE WHEN currency = ? THEN value END) AS value"
+        " SUM(CASE WHEN currency = ? THEN value END) AS value,"
+        " SUM(currency = ?) AS n_cur"
         f" FROM leads{where(terms)} GROUP BY +{key}, +stage"
     )
     rows: dict[Any, dict[str, Any]] = {}
     total = _row(key, None)
-    for r in conn.execute(sql, [ctx.currency, *wp]):
+    for r in conn.execute(sql, [ctx.currency, ctx.currency, *wp]):
         # Text dimensions group case-insensitively ('Ads' and 'ads' are one source).
         fold = r["grp"].casefold() if isinstance(r["grp"], str) else r["grp"]
         row = rows.setdefault(fold, _row(key, r["grp"]))
@@ -64,6 +67,7 @@ def conversion(
             target[kind] += r["n"]
             if kind == "won":
                 target["won_value"] += int(r["value"] or 0)
+                target["_won_cur"] += int(r["n_cur"] or 0)
     out = [_finish(rows[k]) for k in sorted(rows, key=lambda k: (k is None, str(k)))]
     totals = _finish(total)
     totals.pop(key)

@@ -48,10 +48,14 @@ def summary(
         m: targets_core.actual(conn, m, month, who)
         for m in ("new_leads", "won_count", "won_value", "activities")
     }
+    # The targets of the period's unit (the month's by default), measured over
+    # it: a year of sales is not compared with a month target. A range that
+    # is no calendar unit (--since/--until) has none.
+    unit = period.unit if period is not None else "month"
     month_targets = [
         targets_core.evaluate(conn, t, now, tz, month if period is not None else None)
         for t in targets_core.list_targets(conn, who or "")
-        if t.period == "month"
+        if t.period == unit
     ]
     totals = {
         "followups_due_today": int(fu["due"] or 0),
