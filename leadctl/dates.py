@@ -220,10 +220,11 @@ def read_when(
         raise
     except (ValueError, OverflowError, OSError) as exc:
         raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
-    if not MIN_YEAR <= at.year <= MAX_YEAR:
+    typed = result[0].year  # the year as written: 1900-01-01 in Jakarta is 1899 in UTC
+    if not MIN_YEAR <= typed <= MAX_YEAR:
         # '001/' reads as the year 1: surely a typo, and no lead lives then.
         raise ValidationError(
-            f"{raw!r} is the year {at.year}",
+            f"{raw!r} is the year {typed}",
             f"Give a date between {MIN_YEAR} and {MAX_YEAR}. {_EXAMPLES}",
         )
     return When(at, result[1])
@@ -374,11 +375,23 @@ def _parse_dateutil(
     return one.replace(tzinfo=tz), ("day" if has_day and not has_time else None)
 
 
+# A date that starts with its four-digit year ("2026/03/04", "20260304",
+# "2026-03-04 14:00 WIB") is year-month-day whatever --dayfirst says:
+# dateutil would read it year-day-month.
+_YEAR_FIRST = re.compile(r"\s*\d{4}(?:[-/.]?\d)")
+# "GMT+7", "UTC+07:00": dateutil reads them the POSIX way (GMT+7 = UTC-7);
+# people mean UTC+7. Written as a plain offset, dateutil reads it right.
+_NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b", re.I)
+
+
 def _dateutil(raw: str, default: datetime, dayfirst: bool) -> datetime:
     import warnings
 
     from dateutil import parser as du_parser
 
+    if dayfirst and _YEAR_FIRST.match(raw):
+        dayfirst = False
+    raw = _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", raw)
     try:
         with warnings.catch_warnings():
             # A zone name dateutil does not know: it would warn on stderr and

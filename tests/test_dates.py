@@ -243,3 +243,35 @@ def test_an_empty_time_option_is_refused_not_read_as_now(cli: Any) -> None:
         r = cli(*args, ok=False)
         assert r.exit_code == 2 and "empty" in r.stderr, args
     assert cli.json("show", "1")["stage"] == "new"
+
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+REF = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026/03/04", "2026-03-03T17:00:00Z"),  # year first: never year-day-month
+        ("20260304", "2026-03-03T17:00:00Z"),
+        ("2026-03-04 14:00 WIB", "2026-03-04T07:00:00Z"),
+        ("2026-03-04 2:00 PM", "2026-03-04T07:00:00Z"),
+        ("2026-03-04 14:00 UTC", "2026-03-04T14:00:00Z"),
+        ("04/03/2026", "2026-03-03T17:00:00Z"),  # day first, as asked
+        ("2026-03-04 14:00 GMT+7", "2026-03-04T07:00:00Z"),  # GMT+7 is UTC+7
+        ("2026-03-04 14:00 UTC+07:00", "2026-03-04T07:00:00Z"),
+        ("4 March 2026 14:00 gmt-5", "2026-03-04T19:00:00Z"),
+    ],
+)
+def test_dayfirst_and_named_offsets(text: str, utc: str) -> None:
+    assert to_store(parse_when(text, REF, JAKARTA, dayfirst=True)) == utc
+
+
+def test_the_year_range_is_the_typed_year() -> None:
+    """1900-01-01 in Jakarta is 1899 in UTC; the typed year is in range."""
+    assert parse_when("1900-01-01", REF, JAKARTA).year == 1899
+    assert parse_day("1900-01-01", REF, JAKARTA) == date(1900, 1, 1)
+    ny = ZoneInfo("America/New_York")
+    assert parse_when("2199-12-31 23:00", REF, ny).year == 2200
+    with pytest.raises(ValidationError, match="is the year 1899"):
+        parse_when("1899-12-31", REF, JAKARTA)
