@@ -224,9 +224,15 @@ def complete_followup(
 def snooze_followup(
     conn: sqlite3.Connection, followup_id: int, to: datetime, *, now: datetime
 ) -> FollowUp:
-    """Move an open follow-up to a new due time (counted in `snoozed`)."""
+    """Move an open follow-up to a new due time (counted in `snoozed`): a
+    later one; a time already past would leave it overdue, no snooze."""
     with transaction(conn):
         fu = _open_followup(conn, followup_id)
+        if to <= now:
+            raise ValidationError(
+                f"{to_store(to)} is not later than now: a snooze moves a follow-up later",
+                "Example: --to tomorrow, --to '+2h', --to 'mon 9am'.",
+            )
         conn.execute(
             "UPDATE followups SET due_at = ?, snoozed = snoozed + 1 WHERE id = ?",
             (to_store(to), fu.id),

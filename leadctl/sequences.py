@@ -485,6 +485,8 @@ def status(
         clauses.append("e.sequence = ?")
         params.append(get_sequence(conn, sequence).name)
     if lead_id is not None:
+        if conn.execute("SELECT 1 FROM leads WHERE id = ?", (lead_id,)).fetchone() is None:
+            raise NotFoundError(f"No lead with id {lead_id}", "List ids with `leadctl list`.")
         clauses.append("e.lead_id = ?")
         params.append(lead_id)
     if not include_ended:

@@ -249,6 +249,10 @@ def test_snooze_and_cancel(cli: Any) -> None:
     moved = cli.json("followups", "snooze", str(fu["id"]), "--to", "mon")
     assert moved["due_at"] == "2026-11-23T09:00:00Z" and moved["snoozed"] == 1
     assert due_list(cli) == []
+    for past in ("2026-11-01", "today 07:00"):  # now is 08:00: no snooze into the past
+        r = cli("followups", "snooze", str(fu["id"]), "--to", past, ok=False)
+        assert r.exit_code == 2 and "not later than now" in r.stderr
+    assert cli.json("followups", "--all", "--lead", str(lead))[0]["snoozed"] == 1
     cancelled = cli.json("followups", "cancel", str(fu["id"]))
     assert cancelled["followup"]["status"] == "cancelled"
     assert due_list(cli, "--upcoming", "7d") == []

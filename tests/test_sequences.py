@@ -374,3 +374,9 @@ def test_the_summary_counts_no_step_about_to_stop(cli: Any, conn: Any, tmp_path:
     flagged = [r for r in cli.json("followups", "--all") if r["id"] is None]
     assert [(r["lead_id"], r["do_not_contact"]) for r in flagged] == [(a, True)]
     assert cli.json("report")["totals"]["no_next_step"] == 1  # the same after the sync
+
+
+def test_status_of_an_unknown_lead_is_not_found(cli: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    r = cli("sequence", "status", "--lead", "999", ok=False)
+    assert r.exit_code == 3 and "No lead with id 999" in r.stderr  # as `followups --lead`

@@ -118,3 +118,14 @@ def test_on_track_agrees_with_the_expected_value_shown(cli: Any, monkeypatch: An
     monkeypatch.setenv("LEADCTL_NOW", "2026-11-26T12:00:00Z")  # half the week: 1.5 -> 2
     row = cli.json("report", "targets")["rows"][0]
     assert (row["actual"], row["expected_by_now"], row["on_track"]) == (0, 2, False)
+
+
+def test_money_targets_read_as_money_in_tables(cli: Any, conn: Any) -> None:
+    """JSON keeps minor units (documented); people see USD 1,000,000.00, not 100000000."""
+    cli("settings", "set", "currency", "USD")
+    r = cli("target", "set", "-p", "month", "-m", "won_value", "-v", "1,000,000")
+    assert "won_value per month = USD 1,000,000.00 for the team" in r.stderr
+    cli("target", "set", "-p", "week", "-m", "activities", "-v", "1500")
+    table = cli("target", "list").stdout
+    assert "USD 1,000,000.00" in table and "100000000" not in table and "1,500" in table
+    assert [t["value"] for t in cli.json("target", "list")] == [1500, 100_000_000]

@@ -1,6 +1,6 @@
 """target: set, list and remove targets (per period, metric, optionally per person)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +30,16 @@ def _columns() -> list:  # type: ignore[type-arg]
             Column("value", "Target", justify="right")]  # fmt: skip
 
 
+def _shown(conn: Any, metric: str, value: int) -> str:
+    """A target as people read it: money for won_value (stored in minor units)."""
+    if metric != "won_value":
+        return f"{value:,}"
+    from leadctl.db import get_setting
+    from leadctl.normalize import format_money
+
+    return format_money(value, get_setting(conn, "currency", "IDR"))
+
+
 @target_app.command("set")
 def cmd_set(
     ctx: typer.Context,
@@ -48,7 +58,8 @@ def cmd_set(
     st = state(ctx)
     t = targets.set_target(st.conn, period, metric, value, owner=owner, now=st.now)
     if fmt is Format.table:
-        message(f"Target set: {t.metric} per {t.period} = {t.value} for {t.owner or 'the team'}.")
+        shown = _shown(st.conn, t.metric, t.value)
+        message(f"Target set: {t.metric} per {t.period} = {shown} for {t.owner or 'the team'}.")
     else:
         emit_object(t.to_dict(), fmt.value)
 
@@ -66,8 +77,9 @@ def cmd_list(
     st = state(ctx)
     rows = [t.to_dict() for t in targets.list_targets(st.existing_conn, owner)]
     for r in rows:
-        if fmt is Format.table and r["owner"] is None:
-            r["owner"] = "team"
+        if fmt is Format.table:
+            r["owner"] = r["owner"] or "team"
+            r["value"] = _shown(st.conn, r["metric"], r["value"])
     emit_records(rows, _columns(), fmt.value,
                  empty="No targets set." if owner is None else f"No targets for {owner.strip()}.",
                  csv_keys=["id", "period", "metric", "owner", "value", "created_at"])  # fmt: skip
