@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from leadctl.errors import ValidationError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from decimal import Decimal
 
 # ISO 4217 minor-unit exponents, with one deliberate exception: IDR is kept at
@@ -22,10 +23,36 @@ CURRENCY_EXPONENTS = {
     "CHF": 2, "CNY": 2, "HKD": 2, "INR": 2, "NZD": 2, "PHP": 2, "THB": 2,
     "BHD": 3, "KWD": 3, "OMR": 3,
 }  # fmt: skip
-# Every currency code we know (as format_money writes it), and the symbols.
+# What may mark an amount's currency (matched in lower case): a symbol, a
+# dollar sign with its country's letters, or three letters, which are a mark
+# when they are an ISO code or the database's own currency (_without_marks):
+# 'mio' and 'mil' are multipliers, not codes.
 _CURRENCY_MARKS = re.compile(
-    r"(?i)(rp\.?|us\$|" + "|".join(c.lower() for c in CURRENCY_EXPONENTS) + r"|\$|€|£|¥)"
+    r"rp\.?|€|£|¥|(?<![a-z])(?:us|s|a|hk|nz|ca)?\$|(?<![a-z])[a-z]{3}(?![a-z])"
 )
+# The currencies each symbol names. '$' alone is accepted for any currency
+# that writes its amounts with a bare '$': every dollar and the pesos that use
+# it (a '$' amount in a USD database and one in an SGD database are both
+# fine; in an IDR or EUR database it is refused). A country's letters make it
+# one currency: US$, S$ (Singapore), A$, HK$, NZ$, CA$.
+_DOLLAR_SIGN = frozenset(
+    "USD USN SGD AUD CAD HKD NZD TWD BBD BMD BND BSD BZD FJD GYD JMD KYD LRD NAD SBD SRD TTD "  # noqa: SIM905
+    "XCD ZWL MXN ARS CLP COP CUP DOP UYU".split()
+)
+# mark -> (the currencies it names, its name in a message, the code a hint suggests)
+_SYMBOLS: dict[str, tuple[frozenset[str], str, str]] = {
+    "rp": (frozenset({"IDR"}), "IDR", "IDR"),
+    "€": (frozenset({"EUR"}), "EUR", "EUR"),
+    "£": (frozenset({"GBP"}), "GBP", "GBP"),
+    "¥": (frozenset({"JPY", "CNY"}), "JPY or CNY", "JPY"),
+    "$": (_DOLLAR_SIGN, "dollars", "USD"),
+    "us$": (frozenset({"USD"}), "USD", "USD"),
+    "s$": (frozenset({"SGD"}), "SGD", "SGD"),
+    "a$": (frozenset({"AUD"}), "AUD", "AUD"),
+    "hk$": (frozenset({"HKD"}), "HKD", "HKD"),
+    "nz$": (frozenset({"NZD"}), "NZD", "NZD"),
+    "ca$": (frozenset({"CAD"}), "CAD", "CAD"),
+}
 # Multipliers people write after an amount. A bare 'm' is refused: it means
 # million in English but miliar (10^9) in Indonesian.
 _MULTIPLIERS = {
@@ -170,7 +197,9 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
     $1,054.50, 1.5jt, 1,5 juta, 250rb, 15k, 2 miliar. A separator used more
     than once, or once followed by exactly three digits, groups thousands;
     otherwise it is the decimal mark. So 'Rp 7.500.000' is 7,500,000 and
-    '1.5jt' is 1,500,000. Negative amounts are refused.
+    '1.5jt' is 1,500,000. Negative amounts are refused. A currency mark
+    (Rp, $, €, USD, ...) must name `currency`: 'USD 10' is refused for IDR,
+    never read as Rp 10.
     """
     # decimal is imported here, not at start-up: listing leads never needs it.
     from decimal import Decimal
@@ -184,7 +213,7 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
     def bad() -> ValidationError:  # see normalize_email
         return ValidationError(f"{raw.strip()!r} is not an amount of money", example)
 
-    s = _CURRENCY_MARKS.sub(" ", raw.strip().lower()).replace("\u00a0", " ").strip()
+    s = _without_marks(raw.strip(), currency).strip()
     if s.startswith("-") or s.startswith("("):
         raise ValidationError(f"{raw.strip()!r} is negative", "A deal value is 0 or more.")
     m = _MONEY_RE.match(s)
@@ -207,6 +236,31 @@ def parse_money(text: str | int, currency: str = "IDR") -> int:
     if digits is None:
         raise bad()
     return _to_minor(digits * multiplier, currency, raw.strip())
+
+
+def _without_marks(text: str, currency: str) -> str:
+    """`text` in lower case, with its currency marks blanked out; a mark that
+    names another currency than `currency` is refused."""
+    code = currency.upper()
+
+    def blank(m: re.Match[str]) -> str:
+        mark = m.group()
+        symbol = _SYMBOLS.get(mark.rstrip("."))
+        if symbol is not None:
+            allowed, name, other = symbol
+        elif mark.upper() in ISO_CURRENCIES or mark.upper() == code:
+            allowed, name, other = frozenset({mark.upper()}), mark.upper(), mark.upper()
+        else:
+            return mark  # three letters that are no currency: the parser decides
+        if code not in allowed:
+            raise ValidationError(
+                f"{text!r} is in {name}, not {code}",
+                f"Give the amount in {code}, or set the currency "
+                f"(add --currency {other}; import: a Currency column or --currency).",
+            )
+        return " "
+
+    return _CURRENCY_MARKS.sub(blank, text.lower().replace("\u00a0", " "))
 
 
 def _decimal_from_grouped(number: str, *, has_multiplier: bool, mils: bool) -> Decimal | None:
@@ -300,13 +354,16 @@ def minor_to_major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-currency_exponent(currency))
 
 
-def parse_tags(text: str | list[str] | None) -> list[str]:
+def parse_tags(text: str | Sequence[str | None] | None) -> list[str]:
     """'hot; B2B, hot' -> ['hot', 'b2b']: lower-cased, de-duplicated, in order.
     A list's items are split the same way (--tag 'a;b' is two tags: the CSV
     export joins tags with ';')."""
     if text is None:
         return []
-    items = re.split(r"[;,]", ";".join(map(str, text)) if isinstance(text, list) else text)
+    if not isinstance(text, str):
+        # A JSON list's null is no tag (str(None) would make it 'none').
+        text = ";".join(str(item) for item in text if item is not None)
+    items = re.split(r"[;,]", text)
     tags: list[str] = []
     for item in items:
         tag = tag_text(item)
