@@ -458,7 +458,7 @@ class Converter:
         if value is None:
             return None
         if isinstance(value, bool):
-            value = "yes" if value else "no"
+            value = "true" if value else "false"  # as written (yes/no columns read it)
         elif isinstance(value, (list, dict)):
             value = json.dumps(value, ensure_ascii=False)
         s = str(value).strip()

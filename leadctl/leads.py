@@ -64,6 +64,17 @@ def _clean_text(name: str, value: Any) -> str | None:
     return text or None
 
 
+def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Checked custom fields; '' is no value (an empty cell of an export
+    imports as no field, so none is stored)."""
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        check_text("custom field name", str(k), FIELD_KEY_MAX)
+        check_text(f"custom field {k!r}", str(v))
+        out[k] = v
+    return out
+
+
 def normalize_input(
     data: dict[str, Any],
     defaults: Defaults,
@@ -104,11 +115,7 @@ def normalize_input(
     if "tags" in data:
         out["tags"] = [check_text("tag", t, 200) for t in parse_tags(data["tags"])]
     if "fields" in data:
-        fields = dict(data["fields"] or {})
-        for k, v in fields.items():
-            check_text("custom field name", str(k), FIELD_KEY_MAX)
-            check_text(f"custom field {k!r}", str(v))
-        out["fields"] = fields
+        out["fields"] = {k: v for k, v in clean_fields(data["fields"] or {}).items() if v}
     if "do_not_contact" in data:
         out["do_not_contact"] = bool(data["do_not_contact"])
     if "expected_close" in data:
@@ -433,10 +440,11 @@ def edit_lead(
         removing = set(parse_tags(remove_tags or [])) | {tag_text(t) for t in remove_tags or []}
         tags = [t for t in tags if t not in removing]
         fields = dict(lead.fields)
-        for k, v in (set_fields or {}).items():
-            check_text("custom field name", str(k), FIELD_KEY_MAX)
-            check_text(f"custom field {k!r}", str(v))
-        fields.update(set_fields or {})
+        for k, v in clean_fields(set_fields or {}).items():
+            if v in ("", None):
+                fields.pop(k, None)  # `--field k=`: no value, as an empty cell
+            else:
+                fields[k] = v
         for key in unset_fields or []:
             fields.pop(key, None)
         if "tags" in values:

@@ -114,3 +114,13 @@ def test_a_files_dates_are_of_the_past(cli, tmp_path) -> None:
     assert "closed at: '2030-06-01' is in the future" in reasons[2]
     assert "created at: '+3d' is in the future" in reasons[3]
     assert [x["name"] for x in cli.json("list")] == ["C"]
+
+
+def test_json_booleans_are_read_as_written(cli: Any, tmp_path: Path) -> None:
+    f = write(tmp_path, "b.jsonl", '{"name": "V", "email": "v@x.com", "value": true}\n'
+              '{"name": "D", "email": "d@x.com", "do_not_contact": true, "vip": false}\n')  # fmt: skip
+    s = imp(cli, f)
+    assert s["rejected"][0]["line"] == 1
+    assert "'true' is not an amount of money" in s["rejected"][0]["reason"]
+    d = cli.json("list")[0]
+    assert d["do_not_contact"] is True and d["fields"] == {"vip": "false"}

@@ -181,3 +181,11 @@ def test_a_value_edit_is_read_in_the_leads_own_currency(cli) -> None:
     idr = cli.json("add", "Toko", "--value", "Rp 7.500.000")
     r = cli("edit", str(idr["id"]), "--value", "20.75", ok=False)  # IDR has no cents
     assert r.exit_code == 2 and "IDR" in r.stderr
+
+
+def test_an_empty_custom_field_is_no_field(cli) -> None:
+    """As an empty cell of an import (so export -> import gives the same lead)."""
+    lead = cli.json("add", "Budi", "--field", "empty=", "--field", "kept=x")
+    assert lead["fields"] == {"kept": "x"}
+    lid = str(lead["id"])
+    assert cli.json("edit", lid, "--field", "kept=")["fields"] == {}
