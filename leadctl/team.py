@@ -150,14 +150,22 @@ def normalize_handle(text: str) -> str:
 
 def parse_filter(values: str | list[str] | None) -> list[str]:
     """'Jakarta, bandung,jakarta' -> ['Jakarta', 'bandung']: split on commas,
-    trimmed, de-duplicated case-insensitively, first spelling kept."""
+    trimmed, de-duplicated case-insensitively, first spelling kept. A value
+    holding a comma is quoted, as in a CSV line: '"Paket A, 12 bulan",B'."""
     if values is None:
         return []
+    import csv
+
     items = [values] if isinstance(values, str) else list(values)
     out: list[str] = []
     seen: set[str] = set()
     for item in items:
-        for part in str(item).split(","):
+        text = str(item)
+        try:
+            parts = next(csv.reader([text], skipinitialspace=True), []) if '"' in text else None
+        except csv.Error:
+            parts = None
+        for part in parts if parts is not None else text.split(","):
             value = " ".join(part.split())
             if "\x00" in value or len(value) > MAX_TEXT:
                 raise ValidationError(f"Filter value {value[:40]!r} is not acceptable")
@@ -165,6 +173,11 @@ def parse_filter(values: str | list[str] | None) -> list[str]:
                 seen.add(_fold(value))
                 out.append(value)
     return out
+
+
+def filter_text(values: list[str]) -> str:
+    """A filter's values as typed back: one holding a comma is quoted."""
+    return ", ".join(f'"{v}"' if "," in v else v for v in values)
 
 
 def parse_capacity(value: str | int | None) -> int | None:

@@ -276,3 +276,14 @@ def test_edit_clears_contact_and_reads_phone_in_region(cli: Any) -> None:
     cli("team", "edit", "ani", "--email", "", "--phone", "9123 4567", "--region", "SG")
     m = member(cli, "ani")
     assert m["email"] is None and m["phone"] == "+6591234567"
+
+
+def test_a_filter_value_with_a_comma_is_quoted(cli: Any) -> None:
+    """`--products "Paket A, 12 bulan"` is two values; quoted as in a CSV line
+    it is one, and a lead with that product is accepted."""
+    cli("team", "add", "ani", "--products", '"Paket A, 12 bulan",Paket B')
+    assert member(cli, "ani")["filters"] == {"product": ["Paket A, 12 bulan", "Paket B"]}
+    assert 'product: "Paket A, 12 bulan", Paket B' in cli("team", "list").stdout
+    lead = cli("add", "Budi", "--product", "Paket A, 12 bulan").stdout.strip()
+    out = cli.json("assign", lead, "--auto")
+    assert [d["to"] for d in out] == ["ani"]

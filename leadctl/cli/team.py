@@ -25,9 +25,10 @@ def _filters(**given: list[str] | None) -> dict[str, Any]:
 
 def _columns() -> list[Any]:
     from leadctl.render import Column
+    from leadctl.team import filter_text
 
     def filters(value: dict[str, list[str]]) -> str:
-        return "; ".join(f"{k}: {', '.join(v)}" for k, v in value.items()) or "any lead"
+        return "; ".join(f"{k}: {filter_text(v)}" for k, v in value.items()) or "any lead"
 
     return [
         Column("queue_position", "Queue", justify="right"),
@@ -74,8 +75,10 @@ def _show(rec: dict[str, Any], fmt: Format) -> None:
     if rec["capacity_window_days"]:
         pairs.append((f"Assigned in {rec['capacity_window_days']}d", rec["assigned_in_window"]))
     pairs += [("Remaining", rec["remaining"]), ("Queue position", rec["queue_position"])]
+    from leadctl.team import filter_text
+
     for key, values in rec["filters"].items():
-        pairs.append((f"Accepts {key}", values))
+        pairs.append((f"Accepts {key}", filter_text(values)))
     if not rec["filters"]:
         pairs.append(("Accepts", "any lead"))
     key_value([(k, v) for k, v in pairs if v is not None])
