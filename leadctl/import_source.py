@@ -97,19 +97,28 @@ def inspect_file(
         else:
             enc = "utf-8-sig"
         # Without --encoding, a file that is not UTF-16 is checked as UTF-8
-        # while it is hashed; an explicit --encoding is taken as given.
-        check = _Utf8Check() if not encoding and enc == "utf-8-sig" else None
+        # while it is hashed; an explicit --encoding is taken as given, but an
+        # explicit UTF-8 is checked too: a bad byte found half-way through the
+        # import would stop it after its first batches, without a line number.
+        said_utf8 = bool(encoding) and codecs.lookup(enc).name in ("utf-8", "utf-8-sig")
+        check = _Utf8Check() if (not encoding and enc == "utf-8-sig") or said_utf8 else None
         chunk = head
         while chunk:
             digest.update(chunk)
             size += len(chunk)
             if check is not None:
                 check.feed(chunk)
-                if check.bad_at is not None and (check.multibyte or _has_bom(head)):
+                if check.bad_at is not None and (check.multibyte or _has_bom(head) or said_utf8):
                     break  # refused below: the rest need not be read
             chunk = fh.read(CHUNK)
     if check is not None and check.bad_at is None:
         check.finish()
+    if check is not None and check.bad_at is not None and said_utf8:
+        raise ValidationError(
+            f"{name} is not valid UTF-8: byte 0x{check.bad_byte:02X} on line "
+            f"{_line_of(path, check.bad_at)}",
+            "Fix that line, or give the file's real encoding (e.g. --encoding cp1252).",
+        )
     if check is not None and check.bad_at is not None:
         enc = _fallback_encoding(path, name, head, check)
         warnings.append(

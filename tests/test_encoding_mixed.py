@@ -134,7 +134,20 @@ def test_explicit_utf8_is_never_switched_to_cp1252(cli: Any, tmp_path: Path) -> 
     path = tmp_path / "excel.csv"
     path.write_bytes("Name,Email\nRenée,r@x.com\n".encode("cp1252"))
     r = _import(cli, path, "--encoding", "utf-8-sig")
-    assert r.exit_code == 2 and "cannot be read as utf-8-sig" in r.stderr
+    assert r.exit_code == 2 and "excel.csv is not valid UTF-8: byte 0xE9 on line 2" in r.stderr
+    assert cli.json("list") == []
+
+
+def test_explicit_utf8_is_checked_before_anything_is_stored(cli: Any, tmp_path: Path) -> None:
+    """A bad byte far into the file: refused up front with its line, not
+    after the first batches were imported with a byte position."""
+    path = tmp_path / "late.csv"
+    rows = "".join(f"Nama {i},n{i}@x.com\n" for i in range(30_000))
+    path.write_bytes(f"Name,Email\n{rows}".encode() + b"Bad \xff,bad@x.com\n")
+    for enc in ("utf-8", "UTF8", "utf-8-sig"):
+        r = _import(cli, path, "--encoding", enc)
+        assert r.exit_code == 2 and "byte 0xFF on line 30002" in r.stderr, enc
+        assert "--encoding cp1252" in r.stderr
     assert cli.json("list") == []
 
 
