@@ -391,6 +391,7 @@ def _dateutil(raw: str, default: datetime, dayfirst: bool) -> datetime:
 
     if dayfirst and _YEAR_FIRST.match(raw):
         dayfirst = False
+    typed = raw  # errors quote what was typed, not the rewritten offset
     raw = _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", raw)
     try:
         with warnings.catch_warnings():
@@ -402,11 +403,11 @@ def _dateutil(raw: str, default: datetime, dayfirst: bool) -> datetime:
             )
     except du_parser.UnknownTimezoneWarning as exc:
         raise ValidationError(
-            f"Unknown time zone in {raw!r}",
+            f"Unknown time zone in {typed!r}",
             "Give an offset (2026-12-01 14:00 +07:00) or WIB, WITA, WIT or UTC.",
         ) from exc
     except (du_parser.ParserError, ValueError, OverflowError, TypeError) as exc:
-        raise ValidationError(f"Cannot read {raw!r} as a date", _EXAMPLES) from exc
+        raise ValidationError(f"Cannot read {typed!r} as a date", _EXAMPLES) from exc
     return dt
 
 

@@ -358,6 +358,8 @@ class Prepared:
     # The converting child's `_lead_row` of `values` (or its reject reason),
     # so that the writing process only adds the id; None: computed on insert.
     pre: tuple[Any, ...] | str | None = None
+    # The notes of the file's later rows for the same new lead (_combine).
+    more_notes: tuple[str, ...] = ()
 
 
 def _team_names(conn: sqlite3.Connection) -> dict[str, str]:
@@ -1723,9 +1725,23 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
                     target = ("new", len(new))
                     new.append(p)
                 else:
+                    # A key of the row that another lead (or another new row)
+                    # holds is not this lead's: it is neither copied to it nor
+                    # remembered as its (the row's other key chose the lead).
+                    foreign = []
+                    for rk in row_keys:
+                        held = seen.get(rk)
+                        if held is None and rk[1] in in_db[rk[0]]:
+                            held = ("old", in_db[rk[0]][rk[1]])
+                        if held is not None and held != target:
+                            foreign.append(rk)
+                    row_keys = [rk for rk in row_keys if rk not in foreign]
                     if opts.on_duplicate == "skip":
                         result.skipped_duplicates += 1
                     elif target[0] == "new":
+                        for key, value in foreign:
+                            _not_copied(run, p.line, key, value)
+                        p = _without(p, [key for key, _ in foreign])
                         new[target[1]] = _combine(new[target[1]], p, opts.on_duplicate)
                         result.skipped_duplicates += 1
                     else:
@@ -1788,9 +1804,16 @@ def _preview(p: Prepared) -> dict[str, Any]:
 
 
 def _combine(first: Prepared, later: Prepared, mode: str) -> Prepared:
-    """Two rows of the same file for one new lead."""
+    """Two rows of the same file for one new lead: the later row changes
+    what it would change on a stored lead (_update): the UPDATABLE columns,
+    the currency only with its value; the first row's stage and dates make
+    the history. Each row's note is kept."""
     merged = dict(first.values)
-    for k, v in later.values.items():
+    took_value = False
+    for k in UPDATABLE:
+        if k not in later.values:
+            continue
+        v = later.values[k]
         if k == "tags":
             merged["tags"] = (
                 v if mode == "update" else first.values.get("tags", []) + [
@@ -1799,15 +1822,37 @@ def _combine(first: Prepared, later: Prepared, mode: str) -> Prepared:
             )  # fmt: skip
         elif k == "fields":
             continue
+        elif k == "currency":
+            if took_value and v is not None:
+                merged[k] = v
         elif v is not None and (mode == "update" or merged.get(k) in (None, "")):
             merged[k] = v
+            took_value = took_value or k == "value"
     custom = (
         {**first.custom, **later.custom} if mode == "update" else {**later.custom, **first.custom}
     )
     merged["fields"] = custom
-    notes = [n for n in (first.note, later.note) if n]
-    note = "\n\n".join(dict.fromkeys(notes)) or None  # both rows' notes, each once
-    return Prepared(first.line, merged, custom, note, first.raw)
+    notes = tuple(
+        n
+        for n in dict.fromkeys((first.note, *first.more_notes, later.note, *later.more_notes))
+        if n
+    )
+    return Prepared(first.line, merged, custom, notes[0] if notes else None, first.raw,
+                    more_notes=notes[1:])  # fmt: skip
+
+
+def _without(p: Prepared, keys: list[str]) -> Prepared:
+    """The row without the values of `keys`."""
+    if not keys:
+        return p
+    values = {k: v for k, v in p.values.items() if k not in keys}
+    return Prepared(p.line, values, p.custom, p.note, p.raw, more_notes=p.more_notes)
+
+
+def _not_copied(run: _Run, line: int, key: str, value: str) -> None:
+    run.result.warnings.append(
+        {"line": line, "warning": f"{key} {value} belongs to another lead: not copied"}
+    )
 
 
 def _insert(run: _Run, new: list[Prepared]) -> list[int | None]:
@@ -1855,6 +1900,7 @@ def _insert(run: _Run, new: list[Prepared]) -> list[int | None]:
             moved.append((lead_id, stage, created, entered, lost_reason))
         if p.note:
             notes.append((lead_id, created, p.note))
+        notes += [(lead_id, created, n) for n in p.more_notes]
     if not lead_rows:
         return ids
     last_id = lead_id
@@ -1900,9 +1946,10 @@ def _later_rows(
                 (act_id, lid, "stage_change", entered, actor, reason, data, now_s)
             )  # fmt: skip
             hist_rows.append((lid, stage, entered, None, None, act_id))
+    made = f'{{"import_id": {int(import_id)}}}'  # an import's note: a re-run finds it
     for lid, created, note in notes:
         act_id += 1
-        act_rows.append((act_id, lid, "note", created, actor, note, None, now_s))
+        act_rows.append((act_id, lid, "note", created, actor, note, made, now_s))
     if act_rows:
         run.conn.executemany(_ACT_SQL, act_rows)
     if hist_rows:
@@ -2030,16 +2077,17 @@ def _update(run: _Run, changes: dict[int, list[Prepared]]) -> None:
                 if new != old:
                     diff.setdefault(key, [old, new])[1] = new
                     lead[key] = new
-            if (
-                p.note
-                and p.note not in notes
-                and not conn.execute(
-                    "SELECT 1 FROM activities WHERE lead_id = ? AND kind = 'note'"
-                    " AND instr(note, ?) > 0",
-                    (lead_id, p.note),
-                ).fetchone()
-            ):
-                notes.append(p.note)  # once: a re-run finds it (or a combined note holding it)
+            for note in (p.note, *p.more_notes):
+                if (
+                    note
+                    and note not in notes
+                    and not conn.execute(
+                        "SELECT 1 FROM activities WHERE lead_id = ? AND kind = 'note' AND note = ?"
+                        " AND data LIKE '{\"import_id\": %'",
+                        (lead_id, note),
+                    ).fetchone()
+                ):
+                    notes.append(note)  # once: a re-run finds the note an import made
         if not diff:
             if notes:
                 act_id = _note_rows(run, act_rows, act_id, lead_id, rows, notes)
@@ -2085,7 +2133,7 @@ def _note_rows(
 ) -> int:
     """The note activities of an updated lead (its rows' new notes); the last id."""
     for note in notes:
-        line = next(p.line for p in rows if p.note == note)
+        line = next(p.line for p in rows if note in (p.note, *p.more_notes))
         act_id += 1
         act_rows.append(
             (act_id, lead_id, "note", run.now_s, run.actor, note,

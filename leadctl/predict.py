@@ -490,22 +490,33 @@ def is_stale(conn: sqlite3.Connection) -> bool:
 
 
 def ensure_trained(conn: sqlite3.Connection, now: datetime) -> TrainResult | None:
-    """Retrain when the closed leads changed since training. When training is
-    no longer possible (no won or no lost lead left), the old model is dropped
-    and the open leads go back to their stage's probability, as `score
-    --train`'s refusal says: a model of leads that are no longer closed
-    would go on predicting from them."""
+    """Retrain when the closed leads changed since training (and training is
+    possible: see drop_untrainable)."""
     if not is_stale(conn):
         return None
     won, lost, _ = closed_counts(conn)
     if won < MIN_WON or lost < MIN_LOST:
-        with transaction(conn):
-            if conn.execute("DELETE FROM models WHERE name = ?", (MODEL_NAME,)).rowcount:
-                conn.execute(
-                    "UPDATE leads SET probability_auto = NULL WHERE probability_auto IS NOT NULL"
-                )
         return None
     return train(conn, now)
+
+
+def drop_untrainable(conn: sqlite3.Connection) -> int:
+    """When training is no longer possible (no won or no lost lead left),
+    drop the model: the open leads go back to their stage's probability, as
+    `score --train`'s refusal says (a model of leads that are no longer
+    closed would go on predicting from them). Returns how many leads'
+    learned probability was cleared."""
+    won, lost, _ = closed_counts(conn)
+    if won >= MIN_WON and lost >= MIN_LOST:
+        return 0
+    with transaction(conn):
+        if not conn.execute("DELETE FROM models WHERE name = ?", (MODEL_NAME,)).rowcount:
+            return 0
+        return int(
+            conn.execute(
+                "UPDATE leads SET probability_auto = NULL WHERE probability_auto IS NOT NULL"
+            ).rowcount
+        )
 
 
 def rename_stage_reached(conn: sqlite3.Connection, old: str, new: str) -> None:
@@ -651,7 +662,7 @@ def evaluate(
         raise UsageError(
             f"Cross-validation with {folds} folds needs at least {folds} closed leads, 2 won "
             f"and 2 lost; this database has {won} won and {lost} lost",
-            "Close more leads, or use fewer --folds.",
+            "Close more leads" + (", or use fewer --folds." if won >= 2 and lost >= 2 else "."),
         )
     use = fields or configured_fields(conn)
     samples = load_samples(conn, use, closed=True)

@@ -151,7 +151,8 @@ def normalize_handle(text: str) -> str:
 def parse_filter(values: str | list[str] | None) -> list[str]:
     """'Jakarta, bandung,jakarta' -> ['Jakarta', 'bandung']: split on commas,
     trimmed, de-duplicated case-insensitively, first spelling kept. A value
-    holding a comma is quoted, as in a CSV line: '"Paket A, 12 bulan",B'."""
+    holding a comma (or a quote) is quoted as in a CSV line:
+    '"Paket A, 12 bulan",B'; filter_text writes them back that way."""
     if values is None:
         return []
     import csv
@@ -160,14 +161,13 @@ def parse_filter(values: str | list[str] | None) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for item in items:
-        text = str(item)
-        try:
-            parts = next(csv.reader([text], skipinitialspace=True), []) if '"' in text else None
-        except csv.Error:
-            parts = None
+        text = " ".join(str(item).split())  # one line: the CSV reader sees no line end
+        if "\x00" in text:
+            raise ValidationError("A filter value contains a NUL byte", "Remove it.")
+        parts = next(csv.reader([text], skipinitialspace=True), []) if '"' in text else None
         for part in parts if parts is not None else text.split(","):
             value = " ".join(part.split())
-            if "\x00" in value or len(value) > MAX_TEXT:
+            if len(value) > MAX_TEXT:
                 raise ValidationError(f"Filter value {value[:40]!r} is not acceptable")
             if value and _fold(value) not in seen:
                 seen.add(_fold(value))
@@ -176,8 +176,11 @@ def parse_filter(values: str | list[str] | None) -> list[str]:
 
 
 def filter_text(values: list[str]) -> str:
-    """A filter's values as typed back: one holding a comma is quoted."""
-    return ", ".join(f'"{v}"' if "," in v else v for v in values)
+    """A filter's values as typed back (parse_filter reads them the same):
+    one holding a comma or a quote is quoted, its quotes doubled."""
+    return ", ".join(
+        '"' + v.replace('"', '""') + '"' if "," in v or '"' in v else v for v in values
+    )
 
 
 def parse_capacity(value: str | int | None) -> int | None:

@@ -275,3 +275,8 @@ def test_the_year_range_is_the_typed_year() -> None:
     assert parse_when("2199-12-31 23:00", REF, ny).year == 2200
     with pytest.raises(ValidationError, match="is the year 1899"):
         parse_when("1899-12-31", REF, JAKARTA)
+
+
+def test_an_error_quotes_the_offset_as_typed() -> None:
+    with pytest.raises(ValidationError, match=r"Cannot read '31 Foo 2026 GMT\+7'"):
+        parse_when("31 Foo 2026 GMT+7", REF, JAKARTA)

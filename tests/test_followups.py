@@ -502,3 +502,11 @@ def test_work_is_not_given_to_an_inactive_or_unknown_member(cli: Any) -> None:
         cli(*argv, "--owner", "ani")
     assert [f["owner"] for f in cli.json("followups", "--all")] == ["ani"]
     assert [t["owner"] for t in cli.json("target", "list")] == ["ani"]
+
+
+def test_a_snooze_into_the_past_names_the_local_time(cli: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("LEADCTL_TZ", "Asia/Jakarta")  # now: 15:00 there
+    lead = add_lead(cli, "Budi")
+    fu = add_fu(cli, lead, "tomorrow 10:00")
+    r = cli("followups", "snooze", str(fu["id"]), "--to", "today 14:00", ok=False)
+    assert r.exit_code == 2 and "--to 'today 14:00' is 2026-11-22 14:00, not later" in r.stderr

@@ -239,3 +239,23 @@ def test_evaluate_folds_keep_won_and_lost_to_learn_from(cli: Any) -> None:
         ev = cli.json("score", "--evaluate", "--folds", folds)
         assert (ev["won"], ev["lost"], ev["folds"]) == (2, 2, int(folds))
         assert ev["auc"] == 1.0  # source tells them apart in every fold
+
+
+def test_dropping_the_model_counts_the_leads_it_changes(cli: Any) -> None:
+    a = add(cli, "A", "--source", "ads")
+    close(cli, a, True)
+    close(cli, add(cli, "B", "--source", "web"), False)
+    add(cli, "C", "--source", "ads")
+    add(cli, "D", "--source", "web")
+    cli("score", "--train")
+    cli("advance", str(a), "--to", "new", "--reopen")
+    out = cli.json("score", "--all")
+    assert out["trained"] is False and out["predicted"] == 3  # A, C, D: back to the stage's
+    assert cli.json("score", "--all")["predicted"] == 0
+
+
+def test_evaluate_hints_fit_the_cause(cli: Any) -> None:
+    close(cli, add(cli, "A"), True)
+    close(cli, add(cli, "B"), False)
+    r = cli("score", "--evaluate", "--folds", "2", ok=False)
+    assert r.exit_code == 2 and "Close more leads." in r.stderr and "fewer" not in r.stderr

@@ -380,3 +380,17 @@ def test_status_of_an_unknown_lead_is_not_found(cli: Any) -> None:
     cli("sequence", "add", "welcome", *WELCOME)
     r = cli("sequence", "status", "--lead", "999", ok=False)
     assert r.exit_code == 3 and "No lead with id 999" in r.stderr  # as `followups --lead`
+
+
+def test_enrol_by_unqualified_is_a_filter(cli: Any) -> None:
+    cli("sequence", "add", "welcome", *WELCOME)
+    q = add_lead(cli, "Q")
+    cli("qualify", str(q), "--budget", "yes", "--authority", "yes", "--need", "x",
+        "--timeline", "2026-12-15")  # fmt: skip
+    u = add_lead(cli, "U")
+    assert cli.json("sequence", "enroll", "welcome", "--unqualified", "--dry-run")["enrolled"] == [
+        u
+    ]
+    r = cli("sequence", "enroll", str(q), "welcome", "--unqualified", ok=False)
+    assert r.exit_code == 2 and "not both" in r.stderr
+    assert cli.json("sequence", "enroll", "welcome", "--qualified", "--dry-run")["enrolled"] == [q]

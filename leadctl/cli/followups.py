@@ -234,11 +234,21 @@ def cmd_snooze(
 ) -> None:
     """Move a follow-up to a later time."""
     from leadctl import followups
-    from leadctl.dates import format_local
+    from leadctl.dates import format_local, to_store
     from leadctl.render import emit_object, message
 
     st = state(ctx)
-    fu = followups.snooze_followup(st.existing_conn, followup_id, _when(st, to), now=st.now)
+    conn = st.existing_conn
+    when = _when(st, to)
+    if when <= st.now:
+        from leadctl.errors import ValidationError
+
+        raise ValidationError(
+            f"--to {to!r} is {format_local(to_store(when), st.tz)}, not later than now: a"
+            " snooze moves a follow-up later",
+            "Example: --to tomorrow, --to '+2h', --to 'mon 9am'.",
+        )
+    fu = followups.snooze_followup(conn, followup_id, when, now=st.now)
     if fmt is Format.table:
         message(f"Follow-up {fu.id} moved to {format_local(fu.due_at, st.tz)}.")
     else:

@@ -77,10 +77,13 @@ def _rescore_everything(st: Any, label: str = "Scoring") -> dict[str, Any]:
 
             result = scoring.score_all(st.conn, st.now, progress=tick)
     out = result.to_dict()
+    dropped = predict.drop_untrainable(st.conn)
     trained = predict.ensure_trained(st.conn, st.now)
     out["trained"] = trained is not None
     if trained is not None:
         out["predicted"] = trained.predicted
+    elif dropped:
+        out["predicted"] = dropped  # back to their stage's probability
     else:
         model = predict.load_model(st.conn)
         if model is not None:

@@ -197,7 +197,9 @@ def cmd_enroll(
         "segment": segment, "city": city, "search": search, "qualified": qualified,
         "stale": stale, "no_next_step": no_next_step,
     }  # fmt: skip
-    filtered = any(v not in (None, False, []) for v in filters.values())
+    # --unqualified is qualified=False: a filter too (only None and unset flags are none).
+    filtered = any(v is not None and v is not False and v != [] for k, v in filters.items()
+                   if k != "qualified") or qualified is not None  # fmt: skip
     if ids and filtered:
         raise UsageError("Give lead ids or filters, not both", "Filters select the leads.")
     if not ids and not filtered:
