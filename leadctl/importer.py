@@ -1621,13 +1621,21 @@ def _write(
         progress(batch.position, info.size)
 
 
-def _lookup(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
+def _lookup(
+    conn: sqlite3.Connection, key: str, values: list[str], *, seen: bool = False
+) -> dict[str, int]:
+    """value -> lead id for the `values` of column `key`: the leads holding
+    them (the smallest id), or with `seen` the keys kept in temp.import_seen."""
+    sql = (
+        "SELECT value, lead_id FROM temp.import_seen WHERE key = ? AND value IN ({})"
+        if seen
+        else f"SELECT {key}, id FROM leads WHERE ? IS NOT NULL AND {key} IN ({{}}) ORDER BY id"
+    )
     found: dict[str, int] = {}
     for i in range(0, len(values), _IN_CHUNK):
         chunk = values[i : i + _IN_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        for lead_id, value in conn.execute(
-            f"SELECT id, {key} FROM leads WHERE {key} IN ({marks}) ORDER BY id", chunk
+        for value, lead_id in conn.execute(
+            sql.format(", ".join("?" for _ in chunk)), [key, *chunk]
         ):
             found.setdefault(value, lead_id)
     return found
@@ -1644,19 +1652,6 @@ _SEEN_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS import_seen"
     " (key TEXT, value TEXT, lead_id INTEGER NOT NULL, PRIMARY KEY (key, value)) WITHOUT ROWID"
 )
-
-
-def _lookup_seen(conn: sqlite3.Connection, key: str, values: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i in range(0, len(values), _IN_CHUNK):
-        chunk = values[i : i + _IN_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        for value, lead_id in conn.execute(
-            f"SELECT value, lead_id FROM temp.import_seen WHERE key = ? AND value IN ({marks})",
-            [key, *chunk],
-        ):
-            found[value] = lead_id
-    return found
 
 
 def _new_row(run: _Run, p: Prepared) -> bool:
@@ -1697,7 +1692,7 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
                 wanted = list({p.values[key] for p in part if p.values.get(key)})
                 in_db[key] = _lookup(conn, key, wanted) if wanted else {}
                 if wanted and run.seen_any:
-                    for value, lead_id in _lookup_seen(conn, key, wanted).items():
+                    for value, lead_id in _lookup(conn, key, wanted, seen=True).items():
                         in_db[key].setdefault(value, lead_id)
             new: list[Prepared] = []
             matched: list[tuple[list[tuple[str, str]], tuple[str, int]]] = []
