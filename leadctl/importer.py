@@ -1629,14 +1629,14 @@ def _lookup(
     sql = (
         "SELECT value, lead_id FROM temp.import_seen WHERE key = ? AND value IN ({})"
         if seen
-        else f"SELECT {key}, id FROM leads WHERE ? IS NOT NULL AND {key} IN ({{}}) ORDER BY id"
+        else f"SELECT {key}, id FROM leads WHERE {key} IN ({{}}) ORDER BY id"
     )
+    first = [key] if seen else []
     found: dict[str, int] = {}
     for i in range(0, len(values), _IN_CHUNK):
         chunk = values[i : i + _IN_CHUNK]
-        for value, lead_id in conn.execute(
-            sql.format(", ".join("?" for _ in chunk)), [key, *chunk]
-        ):
+        marks = ", ".join("?" for _ in chunk)
+        for value, lead_id in conn.execute(sql.format(marks), [*first, *chunk]):
             found.setdefault(value, lead_id)
     return found
 
