@@ -17,7 +17,7 @@ import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ from leadctl.normalize import (
     parse_tags,
 )
 from leadctl.render import CsvWriter, csv_safe
+from leadctl.spool import LineSpool
 
 if TYPE_CHECKING:
     from leadctl.scoring import NewLeads
@@ -198,7 +199,7 @@ class ImportResult:
     inserted: int = 0
     updated: int = 0
     skipped_duplicates: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected: LineSpool = field(default_factory=lambda: LineSpool("reason"))
     warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     status: str = "done"
@@ -211,7 +212,9 @@ class ImportResult:
     preview: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result's fields (shared, not copied; `rejected` stays a
+        LineSpool, which render.emit_object streams)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 # ---- option parsing (shared by the CLI) --------------------------------------
@@ -963,7 +966,6 @@ def run_import(
             _loop(run, batches, info, progress, deferred)
             if isinstance(batches, _WorkerBatches):
                 conv.warnings += batches.warnings
-            result.rejected.sort(key=lambda r: r["line"])
             result.mapping = mapper.describe(reader.header)
             result.warnings += conv.warnings
             kept = not outer or (opts.strict and not opts.dry_run and not result.rejected)

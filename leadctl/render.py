@@ -192,15 +192,57 @@ def write_csv(records: Iterable[dict[str, Any]], keys: Sequence[str], out: IO[st
 def emit_object(obj: dict[str, Any], fmt: str, *, out: IO[str] | None = None) -> None:
     """One record: JSON object (json/jsonl) or key/value lines (table/csv)."""
     out = out or sys.stdout
-    if fmt == "json":
-        out.write(json_dumps(obj) + "\n")
-    elif fmt == "jsonl":
-        out.write(json_dumps(obj, indent=None) + "\n")
+    if fmt in ("json", "jsonl"):
+        _write_json(obj, 2 if fmt == "json" else None, out)
     elif fmt == "csv":
         write_csv([obj], list(obj), out)
     else:
         pairs = [(k, obj[k]) for k in obj]
         key_value(pairs, out=out)
+
+
+def _write_json(obj: dict[str, Any], indent: int | None, out: IO[str]) -> None:
+    """json_dumps(obj) + a line break, with each LineSpool value (a list that
+    may not fit in memory) written a record at a time in its place."""
+    from leadctl.spool import LineSpool
+
+    streamed = {k: v for k, v in obj.items() if isinstance(v, LineSpool)}
+    if not streamed:
+        out.write(json_dumps(obj, indent=indent) + "\n")
+        return
+    import secrets
+
+    marks = {k: f"@stream-{secrets.token_hex(8)}@" for k in streamed}
+    text = json_dumps({k: marks.get(k, v) for k, v in obj.items()}, indent=indent)
+    for k, records in streamed.items():
+        before, after = text.split(json.dumps(marks[k]), 1)
+        out.write(before)
+        line = before.rsplit("\n", 1)[-1]  # '  "key": '
+        _write_list(records, indent, len(line) - len(line.lstrip(" ")), out)
+        text = after
+    out.write(text + "\n")
+
+
+def _write_list(records: Any, indent: int | None, level: int, out: IO[str]) -> None:
+    """A JSON array of `records` as json_dumps would write it at `level`,
+    dumped a thousand records at a time."""
+    from itertools import islice
+
+    it = iter(records)
+    shift = "\n" + " " * level
+    first = True
+    while chunk := list(islice(it, 1000)):
+        text = json_dumps(chunk, indent=indent)
+        if indent is None:
+            out.write(("[" if first else ", ") + text[1:-1])
+        else:  # "[\n" + the records, indented one step, + "\n]"
+            inner = text[2:-2].replace("\n", shift)
+            out.write(("[" if first else ",") + shift + inner)
+        first = False
+    if first:
+        out.write("[]")
+    else:
+        out.write("]" if indent is None else shift + "]")
 
 
 def _cell(value: Any) -> str:
