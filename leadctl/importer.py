@@ -200,7 +200,7 @@ class ImportResult:
     updated: int = 0
     skipped_duplicates: int = 0
     rejected: LineSpool = field(default_factory=lambda: LineSpool("reason"))
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: LineSpool = field(default_factory=lambda: LineSpool("warning"))
     seconds: float = 0.0
     status: str = "done"
     resumed_after_line: int | None = None
@@ -899,7 +899,7 @@ def run_import(
         None, name, dry_run=opts.dry_run, encoding=info.encoding, format=info.format,
         delimiter=info.delimiter if info.format == "csv" else None,
     )  # fmt: skip
-    result.warnings += [{"line": None, "warning": w} for w in info.warnings]
+    result.warnings.extend({"line": None, "warning": w} for w in info.warnings)
     context = load_context(conn)
     with path.open("r", encoding=info.encoding, errors="strict", newline="") as fh:
         reader, mapper, rows = _setup(info, fh, opts)
@@ -945,7 +945,7 @@ def run_import(
             if bulk:
                 batches = _worker_batches(
                     path, info, opts, context, now, tz, skip,
-                    keep_raw=reject_writer is not None, lead_rows=None,
+                    keep_raw=reject_writer is not None, lead_rows=None, warnings=result.warnings,
                     bulk=(run.first_stage, run.now_s, run.import_id, run.keyless_done_line,
                           _new_leads(run) if opts.score else None),
                 )  # fmt: skip
@@ -956,7 +956,7 @@ def run_import(
                 rows_for = (run.first_stage, run.now_s, run.import_id)
                 batches = _worker_batches(
                     path, info, opts, context, now, tz, skip,
-                    keep_raw=reject_writer is not None,
+                    keep_raw=reject_writer is not None, warnings=result.warnings,
                     lead_rows=rows_for if opts.on_duplicate == "skip" else None,
                 )  # fmt: skip
             else:
@@ -964,10 +964,8 @@ def run_import(
             if copier is not None:
                 copier.start()  # after the fork of the converting children
             _loop(run, batches, info, progress, deferred)
-            if isinstance(batches, _WorkerBatches):
-                conv.warnings += batches.warnings
             result.mapping = mapper.describe(reader.header)
-            result.warnings += conv.warnings
+            result.warnings.extend(conv.warnings)
             kept = not outer or (opts.strict and not opts.dry_run and not result.rejected)
             if kept:
                 if outer:
@@ -1297,7 +1295,9 @@ class _WorkerBatches:
     dies with its parent: its next write to the pipe fails.
     """
 
-    def __init__(self, start: Callable[[Any, int, int], Any], parts: int = 1) -> None:
+    def __init__(
+        self, start: Callable[[Any, int, int], Any], warnings: LineSpool, parts: int = 1
+    ) -> None:
         import multiprocessing
 
         mp = multiprocessing.get_context("fork")
@@ -1310,7 +1310,7 @@ class _WorkerBatches:
             proc.start()
             send.close()
             self.procs.append(proc)
-        self.warnings: list[dict[str, Any]] = []
+        self.warnings = warnings  # where the children's warnings go (the result's)
 
     def _child(
         self, start: Callable[[Any, int, int], Any], send: Any, part: int, parts: int
@@ -1341,14 +1341,15 @@ class _WorkerBatches:
                 if msg[0] == "bulk":
                     batch = _BulkBatch(*msg[1:])
                     del msg
-                    self.warnings += batch.warnings
+                    self.warnings.extend(batch.warnings)
                     if batch.takeover:  # this child reads the rest alone
                         self._drop([p for p in turn if p != part])
                         turn, number = [part], 0
                     yield batch
                     del batch
                 elif msg[0] == "batch":
-                    _, read, last_line, position, rows, rejects = msg
+                    _, read, last_line, position, rows, rejects, warnings = msg
+                    self.warnings.extend(warnings)
                     plain = _Batch()
                     plain.read, plain.last_line, plain.position = read, last_line, position
                     plain.rows = [Prepared(*r) for r in rows]
@@ -1357,13 +1358,12 @@ class _WorkerBatches:
                     yield plain
                 elif msg[0] == "end":
                     # The file is done: every other child ends too (after its last batch).
-                    self.warnings += msg[1]
+                    self.warnings.extend(msg[1])
                     for other in range(number, number + len(turn) - 1):
                         msg = self._recv(turn[other % len(turn)])
                         if msg[0] != "end":
                             self._raise(msg)
-                        self.warnings += msg[1]
-                    self.warnings.sort(key=lambda w: w["line"])
+                        self.warnings.extend(msg[1])
                     return
                 else:
                     self._raise(msg)
@@ -1441,6 +1441,7 @@ def _worker_batches(
     *,
     keep_raw: bool,
     lead_rows: tuple[str, str, int] | None,
+    warnings: LineSpool,
     bulk: tuple[str, str, int, int, NewLeads | None] | None = None,
 ) -> _WorkerBatches:
     def work(send: Any, part: int, parts: int) -> None:
@@ -1489,7 +1490,8 @@ def _worker_batches(
                         for p in b.rows
                     ]  # fmt: skip
                     rejects = b.rejects if keep_raw else [(ln, r, None) for ln, r, _ in b.rejects]
-                    msg = ("batch", b.read, b.last_line, b.position, out, rejects)
+                    warnings, conv.warnings = conv.warnings, []
+                    msg = ("batch", b.read, b.last_line, b.position, out, rejects, warnings)
                     send_msg(msg)
                     del b, out, rejects, msg
                 send.send_bytes(_pack(("end", conv.warnings)))
@@ -1508,7 +1510,7 @@ def _worker_batches(
     # two children converting alternate pieces (or batches), all three keep busy.
     parts = BULK_CONVERTERS if bulk is not None else 1
     starts = _cuts(info, opts, skip) if parts > 1 else []
-    return _WorkerBatches(work, parts)
+    return _WorkerBatches(work, warnings, parts)
 
 
 def _pre_row(
@@ -1619,6 +1621,9 @@ def _write(
     for line, reason, raw in batch.rejects:
         _reject(run, line, reason, raw)
     _write_batch(run, batch, before)
+    if run.conv.warnings:  # converted in this process: kept with the result's
+        r.warnings.extend(run.conv.warnings)
+        run.conv.warnings.clear()
     if progress is not None and batch.read:
         progress(batch.position, info.size)
 

@@ -1,4 +1,4 @@
-"""A list of per-line records (an import's rejects) that keeps memory flat.
+"""A list of per-line records (an import's rejects, its warnings) that keeps memory flat.
 
 A very dirty file can reject millions of rows, and `--format json` lists
 every one: held as Python dicts, 37k rejects took ~35 MB. Past `limit`
@@ -10,7 +10,7 @@ JSON printer streams such a list (render.emit_object) instead of building it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, overload
 
@@ -19,15 +19,16 @@ _CHUNK = 1_000
 
 
 class LineSpool:
-    """Records {"line": int, <key>: text} appended in any order and read back
-    ordered by line (records of one line in the order they came), as a
-    sequence: len(), bool(), iteration, indexing and slicing."""
+    """Records {"line": int or None, <key>: text} appended in any order and
+    read back ordered by line, None (the whole file's) first, records of one
+    line in the order they came: a sequence (len(), bool(), iteration,
+    indexing and slicing)."""
 
     def __init__(self, key: str, limit: int | None = None) -> None:
         self.key = key
         self.limit = SPILL_AFTER if limit is None else limit
         self._mem: list[dict[str, Any]] = []
-        self._pending: list[tuple[int, int, str]] = []
+        self._pending: list[tuple[int | None, int, str]] = []
         self._db: sqlite3.Connection | None = None
         self._n = 0
 
@@ -38,7 +39,19 @@ class LineSpool:
             if len(self._mem) > self.limit:
                 self._spill()
             return
-        self._pending.append((int(record["line"]), self._n, str(record[self.key])))
+        self._pending.append((_line(record), self._n, str(record[self.key])))
+        if len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def extend(self, records: Iterable[dict[str, Any]]) -> None:
+        if self._db is None:
+            for record in records:
+                self.append(record)
+            return
+        key, start = self.key, self._n + 1
+        more = [(_line(r), seq, str(r[key])) for seq, r in enumerate(records, start=start)]
+        self._n += len(more)
+        self._pending += more
         if len(self._pending) >= _CHUNK:
             self._flush()
 
@@ -48,10 +61,10 @@ class LineSpool:
         db.execute("PRAGMA cache_size = -1024")
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
-        db.execute("CREATE TABLE r (line INTEGER NOT NULL, seq INTEGER NOT NULL, text TEXT)")
+        db.execute("CREATE TABLE r (line INTEGER, seq INTEGER NOT NULL, text TEXT)")
         self._db = db
         self._pending = [
-            (int(r["line"]), seq, str(r[self.key])) for seq, r in enumerate(self._mem, start=1)
+            (_line(r), seq, str(r[self.key])) for seq, r in enumerate(self._mem, start=1)
         ]
         self._mem = []
         self._flush()
@@ -70,11 +83,11 @@ class LineSpool:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._db is None:
-            yield from sorted(self._mem, key=lambda r: int(r["line"]))
+            yield from sorted(self._mem, key=_order)
             return
         self._flush()
         key = self.key
-        rows = self._db.execute("SELECT line, text FROM r ORDER BY line, seq")
+        rows = self._db.execute("SELECT line, text FROM r ORDER BY line, seq")  # NULL first
         for line, text in rows:
             yield {"line": line, key: text}
 
@@ -101,3 +114,13 @@ class LineSpool:
 
     def __repr__(self) -> str:
         return f"LineSpool({self.key!r}, {self._n} records)"
+
+
+def _line(record: dict[str, Any]) -> int | None:
+    line = record["line"]
+    return None if line is None else int(line)
+
+
+def _order(record: dict[str, Any]) -> tuple[bool, int]:
+    line = _line(record)
+    return (line is not None, line or 0)

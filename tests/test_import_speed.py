@@ -29,6 +29,7 @@ from leadctl import db, import_source, import_values, importer, leads
 from leadctl.db import SCHEMA_VERSION, open_db
 from leadctl.errors import ValidationError
 from leadctl.normalize import normalize_phone
+from leadctl.spool import LineSpool
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=UTC)  # the suite's fixed clock
@@ -419,7 +420,7 @@ def test_worker_error_is_reported_not_raised_as_a_traceback(tmp_path, big, conn)
         send.close()
 
     for parts in (1, 2):
-        batches = importer._WorkerBatches(work, parts)
+        batches = importer._WorkerBatches(work, LineSpool("warning"), parts)
         if parts == 1:
             assert list(batches) == []
         else:

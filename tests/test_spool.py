@@ -74,3 +74,52 @@ def test_an_import_with_many_rejects_lists_each_in_order(
     for key in ("seconds", "import_id"):
         held.pop(key), spilled.pop(key)
     assert spilled == held and spilled["inserted"] == 40
+
+
+def _lenient_file(tmp_path: Path) -> Path:
+    rows = ["Name,Email,Phone"]
+    for i in range(400):
+        rows.append(f"P{i},p{i}@x.com,0812{i:08d}" if i % 4 else f"P{i},bad-{i},0812{i:08d}")
+    path = tmp_path / "lenient.csv"
+    path.write_bytes(("\n".join(rows) + "\nCaf\xe9,cafe@x.com,\n").encode("cp1252"))
+    return path
+
+
+def test_warnings_are_kept_in_line_order_on_every_path(
+    cli: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """--lenient warns once per bad e-mail: the warnings (the file's own,
+    line None, first) come out the same held or spilled, in-process or
+    from the converting child (big file: warnings sent with each batch)."""
+    from leadctl import importer
+
+    path = _lenient_file(tmp_path)
+
+    def run(db: str, *args: str) -> dict[str, Any]:
+        r = cli("--db", str(tmp_path / db), "import", str(path), "--lenient", "--format", "json",
+                *args)  # fmt: skip
+        out = json.loads(r.stdout)
+        for key in ("seconds", "import_id"):
+            out.pop(key)
+        return out
+
+    held = run("a.db")
+    assert held["warnings"][0]["line"] is None  # read as cp1252
+    lines = [w["line"] for w in held["warnings"][1:]]
+    assert lines == [2 + i for i in range(0, 400, 4)]
+    monkeypatch.setattr(spool, "SPILL_AFTER", 3)
+    assert run("b.db") == held
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 250)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    started: list[int] = []
+    init = importer._WorkerBatches.__init__
+
+    def spy(self: Any, start: Any, warnings: LineSpool, parts: int = 1) -> None:
+        started.append(parts)
+        init(self, start, warnings, parts)
+
+    monkeypatch.setattr(importer._WorkerBatches, "__init__", spy)
+    big = run("c.db", "--on-duplicate", "update", "--batch-size", "50")
+    assert started == [1]  # one converting child, batches with their warnings
+    assert big["warnings"] == held["warnings"] and big["inserted"] == held["inserted"] == 401
