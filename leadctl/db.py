@@ -23,7 +23,7 @@ from leadctl.errors import DatabaseError
 APPLICATION_ID = 0x4C454144
 # Number of migrations in leadctl.migrations; PRAGMA user_version holds how
 # many a database has applied. A test keeps the two in step.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # PRAGMA user_version = DEFERRED_INDEXES + version while a big import has
 # dropped secondary indexes (see `defer_indexes`): any open that sees it
 # rebuilds the missing indexes from the migrations and restores the version,
@@ -34,6 +34,7 @@ DEFERRED_INDEXES = 1000
 # sweep reads these indexes, rebuilt before the others.
 BULK_SWEEP = "bulk_sweep"
 SWEEP_INDEXES = ("idx_leads_email", "idx_leads_phone", "idx_leads_external_id")
+SWEEP_INDEXES_KEYS = ("email", "phone", "external_id")
 SORT_THREADS = 2
 # The sweep deletes rows spread over every page of three tables and their
 # indexes: with a 2 MiB cache (what index rebuilds use) each delete re-reads
@@ -364,13 +365,15 @@ def _rebuild(conn: sqlite3.Connection, version: int) -> list[str]:
     between the duplicate-key indexes and the others, `sweep_duplicates`."""
     indexes = schema_indexes(version)
     made = _create_indexes(conn, {n: v for n, v in indexes.items() if n in SWEEP_INDEXES})
-    sweep_duplicates(conn)
+    sweep_duplicates(conn, remember=True)  # its import may resume on the row path
     made += _create_indexes(conn, indexes)
     conn.execute(f"PRAGMA user_version = {version}")
     return made
 
 
-def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
+def sweep_duplicates(
+    conn: sqlite3.Connection, *, staged: bool = False, remember: bool = False
+) -> int:
     """Finish a bulk load that stored rows before deduplicating them.
 
     The `bulk_sweep` setting ({"import_id", "first_id", "keys"}) names the
@@ -386,6 +389,11 @@ def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
     swept; the leads, the counts and the setting then go in one last
     transaction. A crash in between only leaves history rows of leads that
     are about to go: the next sweep finds the same leads and finishes.
+
+    `remember` (a sweep that heals a bulk load cut short, which may resume
+    on the row path): the keys of the deleted leads go to import_keys, each
+    to the earliest kept lead sharing a key with its lead, as the row path
+    keeps the keys of the rows it matched.
     """
     found = None
     if staged and not conn.in_transaction:
@@ -408,6 +416,8 @@ def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
         else:
             _own_only(conn, int(found["import_id"]))  # an id freed and reused meanwhile
         with _sweep_cache(conn):
+            if remember:
+                _remember_swept(conn, int(found["import_id"]), list(found["keys"]))
             for table in _SWEPT_TABLES:
                 swept = _delete_swept(conn, table)
         if swept:
@@ -422,6 +432,31 @@ def sweep_duplicates(conn: sqlite3.Connection, *, staged: bool = False) -> int:
 
 # The history tables first, the leads last (their deleted count is the result).
 _SWEPT_TABLES = ("stage_history", "activities", "score_history", "leads")
+
+
+def _remember_swept(conn: sqlite3.Connection, import_id: int, keys: list[str]) -> None:
+    """Keep the keys of the leads in temp.sweep_ids for the import's resumed
+    run (see sweep_duplicates): each goes to the earliest kept lead that
+    shares one of its lead's keys (a lead whose every such lead is swept too
+    leaves its keys to those leads' entries)."""
+    keys = [k for k in keys if k in SWEEP_INDEXES_KEYS]
+    have = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'import_keys'").fetchone()
+    if not keys or have is None:  # (an older schema healing before it migrates)
+        return
+    near = " UNION ALL ".join(
+        f"SELECT s.id AS id, o.id AS kept FROM temp.sweep_ids AS s"
+        f" JOIN leads AS l ON l.id = s.id JOIN leads AS o ON o.{k} = l.{k}"
+        f" WHERE o.id NOT IN (SELECT id FROM temp.sweep_ids)"
+        for k in keys
+    )
+    for k in keys:
+        conn.execute(
+            f"INSERT OR IGNORE INTO import_keys (import_id, key, value, lead_id)"
+            f" SELECT ?, '{k}', l.{k}, t.kept FROM"
+            f" (SELECT id, min(kept) AS kept FROM ({near}) GROUP BY id) AS t"
+            f" JOIN leads AS l ON l.id = t.id WHERE l.{k} IS NOT NULL ORDER BY t.id",
+            (import_id,),
+        )
 
 
 def _pending_sweep(conn: sqlite3.Connection) -> dict[str, Any] | None:

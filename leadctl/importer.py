@@ -838,7 +838,7 @@ class _Run:
     score_signature: str = ""
     scored_from: int = 0
     unscored: int = 0
-    seen_any: bool = False  # keys kept in temp.import_seen (see _SEEN_SQL)
+    seen_any: bool = False  # keys kept in import_keys (see _remember)
 
 
 def _import_activities(run: _Run, act_id: int, first_id: int, lines: str, n: int) -> int:
@@ -924,7 +924,6 @@ def run_import(
         )  # fmt: skip
         tuned = _tune(conn, big)
         copier = Checkpointer(conn) if big and not outer else None
-        conn.execute("DROP TABLE IF EXISTS temp.import_seen")  # a previous run's (same conn)
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         elif bulk:
@@ -1145,6 +1144,13 @@ def _start(
             result.resumed_after_line = prev["last_line"]
             conn.execute("UPDATE imports SET status = 'running' WHERE id = ?", (import_id,))
         else:
+            # The keys of imports that can no longer resume (done, refused,
+            # or an older run of this file, which this one supersedes).
+            conn.execute(
+                "DELETE FROM import_keys WHERE import_id IN (SELECT id FROM imports"
+                " WHERE status NOT IN ('running', 'interrupted') OR file_hash = ?)",
+                (info.sha256,),
+            )
             if prev is not None and prev["status"] == "done":
                 keyless_done = prev["last_line"]
             cur = conn.execute(
@@ -1155,10 +1161,15 @@ def _start(
             import_id = int(cur.lastrowid or 0)
     result.import_id = import_id
     first_stage = next(n for n, (k, _) in conv.stages.items() if k == "open")
-    return _Run(
+    run = _Run(
         conn, opts, now, actor, result, conv, import_id, keyless_done, reject_writer,
         first_stage, now_s,
     )  # fmt: skip
+    run.seen_any = result.resumed_after_line is not None and bool(
+        conn.execute("SELECT 1 FROM import_keys WHERE import_id = ? LIMIT 1", (import_id,))
+        .fetchone()
+    )  # fmt: skip
+    return run
 
 
 def _mark(conn: sqlite3.Connection, import_id: int, status: str) -> None:
@@ -1599,6 +1610,7 @@ def _done(run: _Run) -> None:
             "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ?",
             (run.now_s, run.import_id),
         )
+        run.conn.execute("DELETE FROM import_keys WHERE import_id = ?", (run.import_id,))
 
 
 def _counts(run: _Run) -> tuple[int, int]:
@@ -1629,16 +1641,18 @@ def _write(
 
 
 def _lookup(
-    conn: sqlite3.Connection, key: str, values: list[str], *, seen: bool = False
+    conn: sqlite3.Connection, key: str, values: list[str], *, seen: int = 0
 ) -> dict[str, int]:
     """value -> lead id for the `values` of column `key`: the leads holding
-    them (the smallest id), or with `seen` the keys kept in temp.import_seen."""
+    them (the smallest id), or with `seen` (the import's id) the keys it
+    kept in import_keys (see _remember), of leads still there."""
     sql = (
-        "SELECT value, lead_id FROM temp.import_seen WHERE key = ? AND value IN ({})"
+        "SELECT k.value, k.lead_id FROM import_keys AS k JOIN leads AS l ON l.id = k.lead_id"
+        " WHERE k.import_id = ? AND k.key = ? AND k.value IN ({})"
         if seen
         else f"SELECT {key}, id FROM leads WHERE {key} IN ({{}}) ORDER BY id"
     )
-    first = [key] if seen else []
+    first = [seen, key] if seen else []
     found: dict[str, int] = {}
     for i in range(0, len(values), _IN_CHUNK):
         chunk = values[i : i + _IN_CHUNK]
@@ -1646,19 +1660,6 @@ def _lookup(
         for value, lead_id in conn.execute(sql.format(marks), [*first, *chunk]):
             found.setdefault(value, lead_id)
     return found
-
-
-# The keys of the file's rows that matched a lead and were not stored as one
-# (a duplicate skipped, a row merged or updated into a lead): a later row
-# holding one of them is the same person. `seen` forgets them at the end of a
-# batch and the leads table never had them, so they go here for the whole
-# run: the result does not depend on the batch size, and re-running the file
-# adds nothing (the same rows match the same way). A bulk load's sweep holds
-# the same rule (it compares with every stored row, duplicates included).
-_SEEN_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS import_seen"
-    " (key TEXT, value TEXT, lead_id INTEGER NOT NULL, PRIMARY KEY (key, value)) WITHOUT ROWID"
-)
 
 
 def _new_row(run: _Run, p: Prepared) -> bool:
@@ -1688,7 +1689,6 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
     skip_mode = opts.on_duplicate == "skip"
     size = _SKIP_CHUNK if skip_mode else max(len(rows), 1)
     with transaction(conn):
-        conn.execute(_SEEN_SQL)
         seen: dict[tuple[str, str], tuple[str, int]] = {}
         changes: dict[int, list[Prepared]] = {}
         shown: list[Prepared] = []
@@ -1699,7 +1699,7 @@ def _write_batch(run: _Run, batch: _Batch, before: tuple[int, int, int, int]) ->
                 wanted = list({p.values[key] for p in part if p.values.get(key)})
                 in_db[key] = _lookup(conn, key, wanted) if wanted else {}
                 if wanted and run.seen_any:
-                    for value, lead_id in _lookup(conn, key, wanted, seen=True).items():
+                    for value, lead_id in _lookup(conn, key, wanted, seen=run.import_id).items():
                         in_db[key].setdefault(value, lead_id)
             new: list[Prepared] = []
             matched: list[tuple[list[tuple[str, str]], tuple[str, int]]] = []
@@ -1783,16 +1783,28 @@ def _remember(
     matched: list[tuple[list[tuple[str, str]], tuple[str, int]]],
     ids: list[int | None],
 ) -> None:
-    """Keep the keys of the rows that matched a lead (see _SEEN_SQL); `ids`:
-    the lead id of each new row of the chunk (None: rejected on insert)."""
+    """Keep the keys of the rows that matched a lead; `ids`: the lead id of
+    each new row of the chunk (None: rejected on insert).
+
+    The keys of the file's rows that matched a lead and were not stored as
+    one (a duplicate skipped, a row merged or updated into a lead): a later
+    row holding one of them is the same person. The batch's `seen` forgets
+    them at its end and the leads table never had them, so they go to
+    import_keys, committed with the batch, until the import is done: the
+    result does not depend on the batch size, a re-run adds nothing, and a
+    resumed import matches as the uninterrupted one would. A bulk load's
+    sweep holds the same rule (it compares with every stored row,
+    duplicates included)."""
+    import_id = run.import_id
     remembered = []
     for row_keys, (where, n) in matched:
         lead_id = n if where == "old" else ids[n]
         if lead_id is not None:
-            remembered += [(k, v, lead_id) for k, v in row_keys]
+            remembered += [(import_id, k, v, lead_id) for k, v in row_keys]
     if remembered:
         run.conn.executemany(
-            "INSERT OR IGNORE INTO temp.import_seen (key, value, lead_id) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO import_keys (import_id, key, value, lead_id)"
+            " VALUES (?, ?, ?, ?)",
             remembered,
         )
         run.seen_any = True
@@ -2599,7 +2611,7 @@ def _bulk_start(run: _Run) -> None:
         run.bulk_first = int(pending["first_id"])
     else:
         if pending:
-            sweep_duplicates(conn)
+            sweep_duplicates(conn, remember=True)  # that import may resume on the row path
         top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0]
         run.bulk_first = int(top) + 1
     _mark_sweep(run)

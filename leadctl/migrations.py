@@ -521,3 +521,21 @@ def m0007_activity_indexes_without_imports(db: Database) -> None:
             " WHERE kind <> 'import'",
         ],
     )
+
+
+@migrations(name="0008_import_keys")
+def m0008_import_keys(db: Database) -> None:
+    # The keys of an import's rows that matched a lead (a duplicate skipped,
+    # a row merged or updated into it): a later row holding one of them is
+    # the same person. Kept in the database, with the rows' own commits, so
+    # an import resumed after a crash or Ctrl-C matches as the uninterrupted
+    # one would; deleted when the import is done.
+    _run(
+        db,
+        [
+            "CREATE TABLE import_keys ("
+            " import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,"
+            " key TEXT NOT NULL, value TEXT NOT NULL, lead_id INTEGER NOT NULL,"
+            " PRIMARY KEY (import_id, key, value)) WITHOUT ROWID",
+        ],
+    )

@@ -168,3 +168,107 @@ def test_a_matched_rows_note_is_not_lost_to_a_longer_note(cli, tmp_path) -> None
     imp(cli, f, "--on-duplicate", "merge")  # the re-run finds the import's notes
     notes = [a["note"] for a in cli.json("show", "1")["activities"] if a["kind"] == "note"]
     assert sorted(notes) == ["call back", "high", "price is too high, call back in March"]
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("mode", ["skip", "update", "merge"])
+def test_a_resumed_import_still_knows_the_keys_matched_before_the_stop(
+    conn: Any, tmp_path: Path, mode: str
+) -> None:
+    """The chain A / A2 / B with a stop after A2's batch: the resumed run
+    knows A2 said A has phone P, so B is A, as without the stop. The kept
+    keys go when the import is done."""
+    from datetime import datetime, timezone
+
+    f = write(tmp_path, "chain.csv", CHAIN)
+    opts = importer.ImportOptions(batch_size=1, on_duplicate=mode)
+    now = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)
+    calls: list[int] = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise Stop  # A and A2 committed, B not read yet
+
+    with pytest.raises(Stop):
+        importer.run_import(conn, f, opts, now=now, tz=timezone.utc, actor=None, progress=stop)
+    assert conn.execute("SELECT key, value, lead_id FROM import_keys").fetchall() != []
+    again = importer.run_import(conn, f, opts, now=now, tz=timezone.utc, actor=None)
+    assert again.resumed_after_line == 3
+    assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 1
+    assert (again.inserted, again.updated + again.skipped_duplicates) == (0, 1)
+    if mode == "update":
+        assert again.updated == 1  # B's name and e-mail went onto A
+    assert conn.execute("SELECT count(*) FROM import_keys").fetchone()[0] == 0
+
+
+def test_the_kept_keys_of_an_import_that_cannot_resume_are_dropped(
+    conn: Any, tmp_path: Path
+) -> None:
+    """Interrupted, then the same file with other options: a new import, which
+    supersedes the old one (it can no longer resume), so its keys go; and
+    keys of a lead deleted meanwhile steer nothing."""
+    from datetime import datetime, timezone
+
+    f = write(tmp_path, "chain.csv", CHAIN)
+    now = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)
+
+    def stop(done: int, total: int) -> None:
+        if done:
+            raise Stop
+
+    with pytest.raises(Stop):
+        importer.run_import(conn, f, importer.ImportOptions(batch_size=2), now=now,
+                            tz=timezone.utc, actor=None, progress=stop)  # fmt: skip
+    assert {r[0] for r in conn.execute("SELECT import_id FROM import_keys")} == {1}
+    conn.execute("DELETE FROM leads")  # A, whose key A2 vouched for
+    again = importer.run_import(conn, f, importer.ImportOptions(batch_size=2, dayfirst=True),
+                                now=now, tz=timezone.utc, actor=None)  # fmt: skip
+    assert again.import_id == 2 and again.resumed_after_line is None
+    assert conn.execute("SELECT count(*) FROM import_keys").fetchone()[0] == 0
+    assert again.inserted == 1  # A again; A2 and B are A
+
+
+def test_a_bulk_load_cut_short_then_resumed_on_the_row_path_keeps_the_chain(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Stopped after A and A2 were stored (the bulk path stores duplicates and
+    sweeps them at the end), healed by the next open (its sweep deletes A2
+    and keeps A2's keys for the import), resumed on the row path (the
+    database now holds over a tenth of the file): B, with A2's phone, is A."""
+    from datetime import datetime, timezone
+
+    from leadctl.db import open_db
+
+    rows = [f"F{i},f{i}@x.com,\n" for i in range(300)]
+    a, a2, b = CHAIN.split("\n")[1:4]
+    head = "Name,Email,Phone\n" + "".join(rows[:98]) + f"{a}\n{a2}\n" + "".join(rows[98:198])
+    f = write(tmp_path, "chain_bulk.csv", head + f"{b}\n" + "".join(rows[198:]))
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "BIG_COMMIT_ROWS", 50)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    now = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)
+    opts = importer.ImportOptions(batch_size=50, score=False)
+
+    def stop(done: int, total: int) -> None:
+        if done > len(head.encode()):
+            raise Stop  # B's batch is being written: it never commits
+
+    db_file = tmp_path / "bulk.db"
+    conn = open_db(db_file)
+    with pytest.raises(Stop):
+        importer.run_import(conn, f, opts, now=now, tz=timezone.utc, actor=None, progress=stop)
+    names = {r[0] for r in conn.execute("SELECT name FROM leads")}
+    assert {"A", "A2"} <= names and "B" not in names
+    conn.close()
+    conn = open_db(db_file)  # heals: indexes, sweep (A2 goes, its keys stay)
+    assert [r[0] for r in conn.execute("SELECT name FROM leads WHERE name LIKE 'A%'")] == ["A"]
+    again = importer.run_import(conn, f, opts, now=now, tz=timezone.utc, actor=None)
+    assert again.resumed_after_line is not None and again.resumed_after_line < 200
+    names = {r[0] for r in conn.execute("SELECT name FROM leads")}
+    assert "B" not in names and len(names) == 301
+    assert conn.execute("SELECT count(*) FROM import_keys").fetchone()[0] == 0
+    conn.close()
