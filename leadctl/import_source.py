@@ -50,6 +50,7 @@ class SourceInfo:
     format: str  # csv | jsonl
     delimiter: str
     warnings: list[str] = field(default_factory=list)
+    name: str = ""  # what messages call the file ("stdin" for -)
 
 
 def _refuse_binary(head: bytes, name: str) -> None:
@@ -145,7 +146,7 @@ def inspect_file(
         delim = DELIMITERS.get(delimiter.lower(), delimiter)
     else:
         delim = _sniff_delimiter(text_head)
-    return SourceInfo(path, size, digest.hexdigest(), enc, fmt, delim, warnings)
+    return SourceInfo(path, size, digest.hexdigest(), enc, fmt, delim, warnings, name)
 
 
 def _has_bom(head: bytes) -> bool:
@@ -269,11 +270,11 @@ def _decode_head(head: bytes, enc: str, name: str) -> str:
 
 
 def _guess_format(path: Path, head: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
+    """JSON lines for a .jsonl/.ndjson/.json name or a first line that starts
+    with "{" (whatever the name: stdin is spooled to a .csv file, and a
+    spreadsheet's header never starts so); else CSV."""
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    if suffix in (".csv", ".tsv", ".txt"):
-        return "csv"
     return "jsonl" if head.lstrip().startswith("{") else "csv"
 
 
@@ -353,12 +354,12 @@ def _csv_reader(info: SourceInfo, counter: _Counter) -> Reader:
             values = next(reader)
         except StopIteration:
             raise ValidationError(
-                f"{info.path.name} is empty (no header row)",
+                f"{info.name or info.path.name} is empty (no header row)",
                 "The first line must name the columns, e.g. Name,Email,Phone.",
             ) from None
         except csv.Error as exc:
             raise ValidationError(
-                f"The header row of {info.path.name} is not valid CSV ({exc})",
+                f"The header row of {info.name or info.path.name} is not valid CSV ({exc})",
                 "Fix the first line of the file.",
             ) from exc
         last = reader.line_num

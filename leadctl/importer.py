@@ -1510,7 +1510,7 @@ def _worker_batches(
             pass  # the parent is gone
         except Exception as exc:  # reported by the parent as an import error
             err = exc if isinstance(exc, LeadctlError) else ValidationError(
-                f"Cannot read {info.path.name}: {exc}"
+                f"Cannot read {info.name or info.path.name}: {exc}"
             )  # fmt: skip
             with contextlib.suppress(OSError):
                 send.send_bytes(_pack(("error", type(err).__name__, err.message, err.hint)))

@@ -282,6 +282,9 @@ def _where(conn: sqlite3.Connection, f: LeadFilter, now: datetime) -> tuple[str,
         if f.owner.lower() in ("none", "-", ""):
             clauses.append("l.owner IS NULL")
         else:
+            from leadctl.owners import check_known_owner
+
+            check_known_owner(conn, f.owner.lower())  # a typo is no empty list
             clauses.append("l.owner = ?")
             params.append(f.owner.lower())
     has = "EXISTS (SELECT 1 FROM json_each(l.tags) WHERE json_each.value = ?)"
@@ -304,8 +307,15 @@ def _where(conn: sqlite3.Connection, f: LeadFilter, now: datetime) -> tuple[str,
     if f.search:
         like = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         cols = ("l.name", "l.email", "l.phone", "l.company", "l.city", "l.external_id")
-        clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")")
+        terms = [f"{c} LIKE ? ESCAPE '\\'" for c in cols]
         params += [like] * len(cols)
+        # A phone as people type it ('0812-2000-0004', '(0812) 2000 0004')
+        # finds the stored '+6281220000004': its digits without the trunk 0.
+        digits = "".join(ch for ch in f.search if ch.isdigit()).lstrip("0")
+        if len(digits) >= 4 and not f.search.strip(" +-.()0123456789"):
+            terms.append("l.phone LIKE ?")
+            params.append(f"%{digits}%")
+        clauses.append("(" + " OR ".join(terms) + ")")
     if f.open_only:
         clauses.append("s.kind = 'open'")
     if f.qualified is not None:

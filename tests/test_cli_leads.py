@@ -257,3 +257,28 @@ def test_small_consistencies(cli: Cli) -> None:
     usd = cli("add", "Joe", "--currency", "USD").stdout.strip()
     cli("log", usd, "--kind", "sale", "--amount", "15.00")
     assert "amount USD 15.00" in cli("show", usd).stdout
+
+
+def test_a_mistyped_owner_filter_is_refused_not_an_empty_list(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As in followups and reports: a typo in --owner exits 3 naming the team,
+    for list, export and sequence enroll alike."""
+    cli("team", "add", "ani")
+    cli("add", "A", "--owner", "ani")
+    assert [x["name"] for x in cli.json("list", "--owner", "ANI")] == ["A"]
+    for args in (["list", "--owner", "annie"],
+                 ["export", "--owner", "annie", "-o", str(tmp_path / "x.csv")],
+                 ["sequence", "enroll", "welcome", "--owner", "annie"]):  # fmt: skip
+        r = cli(*args, ok=False)
+        assert r.exit_code == 3 and "Nobody called 'annie'" in r.stderr and "Team: ani" in r.stderr
+    assert not (tmp_path / "x.csv").exists()
+    assert cli.json("list", "--owner", "none") == []
+
+
+def test_search_finds_a_phone_typed_the_usual_way(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("add", "A", "--phone", "0812-2000-0004")
+    cli("add", "B", "--phone", "+1 415 555 0100")
+    for typed in ("0812-2000-0004", "081220000004", "(0812) 2000 0004", "+62 812 2000 0004",
+                  "2000-0004"):  # fmt: skip
+        assert [x["name"] for x in cli.json("list", "--search", typed)] == ["A"], typed
+    assert [x["name"] for x in cli.json("list", "--search", "415-555")] == ["B"]
+    assert cli.json("list", "--search", "0-999") == []  # '999' after the trunk 0: too short

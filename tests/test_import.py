@@ -809,3 +809,15 @@ def test_a_rerun_rescores_the_leads_an_interrupted_update_import_changed(
     after = {x["email"]: x["score"] for x in leads(cli)}
     assert after["a@x.co"] == before["a@x.co"] + 13 and after["b@x.co"] == before["b@x.co"] + 9
     assert cli.json("score", "--all")["changed"] == 0
+
+
+def test_json_lines_are_known_by_their_first_line_on_stdin_or_any_name(cli, tmp_path):
+    data = '{"name": "J1", "phone": "0812-7777-0001"}\n{"name": "J2", "phone": "0812-7777-0002"}\n'
+    s = cli("import", "-", "--format", "json", input=data).json()
+    assert (s["format"], s["inserted"], s["rejected"]) == ("jsonl", 2, [])
+    txt = tmp_path / "leads.txt"
+    txt.write_text('{"name": "J3", "email": "j3@x.com"}\n', encoding="utf-8")
+    s = cli("import", str(txt), "--format", "json").json()
+    assert (s["format"], s["inserted"]) == ("jsonl", 1)
+    r = cli("import", "-", input="\n", ok=False)  # messages name stdin, not the spooled file
+    assert r.exit_code != 0 and "stdin" in r.stderr and "leadctl-import-" not in r.stderr

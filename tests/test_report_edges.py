@@ -172,3 +172,16 @@ def test_average_deal_counts_the_deals_its_value_sums(cli: Any) -> None:
     vel = cli.json("report", "velocity", "--period", "all")["totals"]
     assert (conv["won"], conv["won_value"]) == (2, 10_000_000)
     assert conv["average_deal"] == vel["average_deal"] == 10_000_000
+
+
+def test_same_day_sales_count_a_day_of_cycle_in_the_velocity(cli: Any) -> None:
+    """Walk-ins won the day they came: cycle ~0 days; the velocity per day
+    counts it as one day, not the pipeline tens of thousands of times over."""
+    cli("add", "Walk-in 1", "--phone", "0812-6000-0001", "--value", "2jt")
+    cli("advance", "1", "--to", "won")
+    cli("add", "Walk-in 2", "--phone", "0812-6000-0002", "--value", "2jt")
+    cli("advance", "2", "--to", "lost", "--reason", "price")
+    cli("add", "Open 3", "--phone", "0812-6000-0003", "--value", "2jt")
+    t = cli.json("report", "velocity")["totals"]
+    assert t["average_cycle_days"] < 1 and (t["open_now"], t["win_rate"]) == (1, 0.5)
+    assert t["sales_velocity_per_day"] == t["average_deal"] // 2  # 1 open x deal x 0.5 / 1 day

@@ -6,7 +6,9 @@
   the stage history (stored durations; a visit still going counts until now);
 - win rate = won / (won + lost) among leads closed in the period;
 - sales velocity = open leads (now) × average won deal × win rate / average
-  cycle days: expected won value per day.
+  cycle days: expected won value per day. A cycle under a day (walk-in
+  customers, won the day they came) counts as one day: a rate per day of
+  deals that take seconds would be the pipeline many thousand times over.
 """
 
 from __future__ import annotations
@@ -122,8 +124,8 @@ def velocity(
     win_rate = rate(won, won + lost)
     avg_deal = rate(won_value, won_cur)
     sales_velocity = None
-    if avg_cycle and avg_deal is not None and win_rate is not None:
-        sales_velocity = iround(open_now * avg_deal * win_rate / avg_cycle)
+    if avg_cycle is not None and avg_deal is not None and win_rate is not None:
+        sales_velocity = iround(open_now * avg_deal * win_rate / max(avg_cycle, 1.0))
     totals = {
         "won": won,
         "lost": lost,
