@@ -417,10 +417,11 @@ def _records(
 
 
 def _shaped(values: list[str], width: int) -> tuple[list[str] | None, str | None]:
-    """A record's values as stored -> (None, None) for a blank record, (values,
-    reason) for one with more non-blank fields than the header, else (values
-    cut to the header's width, None)."""
-    if not values or (len(values) == 1 and not values[0].strip()):
+    """A record's values as stored -> (None, None) for a blank record (an
+    empty line, one of spaces, or only delimiters: a spreadsheet's trailing
+    rows), (values, reason) for one with more non-blank fields than the
+    header, else (values cut to the header's width, None)."""
+    if not any(values) or (len(values) == 1 and not values[0].strip()):
         return None, None
     if len(values) > width:
         if any(v.strip() for v in values[width:]):
@@ -566,8 +567,12 @@ def read_piece_whole(
         return None  # a record of several lines
     width = len(header)
     sizes = set(map(len, rows))
-    if width > 1 and min(sizes, default=2) > 1 and max(sizes, default=0) <= width:
-        # No blank record (a blank line is [] or one empty cell) and none too wide.
+    if (
+        width > 1 and min(sizes, default=2) > 1 and max(sizes, default=0) <= width
+        and all(map(any, rows))
+    ):  # fmt: skip
+        # No blank record (a blank line is [] or one empty cell, or only
+        # delimiters) and none too wide.
         numbers = range(line, line + len(rows))
         records: list[Record] = list(zip(numbers, numbers, repeat(None), rows, repeat(None)))
     else:

@@ -1237,11 +1237,20 @@ class _RejectsFile:
         if not self.quoted:
             raw = [csv_safe(cell.strip()) for cell in raw]
         if self.csv:
-            # A short row is padded: its line and reason stay in their columns.
+            # A short row is padded and a long one cut (its extra cells are
+            # named in the reason): its line and reason stay in their columns.
+            if len(raw) > self.width:
+                extra = "; ".join(repr(c) for c in raw[self.width :] if c)
+                reason = f"{reason} (cells past the header: {_shorten(extra)})"
+                raw = raw[: self.width]
             raw += [""] * (self.width - len(raw))
             self.writer.writerow([*raw, str(line), csv_safe(reason)])
         else:
             self.writer.writerow([str(line), csv_safe(reason), *raw])
+
+
+def _shorten(text: str, most: int = 200) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _setup(info: SourceInfo, fh: Any, opts: ImportOptions) -> tuple[Any, Mapper, Iterator[Any]]:

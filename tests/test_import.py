@@ -821,3 +821,34 @@ def test_json_lines_are_known_by_their_first_line_on_stdin_or_any_name(cli, tmp_
     assert (s["format"], s["inserted"]) == ("jsonl", 1)
     r = cli("import", "-", input="\n", ok=False)  # messages name stdin, not the spooled file
     assert r.exit_code != 0 and "stdin" in r.stderr and "leadctl-import-" not in r.stderr
+
+
+def test_rejects_file_cuts_a_long_row_and_delimiter_only_rows_are_blank(cli, tmp_path, monkeypatch):
+    """A row longer than the header keeps its columns (the extra cells are
+    named in the reason), so the fixed file imports; a row of delimiters
+    only (a spreadsheet's trailing rows) is skipped as a blank line, on the
+    row path and on the bulk path alike."""
+    from leadctl import importer
+
+    body = "".join(f"P{i};p{i}@x.com;Bali\n" for i in range(150))
+    src = tmp_path / "s.csv"
+    src.write_text("name;email;city\nFajar;bad@;Bali;extra\n;;\n" + body + ";;\n;;\n",
+                   encoding="utf-8")  # fmt: skip
+    rejects = tmp_path / "r.csv"
+    s = imp(cli, src, "--rejects", str(rejects))
+    assert [r["line"] for r in s["rejected"]] == [2] and (s["read"], s["inserted"]) == (151, 150)
+    text = rejects.read_text(encoding="utf-8")
+    assert text.splitlines()[1].startswith("Fajar,bad@,Bali,2,")
+    assert "cells past the header: 'extra'" in text
+    rejects.write_text(text.replace("bad@", "fajar@x.com"), encoding="utf-8")
+    assert imp(cli, rejects)["inserted"] == 1
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    out = cli("--db", str(tmp_path / "bulk.db"), "import", str(src), "--batch-size", "40",
+              "--format", "json").stdout  # fmt: skip
+    bulk = json.loads(out)
+    assert (bulk["read"], bulk["inserted"], [r["line"] for r in bulk["rejected"]]) == (
+        151,
+        150,
+        [2],
+    )
