@@ -665,6 +665,26 @@ def get_setting(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+# The largest id ever given in a table, kept when a delete removes the
+# largest row: SQLite would hand that id to the next row, and scripts,
+# exports, notes and calendars that name lead 7 or follow-up 3 would then
+# name another. Deleting a lead (and with it its follow-ups) keeps them.
+_IDS_USED = {"leads": "last_lead_id", "followups": "last_followup_id"}
+
+
+def next_id(conn: sqlite3.Connection, table: str) -> int:
+    """The id the next new row of `table` (leads or followups) takes: past
+    every row there is or was."""
+    top = int(conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
+    return max(top, int(get_setting(conn, _IDS_USED[table], 0))) + 1
+
+
+def keep_ids(conn: sqlite3.Connection) -> None:
+    """Before deleting leads: remember the largest ids given so far."""
+    for table, key in _IDS_USED.items():
+        set_setting(conn, key, next_id(conn, table) - 1)
+
+
 def set_setting(conn: sqlite3.Connection, key: str, value: Any) -> None:
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?, ?)"

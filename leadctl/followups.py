@@ -162,11 +162,15 @@ def add_followup(
             from leadctl.team import require_member
 
             require_member(conn, who)  # the rule of a lead's owner
+        from leadctl.db import next_id
+
         cur = conn.execute(
-            "INSERT INTO followups (lead_id, due_at, kind, note, owner, status, enrollment_id,"
-            " step, template, snoozed, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, 0, ?)",
-            (lead_id, to_store(due), k, text, who, enrollment_id, step, template, to_store(now)),
-        )
+            "INSERT INTO followups (id, lead_id, due_at, kind, note, owner, status,"
+            " enrollment_id, step, template, snoozed, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, 0, ?)",
+            (next_id(conn, "followups"), lead_id, to_store(due), k, text, who, enrollment_id,
+             step, template, to_store(now)),
+        )  # fmt: skip
         assert cur.lastrowid is not None
         return get_followup(conn, cur.lastrowid)
 

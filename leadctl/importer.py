@@ -28,6 +28,7 @@ from leadctl.db import (
     BULK_SWEEP,
     Checkpointer,
     defer_indexes,
+    next_id,
     restore_indexes,
     set_setting,
     sweep_duplicates,
@@ -830,6 +831,7 @@ class _Run:
     touched: list[int] = field(default_factory=list)  # at most RESCORE_SAMPLE ids
     commit_rows: int = 0  # > 0: one transaction per this many rows (a big import)
     bulk_sql: str = ""  # the bulk path's INSERT (see BulkRows)
+    bulk_sql_id: str = ""  # the same naming the id (see _bulk_start)
     bulk_first: int = 0  # the bulk path's first lead id (see db.sweep_duplicates)
     act_sql: str = ""  # see _import_activities
     # The bulk path's scoring in its children (see _bulk_rescore): the
@@ -1895,7 +1897,7 @@ def _insert(run: _Run, new: list[Prepared]) -> list[int | None]:
     now_s = run.now_s
     import_id = run.import_id
     first_stage = run.first_stage
-    lead_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0])
+    lead_id = next_id(conn, "leads") - 1
     first_id = lead_id + 1
     act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
     lead_rows: list[tuple[Any, ...]] = []
@@ -2621,11 +2623,15 @@ def _bulk_start(run: _Run) -> None:
     else:
         if pending:
             sweep_duplicates(conn, remember=True)  # that import may resume on the row path
-        top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0]
-        run.bulk_first = int(top) + 1
+        run.bulk_first = next_id(conn, "leads")
     _mark_sweep(run)
     shape = BulkRows(run.conv, run.first_stage, run.now_s, run.import_id, scored=run.opts.score)
     run.bulk_sql = shape.sql
+    # The same with the id as a last parameter: a batch's first lead when a
+    # deleted lead held the largest id (see db.next_id).
+    k = len(shape.var) + run.opts.score
+    run.bulk_sql_id = shape.sql.replace("INSERT INTO leads (", "INSERT INTO leads (id, ", 1)
+    run.bulk_sql_id = run.bulk_sql_id.replace(") VALUES (", f") VALUES (?{k + 1}, ", 1)
 
 
 def _never_set(conv: Converter) -> tuple[str, ...]:
@@ -2655,11 +2661,15 @@ def _write_bulk(run: _Run, b: _BulkBatch) -> None:
             _reject(run, line, reason, raw)
         n = len(b.rows)
         if n:
-            top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0]
-            first_id = int(top) + 1
+            first_id = next_id(conn, "leads")
             last_id = first_id + n - 1
             act_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM activities").fetchone()[0])
-            conn.executemany(run.bulk_sql, b.rows)
+            rows = b.rows
+            top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM leads").fetchone()[0]
+            if top + 1 != first_id:  # past a deleted largest id: the first names its id
+                conn.execute(run.bulk_sql_id, (*rows[0], first_id))
+                rows = rows[1:]
+            conn.executemany(run.bulk_sql, rows)
             # New rowids are max + 1 in order (the write lock is held): check it.
             if conn.execute("SELECT MAX(id) FROM leads").fetchone()[0] != last_id:
                 raise ValidationError("internal error: the new lead ids are not consecutive")

@@ -11,7 +11,7 @@ from typing import Any
 from leadctl import activities, pipeline
 from leadctl.agenda import PENDING_STOP_IDS_SQL
 from leadctl.dates import to_store
-from leadctl.db import get_setting, transaction
+from leadctl.db import get_setting, keep_ids, next_id, transaction
 from leadctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from leadctl.models import LEAD_COLUMNS, LEAD_FROM, Lead
 from leadctl.normalize import (
@@ -211,6 +211,7 @@ def add_lead(
         stage = pipeline.first_open_stage(conn)
         now_s = to_store(now)
         row = {
+            "id": next_id(conn, "leads"),
             **{k: values.get(k) for k in TEXT_FIELDS},
             "email": values.get("email"),
             "phone": values.get("phone"),
@@ -513,8 +514,11 @@ def edit_lead(
 
 
 def delete_lead(conn: sqlite3.Connection, lead_id: int) -> Lead:
-    """Remove a lead and its history (e.g. a person asks to be forgotten)."""
+    """Remove a lead and its history (e.g. a person asks to be forgotten).
+    Its id, and its follow-ups' (their calendar UIDs), are never given
+    again (see db.next_id)."""
     with transaction(conn):
         lead = get_lead(conn, lead_id)
+        keep_ids(conn)
         conn.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
     return lead

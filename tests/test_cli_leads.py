@@ -282,3 +282,47 @@ def test_search_finds_a_phone_typed_the_usual_way(cli) -> None:  # type: ignore[
         assert [x["name"] for x in cli.json("list", "--search", typed)] == ["A"], typed
     assert [x["name"] for x in cli.json("list", "--search", "415-555")] == ["B"]
     assert cli.json("list", "--search", "0-999") == []  # '999' after the trunk 0: too short
+
+
+def test_a_deleted_leads_id_is_never_given_again(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Lead 2 (the largest id) is deleted: add, an import (row path) and a
+    bulk import all go on from 3, as scripts and exports naming 2 expect."""
+    from leadctl import importer
+
+    cli("add", "A", "--email", "a@x.com")
+    cli("add", "B", "--email", "b@x.com")
+    cli("delete", "2", "--yes")
+    assert cli.json("add", "C", "--email", "c@x.com")["id"] == 3
+    cli("delete", "3", "--yes")
+    small = tmp_path / "s.csv"
+    small.write_text("name,email\nD,d@x.com\n", encoding="utf-8")
+    cli("import", str(small))
+    assert [x["id"] for x in cli.json("list", "--sort", "id")] == [1, 4]
+    cli("delete", "4", "--yes")
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    big = tmp_path / "b.csv"
+    big.write_text("name,email\n" + "".join(f"P{i},p{i}@x.com\n" for i in range(300)),
+                   encoding="utf-8")  # fmt: skip
+    bulk_batches: list[int] = []
+    write_bulk = importer._write_bulk
+
+    def spy(run, b):  # type: ignore[no-untyped-def]
+        bulk_batches.append(len(b.rows))
+        write_bulk(run, b)
+
+    monkeypatch.setattr(importer, "_write_bulk", spy)
+    s = cli("import", str(big), "--batch-size", "50", "--format", "json").json()
+    assert s["inserted"] == 300 and sum(bulk_batches) == 300  # the bulk path
+    ids = [x["id"] for x in cli.json("list", "--sort", "id")]
+    assert ids == [1, *range(5, 305)]
+
+
+def test_a_deleted_leads_follow_ups_keep_their_ids_and_calendar_uids(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("add", "A", "--email", "a@x.com")
+    cli("add", "B", "--email", "b@x.com")
+    cli("followups", "add", "1", "--due", "tomorrow")
+    assert cli.json("followups", "add", "2", "--due", "tomorrow")["id"] == 2
+    cli("delete", "2", "--yes")  # its follow-up 2 goes with it
+    assert cli.json("followups", "add", "1", "--due", "tomorrow")["id"] == 3
+    assert cli.json("add", "C", "--email", "c@x.com")["id"] == 3
