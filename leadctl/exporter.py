@@ -40,12 +40,13 @@ def export_leads(
     *,
     now: datetime,
     sort: str | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Write the selected leads to `out`; return how many."""
+    """Write the selected leads (at most `limit`) to `out`; return how many."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"Cannot export as {fmt!r}", f"Use one of: {', '.join(EXPORT_FORMATS)}.")
     count = 0
-    stream = leads.iter_leads(conn, f, now=now, sort=sort)
+    stream = leads.iter_leads(conn, f, now=now, sort=sort, limit=limit)
     if fmt == "csv":
         keys = field_keys(conn, f, now)
         base = [k for k in LEAD_KEYS if k != "fields"]

@@ -387,10 +387,22 @@ def list_leads(
     return [Lead.from_row(r) for r in conn.execute(sql, params)]
 
 
-def iter_leads(conn: sqlite3.Connection, f: LeadFilter, *, now: datetime, sort: str | None = None):  # type: ignore[no-untyped-def]
+def iter_leads(  # type: ignore[no-untyped-def]
+    conn: sqlite3.Connection,
+    f: LeadFilter,
+    *,
+    now: datetime,
+    sort: str | None = None,
+    limit: int | None = None,
+):
     """Stream leads (for export of large databases) without building a list."""
     where, params = _where(conn, f, now)
     sql = f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM}{where} ORDER BY {_order(sort)}"
+    if limit is not None:
+        if limit < 0:
+            raise ValidationError(f"--limit {limit} is negative", "Example: --limit 20")
+        sql += " LIMIT ?"
+        params.append(limit)
     for row in conn.execute(sql, params):
         yield Lead.from_row(row)
 

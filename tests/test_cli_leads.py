@@ -56,12 +56,16 @@ def test_list_filters_through_cli(cli: Cli) -> None:
     assert [json.loads(x)["id"] for x in jl] == [1, 2]
     csv_out = cli("list", "--format", "csv").stdout.splitlines()
     assert csv_out[0].startswith("id,name,email,phone")
-    # JSON: the documented lead keys (no table-only value_display); CSV: the
-    # same but stage_kind (which marks an `export` file), with rows or without.
+    # JSON: the documented lead keys (no table-only value_display); CSV:
+    # export's (values in major units, custom fields as columns), so a saved
+    # list imports back as the same leads.
     keys = list(rows[0])
     assert "value_display" not in keys and "stage_kind" in keys
-    assert csv_out[0].split(",") == [k for k in keys if k != "stage_kind"]
-    assert cli("list", "--stage", "won", "-f", "csv").stdout.splitlines() == csv_out[:1]
+    assert csv_out == cli("export", "-f", "csv").stdout.splitlines()
+    assert csv_out[0].split(",")[: len(keys) - 1] == [k for k in keys if k != "fields"]
+    header = [k for k in keys if k != "fields"]
+    assert cli("list", "--stage", "won", "-f", "csv").stdout.splitlines() == [",".join(header)]
+    assert len(cli("list", "-f", "csv", "--limit", "1").stdout.splitlines()) == 2
     empty = cli("list", "--stage", "won")
     assert empty.stdout == "" and "No leads match" in empty.stderr
 
@@ -326,3 +330,17 @@ def test_a_deleted_leads_follow_ups_keep_their_ids_and_calendar_uids(cli) -> Non
     cli("delete", "2", "--yes")  # its follow-up 2 goes with it
     assert cli.json("followups", "add", "1", "--due", "tomorrow")["id"] == 3
     assert cli.json("add", "C", "--email", "c@x.com")["id"] == 3
+
+
+def test_a_saved_list_csv_imports_back_with_the_same_amounts(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cli("settings", "set", "currency", "USD")
+    cli("add", "A", "--email", "a@x.com", "--value", "10.50")
+    cli("add", "B", "--email", "b@x.com", "--value", "$1,234.56", "--field", "size=big")
+    saved = tmp_path / "list.csv"
+    saved.write_text(cli("list", "-f", "csv").stdout, encoding="utf-8")
+    other = str(tmp_path / "other.db")
+    cli("--db", other, "settings", "set", "currency", "USD")
+    cli("--db", other, "import", str(saved))
+    got = {x["name"]: (x["value"], x["currency"], x["fields"])
+           for x in cli.json("--db", other, "list")}  # fmt: skip
+    assert got == {"A": (1050, "USD", {}), "B": (123456, "USD", {"size": "big"})}

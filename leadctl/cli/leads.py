@@ -59,17 +59,6 @@ def lead_records(leads: list[Any], table: bool) -> list[dict[str, Any]]:
     return out
 
 
-def _csv_keys() -> list[str]:
-    """`list -f csv` columns: the lead JSON keys, with rows or without, but
-    `stage_kind` (the mark of an `export` file, whose values are in major
-    units: this one's are minor units, as in JSON)."""
-    from dataclasses import fields
-
-    from leadctl.models import Lead
-
-    return [f.name for f in fields(Lead) if f.name != "stage_kind"]
-
-
 def cmd_add(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="The person's name.")] = None,
@@ -182,9 +171,16 @@ def cmd_list(
         stale=stale,
         no_next_step=no_next_step,
     )
+    if fmt is Format.csv:  # export's CSV: a spreadsheet's amounts, and it imports back
+        import sys
+
+        from leadctl.exporter import export_leads
+
+        export_leads(st.existing_conn, f, "csv", sys.stdout, now=st.now, sort=sort, limit=limit)
+        return
     found = leads.list_leads(st.existing_conn, f, now=st.now, sort=sort, limit=limit)
     rows = lead_records(found, table=fmt is Format.table)
-    emit_records(rows, lead_columns(st), fmt.value, empty="No leads match.", csv_keys=_csv_keys())
+    emit_records(rows, lead_columns(st), fmt.value, empty="No leads match.")
 
 
 def cmd_show(
