@@ -185,3 +185,14 @@ def test_same_day_sales_count_a_day_of_cycle_in_the_velocity(cli: Any) -> None:
     t = cli.json("report", "velocity")["totals"]
     assert t["average_cycle_days"] < 1 and (t["open_now"], t["win_rate"]) == (1, 0.5)
     assert t["sales_velocity_per_day"] == t["average_deal"] // 2  # 1 open x deal x 0.5 / 1 day
+
+
+def test_forecast_says_it_counts_the_whole_months_of_a_shorter_period(cli: Any) -> None:
+    cli("add", "A", "--phone", "0812-6000-0001", "--value", "2jt")
+    cli("advance", "1", "--to", "won")  # 2026-11-22
+    rep = cli.json("report", "forecast", "--since", "2026-11-10", "--until", "2026-11-20")
+    assert (rep["period"]["since"], rep["period"]["until"]) == (
+        "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")  # fmt: skip
+    assert rep["totals"]["won"] == 1  # won on the 22nd: in November, as the period now says
+    whole = cli.json("report", "forecast", "-p", "2026-11")
+    assert whole["period"] == {**rep["period"], "name": whole["period"]["name"]}

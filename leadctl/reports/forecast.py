@@ -4,7 +4,8 @@ Open leads: Σ value × effective probability (the lead's manual, else learned,
 else the stage default) in their expected close month ('unscheduled' when no
 date is set). Won leads count at 100 % in the month they were won; lost and
 disqualified leads are left out. forecast_value = weighted_value + won_value.
-A bounded period keeps the months it overlaps (unscheduled leads then drop).
+A bounded period keeps the whole months it overlaps (unscheduled leads then
+drop), and the report's period says so: `-p 2017-12-31` is December.
 """
 
 from __future__ import annotations
@@ -164,4 +165,21 @@ def forecast(
         k: sum(r[k] for r in rows)
         for k in ("open", "open_value", "weighted_value", "won", "won_value", "forecast_value")
     }
-    return Report("forecast", period, ctx.currency, rows, totals, ctx.owner)
+    return Report("forecast", _whole_months(period, tz), ctx.currency, rows, totals, ctx.owner)
+
+
+def _whole_months(period: Period, tz: tzinfo) -> Period:
+    """The period widened to the local months it overlaps (what is counted)."""
+    from dataclasses import replace
+
+    start, end = period.start, period.end
+    if start is not None:
+        local = start.astimezone(tz)
+        start = datetime(local.year, local.month, 1, tzinfo=tz).astimezone(start.tzinfo)
+    if end is not None:
+        local = (end - timedelta(seconds=1)).astimezone(tz)
+        y, m = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        end = datetime(y, m, 1, tzinfo=tz).astimezone(end.tzinfo)
+    if (start, end) == (period.start, period.end):
+        return period
+    return replace(period, start=start, end=end, unit=None)
