@@ -311,8 +311,14 @@ def table(
 def _plain_table(
     cells: list[list[str]], columns: Sequence[Column], title: str | None, out: IO[str]
 ) -> None:
+    # A long cell is cut (it would push every column after it), but in the
+    # last column, which runs on: a reason or a note is read whole in a pipe.
     limit = 60
-    cells = [[v if len(v) <= limit else v[: limit - 1] + "…" for v in row] for row in cells]
+    cells = [
+        [v if len(v) <= limit or i == len(row) - 1 else v[: limit - 1] + "…"
+         for i, v in enumerate(row)]
+        for row in cells
+    ]  # fmt: skip
     # Each cell's display width, computed once (wide East Asian characters take 2).
     sizes = [[_display_width(v) for v in row] for row in cells]
     widths = [len(c.header) for c in columns]

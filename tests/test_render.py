@@ -77,3 +77,11 @@ def test_csv_of_records_holds_json_and_followups_csv_has_every_documented_key(cl
     assert [a["kind"] for a in json.loads(shown["activities"])] == ["created"]
     header = cli("followups", "--all", "-f", "csv").stdout.splitlines()[0].split(",")
     assert set(cli.json("followups", "--all")[0]) == set(header)
+
+
+def test_a_plain_table_cuts_long_cells_but_not_the_last_column() -> None:
+    out = io.StringIO()
+    cols = [render.Column("a", "A"), render.Column("b", "B")]
+    render._plain_table([["x" * 80, "why: " + "y" * 200]], cols, None, out)
+    line = out.getvalue().splitlines()[1]
+    assert line.startswith("x" * 59 + "…  why: ") and line.endswith("y" * 200)
