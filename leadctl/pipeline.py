@@ -121,7 +121,10 @@ def move_stage(
             target = get_stage(conn, to)
         allowed = allowed_targets(conn, current, reopen)
         if target.name == current.name:
-            raise ConflictError(f"Lead {lead_id} is already in stage {current.name!r}")
+            raise ConflictError(
+                f"Lead {lead_id} is already in stage {current.name!r}",
+                "See its stages with `leadctl stages`; give another --to.",
+            )
         if target.name not in {s.name for s in allowed}:
             names = ", ".join(s.name for s in allowed) or "none"
             if target.kind == "inactive" and current.kind != "won":
@@ -254,7 +257,9 @@ def _check_name(conn: sqlite3.Connection, name: str) -> str:
             f"{name!r} is not a valid stage name", "Use letters, digits, - and _, e.g. proposal."
         )
     if conn.execute("SELECT 1 FROM stages WHERE name = ?", (key,)).fetchone():
-        raise ConflictError(f"A stage named {key!r} already exists")
+        raise ConflictError(
+            f"A stage named {key!r} already exists", "Pick another name (see `leadctl stages`)."
+        )
     return key
 
 

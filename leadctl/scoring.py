@@ -1566,7 +1566,10 @@ def edit_rule(conn: sqlite3.Connection, name: str, changes: dict[str, Any]) -> R
             rule.name != name
             and conn.execute("SELECT 1 FROM score_rules WHERE name = ?", (rule.name,)).fetchone()
         ):
-            raise ConflictError(f"A rule named {rule.name!r} already exists")
+            raise ConflictError(
+                f"A rule named {rule.name!r} already exists",
+                "Pick another name (see `leadctl score rules list`).",
+            )
         conn.execute(
             "UPDATE score_rules SET name = ?, field = ?, operator = ?, value = ?, points = ?,"
             " grp = ?, active = ? WHERE id = ?",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadctl.db import get_setting, set_setting, transaction
-from leadctl.errors import NotFoundError, ValidationError
+from leadctl.errors import ConflictError, NotFoundError, ValidationError
 
 
 def _currency(text: str) -> str:
@@ -176,12 +176,15 @@ def update_setting(conn: sqlite3.Connection, key: str, text: str) -> Any:
         if key == "currency":
             # Stored values are minor units of the old currency; changing it under
             # existing amounts would silently rescale them.
-            n = conn.execute(
-                "SELECT count(*) FROM leads WHERE value IS NOT NULL AND currency != ?", (value,)
-            ).fetchone()[0]
-            if n:
-                raise ValidationError(
-                    f"{n} lead(s) have values in another currency",
+            row = conn.execute(
+                "SELECT count(*), group_concat(DISTINCT currency) FROM leads"
+                " WHERE value IS NOT NULL AND currency != ?",
+                (value,),
+            ).fetchone()
+            if row[0]:
+                raise ConflictError(
+                    f"{row[0]} lead(s) have values in {row[1]}, not {value}: reports would"
+                    " stop summing them",
                     "Set the currency before adding or importing leads.",
                 )
         set_setting(conn, key, value)

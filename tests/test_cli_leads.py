@@ -218,7 +218,7 @@ def test_settings_and_db_path(cli: Cli, db_path) -> None:  # type: ignore[no-unt
     cli("settings", "set", "currency", "usd")
     assert cli.json("add", "X", "--value", "$1,054.50")["value"] == 105450
     r = cli("settings", "set", "currency", "IDR", ok=False)
-    assert r.exit_code == 2 and "another currency" in r.stderr
+    assert r.exit_code == 1 and "1 lead(s) have values in USD, not IDR" in r.stderr
     r = cli("settings", "set", "colour", "red", ok=False)
     assert r.exit_code == 3
 

@@ -117,7 +117,7 @@ CASES: list[tuple[list[str], int]] = [
     # settings
     (["settings", "set", "colour", "blue"], EXIT_NOT_FOUND),
     (["settings", "set", "currency", "RUPIAH"], EXIT_USAGE),
-    (["settings", "set", "currency", "USD"], EXIT_USAGE),  # leads have IDR values
+    (["settings", "set", "currency", "USD"], EXIT_FAILED),  # leads have IDR values
     (["settings", "set", "region", "ZZ"], EXIT_USAGE),
     (["settings", "set", "timezone", "Mars/Olympus"], EXIT_USAGE),
     # db

@@ -58,7 +58,9 @@ def cmd_log(
     minor = None
     if amount is not None:
         if k != "sale":
-            raise UsageError("--amount goes with --kind sale")
+            raise UsageError(
+                "--amount goes with --kind sale", "Log a sale with --kind sale --amount 5jt."
+            )
         minor = parse_money(amount, lead.currency)
     elif k == "sale":
         raise UsageError("A sale needs --amount", "Example: --kind sale --amount 15000000")
