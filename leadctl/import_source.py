@@ -567,9 +567,12 @@ def read_piece_whole(
         return None  # a record of several lines
     width = len(header)
     sizes = set(map(len, rows))
+    # A record of empty cells only starts with a delimiter or a quote ('"";'):
+    # only then is every record looked at.
+    empty_first = any(text.startswith(c) or f"\n{c}" in text for c in (info.delimiter, '"'))
     if (
         width > 1 and min(sizes, default=2) > 1 and max(sizes, default=0) <= width
-        and all(map(any, rows))
+        and (not empty_first or all(map(any, rows)))
     ):  # fmt: skip
         # No blank record (a blank line is [] or one empty cell, or only
         # delimiters) and none too wide.

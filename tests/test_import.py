@@ -852,3 +852,19 @@ def test_rejects_file_cuts_a_long_row_and_delimiter_only_rows_are_blank(cli, tmp
         150,
         [2],
     )
+
+
+def test_rows_of_empty_quoted_cells_are_blank_on_both_paths(cli, tmp_path, monkeypatch):
+    from leadctl import importer
+
+    body = "".join(f"P{i},p{i}@x.com\n" for i in range(150))
+    src = tmp_path / "q.csv"
+    src.write_text('name,email\n"",""\n' + body + '"",\n,""\n', encoding="utf-8")
+    s = imp(cli, src)
+    assert (s["read"], s["inserted"], s["rejected"]) == (150, 150, [])
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    out = cli("--db", str(tmp_path / "bulk.db"), "import", str(src), "--batch-size", "40",
+              "--format", "json").stdout  # fmt: skip
+    bulk = json.loads(out)
+    assert (bulk["read"], bulk["inserted"], bulk["rejected"]) == (150, 150, [])
