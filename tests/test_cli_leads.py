@@ -344,3 +344,15 @@ def test_a_saved_list_csv_imports_back_with_the_same_amounts(cli, tmp_path) -> N
     got = {x["name"]: (x["value"], x["currency"], x["fields"])
            for x in cli.json("--db", other, "list")}  # fmt: skip
     assert got == {"A": (1050, "USD", {}), "B": (123456, "USD", {"size": "big"})}
+
+
+def test_an_attached_file_is_kept_by_its_absolute_path(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    cli("add", "A", "--email", "a@x.com")
+    (tmp_path / "quote.pdf").write_bytes(b"%PDF")
+    monkeypatch.chdir(tmp_path)
+    act = cli.json("log", "1", "--kind", "document", "--attach", "./quote.pdf")
+    assert act["attachment"] == str(tmp_path / "quote.pdf")
+    r = cli("log", "1", "--kind", "document", "--attach", "missing.pdf")
+    assert "Warning: no file at missing.pdf; kept as typed." in r.stderr
+    url = cli.json("log", "1", "--kind", "note", "--attach", "https://x.co/q.pdf")
+    assert url["attachment"] == "https://x.co/q.pdf"

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import Cli
@@ -40,6 +41,13 @@ def add_hostile(cli, value: str) -> int:
     opts += [f"--field=hostile={value}", "--allow-duplicate"]
     r = cli("add", *opts, "--", value)
     return int(r.stdout.strip())
+
+
+def _is_file(value: str) -> bool:
+    try:
+        return "://" not in value and bool(value.strip()) and Path(value).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def log_hostile(cli, lead_id: int, value: str) -> None:
@@ -98,7 +106,9 @@ def test_stored_exactly(cli, corpus_db) -> None:
         notes = [a["note"] for a in lead["activities"] if a["kind"] in ("note", "call")]
         assert notes.count(value) == 2, key  # the add --note and the logged call
         call = next(a for a in lead["activities"] if a["kind"] == "call")
-        assert call["outcome"] == value and call["attachment"] == value, key
+        # An attachment naming a file here is kept by its absolute path.
+        local = str(Path(value).absolute()) if _is_file(value) else value
+        assert call["outcome"] == value and call["attachment"] == local, key
         sale = next(a for a in lead["activities"] if a["kind"] == "sale")
         assert sale["product"] == value, key
         # Found by its own text: search and filters treat it as data, not SQL.

@@ -205,7 +205,8 @@ def test_inbound_reply_stops_unless_configured(cli: Any) -> None:
     cli("sequence", "enroll", str(lead), "drip")
     cli("log", str(lead), "--kind", "call", "--note", "outbound does not stop")
     assert {r["status"] for r in status(cli)} == {"active"}
-    cli("log", str(lead), "--kind", "whatsapp", "--inbound", "--note", "thanks!")
+    r = cli("log", str(lead), "--kind", "whatsapp", "--inbound", "--note", "thanks!")
+    assert "A reply stops sequences: 1 enrolment(s) stopped." in r.stderr
     rows = {r["sequence"]: r for r in status(cli)}
     assert rows["welcome"]["status"] == "stopped" and rows["welcome"]["stop_reason"] == "replied"
     assert rows["drip"]["status"] == "active"

@@ -44,7 +44,7 @@ def cmd_log(
     from leadctl.db import transaction
     from leadctl.errors import UsageError
     from leadctl.normalize import parse_money
-    from leadctl.render import emit_object, message
+    from leadctl.render import emit_object, message, safe_text
 
     st = state(ctx)
     k = activities.check_kind(kind)
@@ -69,6 +69,20 @@ def cmd_log(
         from datetime import time
 
         next_due = parse_when(st, next_, default_time=time(9, 0))
+    if attach is not None and "://" not in attach and attach.strip():
+        # A file is kept by its absolute path: a relative one means nothing
+        # from another folder. A name that is no file here is kept as typed.
+        from pathlib import Path
+
+        try:
+            path = Path(attach).expanduser()
+            found = path.is_file()
+        except (OSError, ValueError):  # too long, a NUL byte
+            found = False
+        if found:
+            attach = str(path.absolute())
+        else:
+            message(f"Warning: no file at {safe_text(attach)}; kept as typed.")
     followup = None
     with transaction(st.conn):
         activity_id = activities.record(
@@ -88,7 +102,9 @@ def cmd_log(
         # A reply stops the lead's sequences (those with stop-on-reply).
         from leadctl import sequences
 
-        sequences.sync(st.conn, now=st.now)
+        stopped = sequences.sync(st.conn, now=st.now)
+        if stopped and fmt is Format.table:
+            message(f"A reply stops sequences: {len(stopped)} enrolment(s) stopped.")
     if followup is not None:
         from leadctl.followups import lead_warnings
 

@@ -283,18 +283,22 @@ def cmd_edit(
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     email: Annotated[str | None, typer.Option(help="New e-mail ('' clears).")] = None,
     phone: Annotated[str | None, typer.Option(help="New phone ('' clears).")] = None,
-    company: Annotated[str | None, typer.Option()] = None,
-    source: Annotated[str | None, typer.Option()] = None,
-    campaign: Annotated[str | None, typer.Option()] = None,
-    product: Annotated[str | None, typer.Option()] = None,
-    segment: Annotated[str | None, typer.Option()] = None,
-    city: Annotated[str | None, typer.Option()] = None,
+    company: Annotated[str | None, typer.Option(help="New company ('' clears).")] = None,
+    source: Annotated[str | None, typer.Option(help="New source ('' clears).")] = None,
+    campaign: Annotated[str | None, typer.Option(help="New campaign ('' clears).")] = None,
+    product: Annotated[str | None, typer.Option(help="New product ('' clears).")] = None,
+    segment: Annotated[str | None, typer.Option(help="New segment ('' clears).")] = None,
+    city: Annotated[str | None, typer.Option(help="New city ('' clears).")] = None,
     value: Annotated[str | None, typer.Option(help="Deal value ('' clears).")] = None,
     owner: Annotated[
         str | None, typer.Option(help="New owner (recorded as an assignment).")
     ] = None,
-    captured_by: Annotated[str | None, typer.Option()] = None,
-    external_id: Annotated[str | None, typer.Option()] = None,
+    captured_by: Annotated[
+        str | None, typer.Option(help="Who captured the lead ('' clears).")
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option(help="Id in another system ('' clears).")
+    ] = None,
     expected_close: Annotated[
         str | None, typer.Option(help="Expected close date, e.g. 2026-12.")
     ] = None,
