@@ -821,7 +821,10 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path: Any) -> None:
         os.killpg(p.pid, signal.SIGINT)
     _out, err = p.communicate(timeout=60)
     assert b"Traceback" not in err, err.decode()
-    assert p.returncode in (0, 130)
+    # 0: done before the signal; 130: interrupted; -SIGINT: the command was
+    # done and the signal came while Python was exiting (it restores the
+    # default handler then), so nothing is printed.
+    assert p.returncode in (0, 130, -signal.SIGINT)
     if p.returncode == 130:
         assert err.decode().strip() == "Error: Interrupted; nothing half-written was kept."
     time.sleep(0.5)
