@@ -278,8 +278,17 @@ def _set_pragmas(conn: sqlite3.Connection) -> None:
         # readers; NORMAL sync is durable at every checkpoint in WAL mode.
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+            # Leaving a rollback journal needs the file to itself. A big
+            # import runs with one (importer._rollback_journal) and switches
+            # back at its end: meanwhile this open reads beside it, waiting
+            # only while a batch writes, instead of the whole import.
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if mode == "wal":
+            conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.OperationalError:
         # A read-only file or folder: reading still works; a write will fail
         # later with a clear message from the CLI's error translation.
@@ -591,7 +600,8 @@ def restore_indexes(conn: sqlite3.Connection) -> list[str]:
 class Checkpointer:
     """Copies committed WAL pages into the database file from a thread of its
     own (PRAGMA wal_checkpoint(PASSIVE) every `every` seconds, on a second
-    connection) while a big import goes on writing.
+    connection) while a big import goes on writing (one that keeps the WAL:
+    see importer._rollback_journal).
 
     Without it the writer copies them itself inside a COMMIT, each time the
     WAL passes wal_autocheckpoint and once more after the last index: ~1.5 s

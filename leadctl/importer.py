@@ -26,6 +26,7 @@ from leadctl import import_values, leads
 from leadctl.dates import from_store, to_store
 from leadctl.db import (
     BULK_SWEEP,
+    BUSY_TIMEOUT_MS,
     Checkpointer,
     defer_indexes,
     next_id,
@@ -77,8 +78,10 @@ DUPLICATE_MODES = ("skip", "update", "merge")
 # drops the secondary indexes the duplicate lookups do not use and rebuilds
 # them at the end (crash-safe: see leadctl.db.defer_indexes), converts rows in
 # a child process, commits every BIG_COMMIT_ROWS rows, uses a BIG_CACHE_KIB
-# page cache (peak memory stays under 100 MB) and checkpoints the WAL every
-# BIG_CHECKPOINT_PAGES pages (the WAL grows to ~400 MB during the import).
+# page cache (peak memory stays under 100 MB) and writes with a rollback
+# journal (see _rollback_journal) or, when another connection has the file
+# open, checkpoints the WAL every BIG_CHECKPOINT_PAGES pages (it then grows to
+# ~400 MB during the import).
 BIG_ROWS = 50_000
 BIG_COMMIT_ROWS = 100_000
 BIG_CACHE_KIB = 20_480
@@ -925,7 +928,8 @@ def run_import(
             and rows_guess > BULK_SHARE * have
         )  # fmt: skip
         tuned = _tune(conn, big)
-        copier = Checkpointer(conn) if big and not outer else None
+        journal = big and not outer and _rollback_journal(conn)
+        copier = Checkpointer(conn) if big and not outer and not journal else None
         if outer:
             conn.execute("BEGIN IMMEDIATE")
         elif bulk:
@@ -996,6 +1000,8 @@ def run_import(
         finally:
             if copier is not None:
                 copier.stop()
+            if journal:
+                _wal_again(conn)
             _untune(conn, tuned)
             if bulk and not outer:
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -1040,6 +1046,43 @@ def _tune(conn: sqlite3.Connection, big: bool = False) -> list[tuple[str, Any]]:
 def _untune(conn: sqlite3.Connection, before: list[tuple[str, Any]]) -> None:
     for name, value in before:
         conn.execute(f"PRAGMA {name} = {int(value)}")
+
+
+def _rollback_journal(conn: sqlite3.Connection) -> bool:
+    """Give a big import a rollback journal instead of the WAL, when no other
+    connection has the database open (leaving WAL needs the file to itself):
+    whether it did.
+
+    In WAL mode every new page is written twice, to the WAL and then, by a
+    checkpoint, to the file; a rollback journal keeps only the old content of
+    the pages a transaction changes, and pages appended past the file's end
+    have none. On 1M rows: 2 s less CPU and ~1.5 s less time (measured). Each
+    batch still commits on its own, so a crash or Ctrl-C rolls back only the
+    open batch (the hot journal, at the next open). FULL sync: in rollback
+    mode NORMAL may lose a commit to a power cut. Readers wait (busy timeout)
+    while a batch writes, instead of reading beside it, and their open leaves
+    the mode alone (db._set_pragmas); `_wal_again` at the end.
+    """
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")  # another connection: keep WAL, at once
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if str(mode).lower() != "delete":
+        return False
+    conn.execute("PRAGMA synchronous = FULL")
+    return True
+
+
+def _wal_again(conn: sqlite3.Connection) -> None:
+    """Back to WAL after `_rollback_journal` (if a reader holds the file just
+    then, the next open of the database switches it: db._set_pragmas)."""
+    if not conn.in_transaction:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _rescore(conn: sqlite3.Connection, now: datetime, touched: list[int]) -> None:

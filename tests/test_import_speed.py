@@ -534,6 +534,150 @@ def test_sigkill_mid_big_import_then_rerun(tmp_path) -> None:
         conn.close()
 
 
+# ---- a big import writes with a rollback journal, and the file ends in WAL ----
+
+
+def _journal_per_batch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(journal mode, synchronous) of the importing connection at each bulk batch."""
+    seen: list[tuple[str, int]] = []
+    write = importer._write_bulk
+
+    def spy(run: Any, b: Any) -> None:
+        mode = run.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        seen.append((mode, run.conn.execute("PRAGMA synchronous").fetchone()[0]))
+        write(run, b)
+
+    monkeypatch.setattr(importer, "_write_bulk", spy)
+    return seen
+
+
+def test_a_big_import_writes_with_a_rollback_journal_then_returns_to_wal(
+    db_path, tmp_path, big, monkeypatch
+) -> None:
+    seen = _journal_per_batch(monkeypatch)
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    conn = open_db(db_path)
+    result = _run(conn, csv_path)
+    assert result.inserted > 400
+    # Every batch went through a rollback journal with FULL sync (2) ...
+    assert seen and set(seen) == {("delete", 2)}
+    # ... and the database is a WAL database again, with nothing left beside it.
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert not Path(str(db_path) + "-journal").exists()
+    conn.close()
+    assert _keys_unique(open_db(db_path))
+
+
+def test_a_big_import_keeps_the_wal_while_another_connection_has_the_file_open(
+    db_path, tmp_path, big, monkeypatch
+) -> None:
+    seen = _journal_per_batch(monkeypatch)
+    csv_path = tmp_path / "leads.csv"
+    _write_csv(csv_path)
+    conn = open_db(db_path)
+    other = open_db(db_path)  # e.g. a long report in another terminal
+    assert other.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+    result = _run(conn, csv_path)
+    assert result.inserted > 400
+    assert seen and set(seen) == {("wal", 1)}  # could not switch: WAL, as ever
+    assert other.execute("SELECT count(*) FROM leads").fetchone()[0] == result.inserted
+    other.close()
+    conn.close()
+
+
+def test_open_during_a_rollback_journal_import_reads_without_switching(db_path) -> None:
+    """While a big import writes a batch with a rollback journal, another open
+    does not wait for the file to switch it back to WAL: it reads at once
+    (the batch has not spilled yet) and leaves the mode to the import."""
+    importer_conn = open_db(db_path)
+    assert importer._rollback_journal(importer_conn)
+    importer_conn.execute("BEGIN IMMEDIATE")
+    importer_conn.execute(
+        "INSERT INTO leads (name, currency, stage, created_at, updated_at, stage_entered_at)"
+        " VALUES ('Batch', 'IDR', 'new', ?1, ?1, ?1)",
+        ("2026-01-01T00:00:00Z",),
+    )
+    try:
+        started = time.monotonic()
+        reader = open_db(db_path)
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert reader.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
+        reader.close()
+    finally:
+        importer_conn.execute("COMMIT")
+    importer._wal_again(importer_conn)
+    assert importer_conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    importer_conn.close()
+    reader = open_db(db_path)
+    assert [tuple(r) for r in reader.execute("SELECT name FROM leads")] == [("Batch",)]
+    reader.close()
+
+
+# The import kills itself (SIGKILL: no handler, no rollback of its own) after
+# its eighth batch's leads and activities are written, before that batch commits.
+HOT_JOURNAL_SCRIPT = """
+import os, signal, sys
+from leadctl import importer
+importer.BIG_ROWS = 1000
+importer.BIG_COMMIT_ROWS = 1
+importer.PIECE_MIN_BYTES = 0
+calls = []
+store = importer._import_activities
+def dying(*args):
+    last = store(*args)
+    calls.append(1)
+    if len(calls) == 8 and os.environ.get("DIE"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return last
+importer._import_activities = dying
+from leadctl.cli.main import run
+sys.argv = ["leadctl", "import", sys.argv[1], "--batch-size", "1000", "--no-score"]
+run()
+"""
+
+
+@pytest.mark.slow
+def test_a_kill_inside_a_rollback_journal_batch_rolls_it_back_then_rerun(tmp_path) -> None:
+    rows = 6_000
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text(
+        "name,email,phone\n"
+        + "".join(f"Lead {i},lead{i % 5000}@example.com,0812{i:08d}\n" for i in range(rows)),
+        encoding="utf-8",
+    )
+    db_file = tmp_path / "leads.db"
+    env = {**os.environ, "LEADCTL_DB": str(db_file)}
+    cmd = [sys.executable, "-c", HOT_JOURNAL_SCRIPT, str(csv_path)]
+    p = subprocess.run(cmd, env={**env, "DIE": "1"}, capture_output=True, timeout=180)
+    assert p.returncode == -signal.SIGKILL, p.stderr.decode()[-1000:]
+    # A batch was half written: its rollback journal is still there.
+    assert Path(str(db_file) + "-journal").exists()
+    c = sqlite3.connect(db_file)  # reading rolls the hot journal back
+    n = c.execute("SELECT count(*) FROM leads").fetchone()[0]
+    last_line, inserted = c.execute("SELECT last_line, inserted FROM imports").fetchone()
+    assert 0 < n == inserted == last_line - 1 < rows  # whole batches only
+    assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    c.close()
+    p = subprocess.run(cmd, env=env, capture_output=True, timeout=180)
+    assert p.returncode == 0, p.stderr.decode()[-1000:]
+    conn = open_db(db_file)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert not Path(str(db_file) + "-journal").exists()
+        assert tuple(
+            conn.execute("SELECT count(*), count(DISTINCT email) FROM leads").fetchone()
+        ) == (5_000, 5_000)
+        imports = conn.execute("SELECT status, inserted, skipped FROM imports").fetchall()
+        assert [tuple(r) for r in imports] == [("done", 5_000, 1_000)]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert _indexes(conn) == _fresh_indexes(tmp_path)
+    finally:
+        conn.close()
+
+
 # ---- phones: the generator's '+1 ...' and '62...' forms skip phonenumbers.parse ----
 
 _CODES = ["+1", "+7", "+44", "+47", "+61", "+62", "+65", "+262", "+590", "+39", "+55", "+86", "62", "0",
