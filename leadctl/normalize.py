@@ -187,6 +187,17 @@ def normalize_phone(text: str, region: str = "ID") -> str:
         raise bad() from exc
     if not phonenumbers.is_valid_number(number):
         raise bad()
+    if number.extension:
+        # E.164 has no extension: dropping it would lose how to reach the
+        # person, and keeping it in the number would break wa.me links and
+        # the duplicate check. Refused, saying where it can go.
+        main = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        ext = number.extension
+        raise ValidationError(
+            f"{raw!r} has an extension ({ext}): leadctl stores phone numbers without one",
+            f"Give the number alone ({main}) and keep the extension in a custom field,"
+            f" e.g. phone_ext={ext}.",
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 

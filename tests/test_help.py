@@ -27,6 +27,24 @@ def test_every_command_has_help(cli: Cli) -> None:
     assert seen > 10
 
 
+def test_command_lists_never_cut_a_summary() -> None:
+    """A group's list of commands shows each one's summary whole. Click cuts a
+    first sentence longer than the line allows with "...": on an 80-column
+    terminal the help is 78 wide, and a summary gets what the longest
+    command name and the indents leave (Group.format_commands)."""
+    root = get_command(app)
+    groups = 0
+    for path, cmd in _walk(root, []):
+        subs = getattr(cmd, "commands", None)
+        if not subs:
+            continue
+        groups += 1
+        limit = 78 - 6 - max(map(len, subs))
+        cut = [n for n, sub in subs.items() if sub.get_short_help_str(limit).endswith("...")]
+        assert not cut, f"leadctl {' '.join(path)} --help cuts the summary of {cut}"
+    assert groups > 10
+
+
 def test_readme_mentions_every_command() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in get_command(app).commands:  # type: ignore[attr-defined]

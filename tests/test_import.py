@@ -868,3 +868,27 @@ def test_rows_of_empty_quoted_cells_are_blank_on_both_paths(cli, tmp_path, monke
               "--format", "json").stdout  # fmt: skip
     bulk = json.loads(out)
     assert (bulk["read"], bulk["inserted"], bulk["rejected"]) == (150, 150, [])
+
+
+def test_a_phone_with_an_extension_is_a_reject_on_both_paths(cli, tmp_path, monkeypatch):
+    """Never stored without its extension: the row is rejected with its line
+    and a reason that says what to do, on the row path and on the bulk path."""
+    rows = [f"Lead {i},0812{i:08d}" for i in range(300)]
+    rows[7] = "Extended,021 5290 1234 ext 5"
+    path = tmp_path / "ext.csv"
+    path.write_text("name,phone\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    small = imp(cli, path)
+    assert small["inserted"] == 299
+    assert [r["line"] for r in small["rejected"]] == [9]
+    assert "has an extension (5)" in small["rejected"][0]["reason"]
+    assert "phone_ext=5" in small["rejected"][0]["reason"]
+    monkeypatch.setattr(importer, "BIG_ROWS", 100)
+    monkeypatch.setattr(importer, "PIECE_MIN_BYTES", 0)
+    bulk_batches = []
+    write = importer._write_bulk
+    monkeypatch.setattr(
+        importer, "_write_bulk", lambda run, b: (bulk_batches.append(b), write(run, b))
+    )
+    r = cli("--db", str(tmp_path / "bulk.db"), "import", str(path), "--format", "json").json()
+    assert bulk_batches  # the bulk path (its children convert the phones a column at a time)
+    assert r["inserted"] == 299 and r["rejected"] == small["rejected"]

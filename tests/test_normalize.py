@@ -65,6 +65,22 @@ def test_bad_phone_is_refused(raw: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "ext"),
+    [("021 5290 1234 ext 5", "5"), ("+62 21 5290 1234 x12", "12"), ("(021) 5290 1234 #7", "7")],
+)
+def test_a_phone_with_an_extension_is_refused_saying_where_it_can_go(raw: str, ext: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        normalize_phone(raw, "ID")
+    assert info.value.message == (
+        f"{raw!r} has an extension ({ext}): leadctl stores phone numbers without one"
+    )
+    assert info.value.hint == (
+        f"Give the number alone (+622152901234) and keep the extension in a custom field,"
+        f" e.g. phone_ext={ext}."
+    )
+
+
+@pytest.mark.parametrize(
     ("raw", "currency", "expected"),
     [
         ("15000000", "IDR", 15_000_000),

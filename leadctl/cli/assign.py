@@ -86,4 +86,6 @@ def cmd_assign(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("assign")(cmd_assign)
+    app.command("assign", short_help="Assign leads by hand (--to) or by rules (--auto).")(
+        cmd_assign
+    )

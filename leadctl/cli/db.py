@@ -9,13 +9,13 @@ from leadctl.cli.common import Format, FormatOpt, state
 db_app = typer.Typer(help="The database file: path, backup, restore, check.", no_args_is_help=True)
 
 
-@db_app.command("path")
+@db_app.command("path", short_help="Print the database path in use.")
 def db_path(ctx: typer.Context) -> None:
     """Print the database path in use (--db, else $LEADCTL_DB, else the default)."""
     typer.echo(str(state(ctx).db_path()))
 
 
-@db_app.command("backup")
+@db_app.command("backup", short_help="Copy the database to a file, safely while in use.")
 def db_backup(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="Backup file to write (created mode 0600).")],
@@ -42,7 +42,7 @@ def db_backup(
         emit_object(result.to_dict(), fmt.value)
 
 
-@db_app.command("restore")
+@db_app.command("restore", short_help="Replace the database with a backup.")
 def db_restore(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A backup made by `leadctl db backup`.")],
@@ -88,7 +88,7 @@ def db_restore(
         emit_object(result.to_dict(), fmt.value)
 
 
-@db_app.command("check")
+@db_app.command("check", short_help="Check integrity, foreign keys and schema version.")
 def db_check(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
     """Check integrity, foreign keys, identity and schema version; exit 1 on problems."""
     from leadctl import maintenance

@@ -17,6 +17,7 @@ import typer
 from leadctl.cli.common import Format, FormatOpt, State, parse_when, state
 
 followups_app = typer.Typer(
+    short_help="Today's follow-ups; add, done, snooze, cancel.",
     help="What to do today, most urgent first; add, done, snooze, cancel follow-ups.",
     invoke_without_command=True,
     no_args_is_help=False,
@@ -155,7 +156,7 @@ def _ask_next(st: State, lead_id: int) -> Any:
             message(f"{exc}")
 
 
-@followups_app.command("done")
+@followups_app.command("done", short_help="Mark a follow-up done and log it on the lead.")
 def cmd_done(
     ctx: typer.Context,
     followup_id: Annotated[int, typer.Argument(help="Follow-up id.", metavar="FID")],
@@ -255,7 +256,7 @@ def cmd_snooze(
         emit_object(fu.to_dict(), fmt.value)
 
 
-@followups_app.command("cancel")
+@followups_app.command("cancel", short_help="Cancel a follow-up.")
 def cmd_cancel(
     ctx: typer.Context,
     followup_id: Annotated[int, typer.Argument(help="Follow-up id.", metavar="FID")],

@@ -385,5 +385,5 @@ def register(app: typer.Typer) -> None:
     app.command("add")(cmd_add)
     app.command("list")(cmd_list)
     app.command("show")(cmd_show)
-    app.command("edit")(cmd_edit)
+    app.command("edit", short_help="Change a lead's fields, tags and custom fields.")(cmd_edit)
     app.command("delete")(cmd_delete)

@@ -7,6 +7,7 @@ import typer
 from leadctl.cli.common import Format, FormatOpt, parse_past, state
 
 stages_app = typer.Typer(
+    short_help="Show the pipeline and change its stages.",
     help="Show the pipeline; rename, add, reorder stages; set probabilities and rot days.",
     invoke_without_command=True,
     no_args_is_help=False,

@@ -251,5 +251,7 @@ def criteria_remove(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("qualify")(cmd_qualify)
+    app.command("qualify", short_help="Record qualification answers; see what is missing.")(
+        cmd_qualify
+    )
     app.add_typer(criteria_app, name="criteria")

@@ -28,6 +28,7 @@ OwnerOpt = Annotated[
 ]
 
 report_app = typer.Typer(
+    short_help="Reports; without a name, the summary.",
     help="Reports: pipeline, funnel, conversion, velocity, stale, forecast, activity, "
     "sources, customers, team, targets. Without a name: the summary.",
     invoke_without_command=True,
@@ -178,7 +179,7 @@ def report_root(
         )
 
 
-@report_app.command("summary")
+@report_app.command("summary", short_help="One screen: follow-ups, pipeline, month, stale.")
 def cmd_summary(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -219,7 +220,7 @@ def cmd_summary(
     )  # fmt: skip
 
 
-@report_app.command("pipeline")
+@report_app.command("pipeline", short_help="Leads per stage now: count, value, weighted.")
 def cmd_pipeline(
     ctx: typer.Context,
     by: Annotated[
@@ -251,7 +252,7 @@ def cmd_pipeline(
                   ("weighted_value", "Weighted value", "money")])  # fmt: skip
 
 
-@report_app.command("funnel")
+@report_app.command("funnel", short_help="How far the period's new leads got, by stage.")
 def cmd_funnel(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -276,7 +277,7 @@ def cmd_funnel(
     )  # fmt: skip
 
 
-@report_app.command("conversion")
+@report_app.command("conversion", short_help="Outcomes, win and close rates of new leads.")
 def cmd_conversion(
     ctx: typer.Context,
     by: Annotated[
@@ -309,7 +310,7 @@ def cmd_conversion(
     )  # fmt: skip
 
 
-@report_app.command("velocity")
+@report_app.command("velocity", short_help="Days to win, time per stage, sales velocity.")
 def cmd_velocity(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -337,7 +338,7 @@ def cmd_velocity(
     )  # fmt: skip
 
 
-@report_app.command("stale")
+@report_app.command("stale", short_help="Per owner: leads past rot days or without a step.")
 def cmd_stale(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -363,7 +364,7 @@ def cmd_stale(
     )  # fmt: skip
 
 
-@report_app.command("forecast")
+@report_app.command("forecast", short_help="Weighted value by expected close month.")
 def cmd_forecast(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -388,7 +389,7 @@ def cmd_forecast(
     )  # fmt: skip
 
 
-@report_app.command("activity")
+@report_app.command("activity", short_help="Activities per person and kind, vs the target.")
 def cmd_activity(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -416,7 +417,7 @@ def cmd_activity(
                   ("daily_target", "Team target per day", "int")])  # fmt: skip
 
 
-@report_app.command("sources")
+@report_app.command("sources", short_help="Leads, wins and costs per source (CAC, return).")
 def cmd_sources(
     ctx: typer.Context,
     by: Annotated[str, typer.Option("--by", help="source, or campaign (source + campaign).")] = (
@@ -449,7 +450,7 @@ def cmd_sources(
                   ("acquisition_cost", "CAC", "money")])  # fmt: skip
 
 
-@report_app.command("customers")
+@report_app.command("customers", short_help="Lifetime value, repeat and upsell rates, churn.")
 def cmd_customers(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -481,7 +482,7 @@ def cmd_customers(
     )  # fmt: skip
 
 
-@report_app.command("team")
+@report_app.command("team", short_help="Leaderboard: won value, win rate, activities.")
 def cmd_team(
     ctx: typer.Context,
     period: PeriodOpt = None,
@@ -510,7 +511,7 @@ def cmd_team(
     )  # fmt: skip
 
 
-@report_app.command("targets")
+@report_app.command("targets", short_help="Each target against actual, and on track or not.")
 def cmd_targets(
     ctx: typer.Context,
     period: PeriodOpt = None,

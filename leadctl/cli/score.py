@@ -177,7 +177,7 @@ def _effect(weight: float) -> str:
     return "up" if weight > 0 else "down" if weight < 0 else "none"
 
 
-@score_app.command("show")
+@score_app.command("show", short_help="One lead's score and win probability.")
 def score_show(
     ctx: typer.Context,
     lead_id: Annotated[int, typer.Argument(help="Lead id.", metavar="ID")],
@@ -461,7 +461,7 @@ def rules_export(
         message(f"Rules written to {path}.")
 
 
-@rules_app.command("import")
+@rules_app.command("import", short_help="Replace all rules and caps with a TOML file's.")
 def rules_import(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(help="TOML file to read ('-' for stdin).")],

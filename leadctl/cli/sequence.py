@@ -26,6 +26,7 @@ from leadctl.cli.common import (
 
 sequence_app = typer.Typer(
     help="Nurturing sequences: planned follow-ups, one step after another.",
+    short_help="Nurturing sequences of planned follow-ups.",
     no_args_is_help=True,
 )
 
@@ -144,7 +145,7 @@ def cmd_remove(
     message(f"Sequence {seq.name!r} removed.")
 
 
-@sequence_app.command("enroll")
+@sequence_app.command("enroll", short_help="Enrol leads in a sequence.")
 def cmd_enroll(
     ctx: typer.Context,
     args: Annotated[

@@ -7,7 +7,8 @@ import typer
 from leadctl.cli.common import Format, FormatOpt, state
 
 target_app = typer.Typer(
-    help="Targets per day/week/month/quarter/year; see `leadctl report targets`."
+    short_help="Sales targets per period (see report targets).",
+    help="Targets per day/week/month/quarter/year; see `leadctl report targets`.",
 )
 
 UnitOpt = Annotated[str, typer.Option("--period", "-p", help="day, week, month, quarter or year.")]

@@ -7,6 +7,7 @@ import typer
 from leadctl.cli.common import Format, FormatOpt, state
 
 team_app = typer.Typer(
+    short_help="The sales team: members, filters, capacity.",
     help="The sales team: members, the leads they accept (filters) and their capacity.",
     no_args_is_help=True,
 )
@@ -346,11 +347,11 @@ def cmd_activate(
 
 
 team_app.command("add")(cmd_add)
-team_app.command("list")(cmd_list)
-team_app.command("show")(cmd_show)
+team_app.command("list", short_help="Members in round-robin order, with their load.")(cmd_list)
+team_app.command("show", short_help="One member: contact, capacity, filters, queue.")(cmd_show)
 team_app.command("edit")(cmd_edit)
 team_app.command("deactivate")(cmd_deactivate)
-team_app.command("activate")(cmd_activate)
+team_app.command("activate", short_help="Activate a member again (end of the queue).")(cmd_activate)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 from leadctl.cli.common import Format, FormatOpt, state
 
 template_app = typer.Typer(
+    short_help="Message templates: list, add, edit, render.",
     help="Message templates: product intro, meeting request, thank-you, launch, your own.",
     no_args_is_help=True,
 )
@@ -199,7 +200,7 @@ def template_edit(
         message(f"Template {tpl.name} updated.")
 
 
-@template_app.command("remove")
+@template_app.command("remove", short_help="Remove a template.")
 def template_remove(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Template name.")],
@@ -216,7 +217,7 @@ def template_remove(
     message(f"Template {tpl.name} removed.{extra}")
 
 
-@template_app.command("reset")
+@template_app.command("reset", short_help="Restore the built-in templates' text.")
 def template_reset(
     ctx: typer.Context,
     names: Annotated[
@@ -236,7 +237,7 @@ def template_reset(
         emit_records([t.to_dict() for t in restored], _template_columns(), fmt.value)
 
 
-@template_app.command("render")
+@template_app.command("render", short_help="Fill a template for a lead, with its wa.me link.")
 def template_render(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Template name.")],

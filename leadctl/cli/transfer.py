@@ -322,5 +322,5 @@ def cmd_export(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("import")(cmd_import)
-    app.command("export")(cmd_export)
+    app.command("import", short_help="Import leads from a CSV or JSON lines file.")(cmd_import)
+    app.command("export", short_help="Export leads as CSV, JSON or JSON lines.")(cmd_export)
