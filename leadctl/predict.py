@@ -568,6 +568,7 @@ def explain(conn: sqlite3.Connection, lead_id: int) -> dict[str, Any] | None:
     parts.sort(key=lambda p: -abs(p["weight"]))
     for p in parts:
         p["weight"] = round(p["weight"], 3)
+    _add_ranges(model, samples[0].raw, parts)
     return {
         "probability": round(model.probability(samples[0].raw), 2),
         "prior_log_odds": round(prior, 3),
@@ -575,6 +576,21 @@ def explain(conn: sqlite3.Connection, lead_id: int) -> dict[str, Any] | None:
         "trained_on": {"won": model.won, "lost": model.lost},
         "factors": parts,
     }
+
+
+def _add_ranges(model: Model, raw: Raw, parts: list[dict[str, Any]]) -> None:
+    """A binned number's factor gets its bin as numbers, `from` (inclusive)
+    and `below` (exclusive; None for an open end): the label (`>=2e+06`) is
+    the model's key, kept as trained, and too rough to show a deal value."""
+    values = {f: x for f, v in raw if f in model.bins and (x := _number(v)) is not None}
+    for p in parts:
+        edges = model.bins.get(p["field"])
+        x = values.get(p["field"])
+        if edges is None or x is None:
+            continue
+        i = bisect_right(edges, x)
+        p["from"] = edges[i - 1] if i > 0 else None
+        p["below"] = edges[i] if i < len(edges) else None
 
 
 def set_manual(

@@ -259,3 +259,27 @@ def test_evaluate_hints_fit_the_cause(cli: Any) -> None:
     close(cli, add(cli, "B"), False)
     r = cli("score", "--evaluate", "--folds", "2", ok=False)
     assert r.exit_code == 2 and "Close more leads." in r.stderr and "fewer" not in r.stderr
+
+
+def test_explain_shows_a_deal_value_bin_as_money(cli: Any, conn: Any) -> None:
+    """The learned bins of the deal value are keys like '>=1.2e+07'; --explain
+    gives each factor's range as numbers (JSON) and as money (table)."""
+    for i in range(1, 21):  # Rp 1.000.000 ... Rp 20.000.000; the big ones won
+        lid = add(cli, f"v{i}", "--value", f"Rp {i}.000.000")
+        close(cli, lid, won=i > 10)
+    lid = add(cli, "open", "--value", "Rp 13.500.000")
+    cli("score", "--train", "--fields", "value")
+    edges = predict.load_model(conn).bins["value"]  # type: ignore[union-attr]
+    low = max(e for e in edges if e <= 13_500_000)
+    below = min((e for e in edges if e > 13_500_000), default=None)
+    factors = cli.json("score", str(lid), "--explain")["prediction"]["factors"]
+    value = next(f for f in factors if f["field"] == "value")
+    assert (value["from"], value["below"]) == (low, below)
+    assert value["value"] == predict._bin_label(edges, 13_500_000)  # the model's key, as trained
+
+    def rp(x: float) -> str:
+        return "Rp " + f"{int(x):,}".replace(",", ".")
+
+    shown = f"{rp(low)} or more" if below is None else f"{rp(low)} to under {rp(below)}"
+    text = cli("--tz", "UTC", "score", str(lid), "--explain").stdout
+    assert shown in text and "e+" not in text

@@ -277,19 +277,39 @@ def score_show(
         return
     typer.echo()
     factor_rows = [
-        {"field": p["field"], "value": p["value"], "effect": _effect(p["weight"]),
+        {"field": p["field"], "value": _bin_text(p, lead.currency), "effect": _effect(p["weight"]),
          "weight": f"{p['weight']:+.3f}", "won_lost": f"{p['won']}/{p['lost']}"}
         for p in learned["factors"][:15]
     ]  # fmt: skip
     if factor_rows:
         table(
             factor_rows,
-            [Column("field", "Field"), Column("value", "Value", max_width=30),
+            [Column("field", "Field"), Column("value", "Value", max_width=44),
              Column("effect", "Pushes"), Column("weight", "Log-odds", justify="right"),
              Column("won_lost", "Won/lost", justify="right")],
             title=f"Learned probability {learned['probability']:g}% (prior log-odds "
             f"{learned['prior_log_odds']:+.3f})",
         )  # fmt: skip
+
+
+def _bin_text(factor: dict[str, Any], currency: str) -> str:
+    """A factor's value for people: a binned number's range from its edges
+    (money for the deal value, in minor units), else the value as learned."""
+    if "from" not in factor:
+        return str(factor["value"])
+    from leadctl.normalize import format_money
+
+    def shown(x: float) -> str:
+        if factor["field"] == "value":
+            return format_money(int(x), currency)
+        return f"{int(x):,}" if float(x).is_integer() else f"{x:,.6g}"
+
+    low, below = factor["from"], factor["below"]
+    if low is None:
+        return f"under {shown(below)}"
+    if below is None:
+        return f"{shown(low)} or more"
+    return f"{shown(low)} to under {shown(below)}"
 
 
 # ---- rules ------------------------------------------------------------------
