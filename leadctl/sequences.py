@@ -274,10 +274,15 @@ def _schedule(
     )  # fmt: skip
 
 
-def _refusal(conn: sqlite3.Connection, lead_id: int, sequence: str) -> LeadctlError | None:
-    """Why lead_id cannot be enrolled in `sequence` now (None: it can)."""
+# The contact detail a step of each kind reaches the lead by.
+_CHANNEL = {"email": "email", "whatsapp": "phone", "sms": "phone", "call": "phone"}
+
+
+def _refusal(conn: sqlite3.Connection, lead_id: int, seq: Sequence) -> LeadctlError | None:
+    """Why lead_id cannot be enrolled in `seq` now (None: it can)."""
+    sequence = seq.name
     lead = conn.execute(
-        "SELECT l.id, l.stage, l.do_not_contact, s.kind FROM leads l"
+        "SELECT l.id, l.stage, l.do_not_contact, l.email, l.phone, s.kind FROM leads l"
         " JOIN stages s ON s.name = l.stage WHERE l.id = ?",
         (lead_id,),
     ).fetchone()
@@ -293,6 +298,17 @@ def _refusal(conn: sqlite3.Connection, lead_id: int, sequence: str) -> LeadctlEr
             f"Lead {lead_id} is marked do-not-contact and cannot be enrolled",
             f"If they agreed to hear from you again: `leadctl edit {lead_id} --contact-ok`.",
         )
+    for step in seq.steps:
+        need = _CHANNEL.get(step.kind)
+        if need is not None and not lead[need]:
+            what = "e-mail address" if need == "email" else "phone number"
+            option = "--email" if need == "email" else "--phone"
+            return ConflictError(
+                f"Lead {lead_id} has no {what}, and step {step.position} of {sequence!r}"
+                f" is {'an' if step.kind == 'email' else 'a'} {step.kind}",
+                f"Add one (`leadctl edit {lead_id} {option} ...`) or choose a sequence"
+                f" without {step.kind} steps.",
+            )
     if conn.execute(
         "SELECT 1 FROM sequence_enrollments WHERE lead_id = ? AND sequence = ?"
         " AND status = 'active'",
@@ -334,7 +350,7 @@ def enroll_many(
         enrolled: list[Any] = []
         skipped: list[dict[str, Any]] = []
         for lead_id in dict.fromkeys(lead_ids):
-            refusal = _refusal(conn, lead_id, seq.name)
+            refusal = _refusal(conn, lead_id, seq)
             if refusal is not None:
                 if not skip_unfit:
                     raise refusal

@@ -184,7 +184,7 @@ def test_followups_read_only_with_a_sequence_to_stop(cli, filled, monkeypatch) -
     """A lead closed behind leadctl's back while enrolled: the morning listing
     would stop its sequence, but the file is read-only. The listing still
     works and does not show the step that should have stopped."""
-    cli("sequence", "add", "welcome", "--step", "0d call : say hi")
+    cli("sequence", "add", "welcome", "--step", "0d meeting : say hi")
     cli("sequence", "enroll", "1", "welcome")
     cli("sequence", "enroll", "2", "welcome")
     raw = sqlite3.connect(filled)

@@ -11,7 +11,17 @@ from hypothesis import strategies as st
 WELCOME = ("--step", "0d email", "--step", "3d call : ask about the demo", "--step", "10d whatsapp")
 
 
+_contacts = iter(range(10**6))
+
+
 def add_lead(cli: Any, name: str = "Budi", *args: str) -> int:
+    """A lead that every step kind can reach: an e-mail and a phone of its own
+    (unless args give them)."""
+    n = next(_contacts)
+    if "--email" not in args:
+        args = (*args, "--email", f"lead{n}@example.com")
+    if "--phone" not in args:
+        args = (*args, "--phone", f"0812{n:08d}")
     return int(cli("add", name, *args).stdout.strip())
 
 
@@ -297,6 +307,36 @@ def test_enrol_by_filters_skips_and_names_the_unfit(cli: Any) -> None:
     assert again["enrolled"] == [] and len(again["skipped"]) == 3  # re-running adds nothing
     none = cli.json("sequence", "enroll", "welcome", "--source", "nobody")
     assert none == {"sequence": "welcome", "enrolled": [], "skipped": []}
+
+
+def test_a_lead_the_steps_cannot_reach_is_not_enrolled(cli: Any) -> None:
+    """An e-mail step needs an e-mail address; a call, WhatsApp or SMS step a
+    phone number. A meeting or a note needs neither."""
+    cli("sequence", "add", "mail", "--step", "0d meeting", "--step", "2d email")
+    cli("sequence", "add", "chat", "--step", "1d whatsapp")
+    cli("sequence", "add", "visit", "--step", "0d meeting", "--step", "3d note")
+    phone_only = int(cli("add", "Phone Only", "--phone", "0812-2000-0001").stdout)
+    mail_only = int(cli("add", "Mail Only", "--email", "m@example.com").stdout)
+    r = cli("sequence", "enroll", str(phone_only), "mail", ok=False)
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert f"Lead {phone_only} has no e-mail address, and step 2 of 'mail' is an email" in r.stderr
+    assert f"leadctl edit {phone_only} --email" in r.stderr
+    r = cli("sequence", "enroll", str(mail_only), "chat", ok=False)
+    assert (
+        r.exit_code == 1 and "has no phone number, and step 1 of 'chat' is a whatsapp" in r.stderr
+    )
+    assert status(cli) == []  # nothing enrolled, no follow-up planned
+    assert open_followups(cli, phone_only) == open_followups(cli, mail_only) == []
+    # Enrolling by filter skips them with the reason; the others go in.
+    out = cli.json("sequence", "enroll", "mail", "--search", "Only")
+    assert [e["enrollment"]["lead_id"] for e in out["enrolled"]] == [mail_only]
+    assert [s["lead_id"] for s in out["skipped"]] == [phone_only]
+    assert "has no e-mail address" in out["skipped"][0]["reason"]
+    for lead in (phone_only, mail_only):
+        cli("sequence", "enroll", str(lead), "visit")
+    assert {(e["lead_id"], e["sequence"]) for e in status(cli)} == {
+        (mail_only, "mail"), (phone_only, "visit"), (mail_only, "visit"),
+    }  # fmt: skip
 
 
 def test_remove_with_active_enrolments_needs_force(cli: Any) -> None:

@@ -175,8 +175,8 @@ def cmd_enroll(
 
     `enroll 12 welcome`, `enroll 12 13 14 welcome` (all or none), or `enroll
     welcome --source webinar --stage new` (the open leads the filters select, as
-    in `list`; those marked do-not-contact or already in it are skipped and
-    named).
+    in `list`; those marked do-not-contact, already in it, or without the
+    e-mail or phone a step needs are skipped and named).
     """
     from leadctl import leads, sequences
     from leadctl.dates import format_local
