@@ -453,7 +453,7 @@ def edit_lead(
                 other, key = dupes[0]
                 raise ConflictError(
                     f"Lead {other} already has this {KEY_LABELS[key]}",
-                    "Merge them by hand, or add --allow-duplicate.",
+                    f"Merge them with `leadctl merge {other} {lead_id}`, or add --allow-duplicate.",
                 )
         tags = list(lead.tags)
         for t in parse_tags(add_tags or []):

@@ -37,6 +37,8 @@ def test_readme_lead_examples_run(cli: Cli) -> None:
         cli(*args)
     shown = cli.json("show", "1")
     assert shown["stage"] == "new" and shown["fields"]["birthday"] == "1990-04-03"
+    assert shown["campaign"] == "expo" and shown["email"] == "budi@example.co.id"  # merged 3
+    assert cli("show", "3", ok=False).exit_code == 3
     assert "quotation" in [s["name"] for s in cli.json("stages")]
 
 

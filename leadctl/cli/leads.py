@@ -381,9 +381,61 @@ def cmd_delete(
     message(f"Lead {lead_id} deleted.")
 
 
+def cmd_merge(
+    ctx: typer.Context,
+    keep_id: Annotated[int, typer.Argument(help="The lead to keep.", metavar="KEEP")],
+    other_id: Annotated[int, typer.Argument(help="Its duplicate, merged in.", metavar="OTHER")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the merge would do; change nothing.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Merge a duplicate lead into the lead to keep (cannot be undone).
+
+    KEEP's empty fields are filled from OTHER (tags and custom fields
+    united); OTHER's activities, follow-ups, sequence enrolments and the
+    qualification answers KEEP lacks move to KEEP; then OTHER is deleted with
+    its own stage history. KEEP's timeline records the merge.
+    """
+    import sys
+
+    from leadctl import leads
+    from leadctl.errors import UsageError
+    from leadctl.merge import merge_leads
+    from leadctl.render import emit_object, message, safe_text
+
+    st = state(ctx)
+    conn = st.existing_conn
+    keep, other = leads.get_lead(conn, keep_id), leads.get_lead(conn, other_id)
+    if not yes and not dry_run and keep_id != other_id:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"Merging lead {other_id} into {keep_id} needs confirmation", "Add --yes."
+            )
+
+        def label(lead: Any) -> str:
+            return safe_text(lead.name or lead.email or lead.phone or lead.external_id)
+
+        typer.confirm(
+            f"Merge lead {other_id} ({label(other)}) into lead {keep_id} ({label(keep)})"
+            f" and delete lead {other_id}?",
+            abort=True,
+        )
+    out = merge_leads(conn, keep_id, other_id, now=st.now, actor=st.actor, dry_run=dry_run)
+    if fmt is not Format.table:
+        emit_object({**out, "dry_run": dry_run}, fmt.value)
+        return
+    moved = ", ".join(f"{n} {what}" for what, n in out["moved"].items() if n) or "nothing"
+    filled = ", ".join(out["filled"]) or "nothing"
+    verb = "Would merge" if dry_run else "Merged"
+    message(f"{verb} lead {other_id} into lead {keep_id}: filled {filled}; moved {moved}.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("add")(cmd_add)
     app.command("list")(cmd_list)
     app.command("show")(cmd_show)
     app.command("edit", short_help="Change a lead's fields, tags and custom fields.")(cmd_edit)
     app.command("delete")(cmd_delete)
+    app.command("merge", short_help="Merge a duplicate lead into the lead to keep.")(cmd_merge)

@@ -145,6 +145,7 @@ COMMAND_MODULES: dict[str, str] = {
     "show": "leads",
     "edit": "leads",
     "delete": "leads",
+    "merge": "leads",
     "advance": "pipeline",
     "stages": "pipeline",
     "log": "activity",
